@@ -1,0 +1,68 @@
+"""The application factory: `create_app(settings)` builds the whole site.
+
+The URL map is assembled here from each feature module's `routes`, and the links the home
+page advertises from each module's `links`, so both are readable in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from server import db, feeds, media, pages
+from server.http import create_http_client
+from server.settings import Settings
+from server.web import TEMPLATE_DIR, create_templates
+
+
+def create_app(
+    settings: Settings,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    run_worker: bool = False,
+) -> Starlette:
+    """Build the ASGI app; the lifespan opens the database and the shared HTTP client."""
+    routes = [
+        *feeds.routes,
+        *media.routes,
+        Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
+        # Last: the permalink pattern would otherwise shadow other three-part paths.
+        *pages.routes,
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with db.connect(settings), create_http_client(
+            settings, transport=http_transport
+        ) as http:
+            app.state.http = http
+            worker_task = None
+            stop = asyncio.Event()
+            if run_worker:
+                from server.worker import Worker
+                from server.jobs_registry import handlers
+
+                worker = Worker(settings, handlers(), http=http)
+                worker_task = asyncio.create_task(worker.run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if worker_task is not None:
+                    await worker_task
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: pages.not_found},
+    )
+    app.state.settings = settings
+    app.state.templates = create_templates()
+    app.state.site_links = [*feeds.links]
+    return app

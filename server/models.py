@@ -1,0 +1,189 @@
+"""Hearth's database tables (Tortoise ORM).
+
+A post keeps its full microformats2 item (`h_type` + `properties`, unknown properties
+included) so that Micropub `q=source` gives back what the client sent; the columns beside
+it exist only for what pages and queries filter or sort on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Status(StrEnum):
+    PUBLISHED = "published"
+    DRAFT = "draft"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    # Site-relative permalink path without the leading slash, e.g. "2026/12/01/hello".
+    path = fields.CharField(max_length=255, unique=True)
+    # Permashortlink code, served at /s/{code}: type letter + NewBase60 epoch days + ordinal.
+    short_code = fields.CharField(max_length=32, unique=True)
+    # The mf2 type without "h-": "entry" or "event".
+    h_type = fields.CharField(max_length=32, default="entry")
+    # Every mf2 property as a dict of lists, exactly as stored from the client.
+    properties: fields.Field[dict] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    # Post type discovery result: note, article, photo, reply, like, ...
+    post_type = fields.CharField(max_length=32, default="note", db_index=True)
+    published = fields.DatetimeField(db_index=True)
+    updated = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(Status, default=Status.PUBLISHED, db_index=True)
+    visibility = fields.CharEnumField(Visibility, default=Visibility.PUBLIC, db_index=True)
+    deleted_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    modified_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "posts"
+        indexes = (("status", "visibility", "deleted_at", "published"),)
+
+    @property
+    def is_public(self) -> bool:
+        """Shown on the home page, tag pages and feeds."""
+        return (
+            self.deleted_at is None
+            and self.status == Status.PUBLISHED
+            and self.visibility == Visibility.PUBLIC
+        )
+
+
+class PostCategory(Model):
+    """One row per plain-string category of a post, so tag pages are an indexed query."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="category_rows", on_delete=fields.CASCADE
+    )
+    # Lower-cased for matching; the post's properties keep the original spelling.
+    name = fields.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        table = "post_categories"
+        unique_together = (("post", "name"),)
+
+
+class PathRedirect(Model):
+    """A post's former path, answered with a redirect after its slug changed."""
+
+    path = fields.CharField(max_length=255, primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="old_paths", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "path_redirects"
+
+
+class Media(Model):
+    """An uploaded or copied file in data_dir/media, served at /media/{name}."""
+
+    id = fields.IntField(primary_key=True)
+    # Unguessable file name: random token plus the extension of its content type.
+    name = fields.CharField(max_length=128, unique=True)
+    content_type = fields.CharField(max_length=128)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    original_name = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "media"
+
+
+class Token(Model):
+    """A bearer token. Only its SHA-256 is stored, the token itself is shown once."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # First characters of the token, so the owner can tell tokens apart in lists.
+    prefix = fields.CharField(max_length=16)
+    me = fields.CharField(max_length=512)
+    client_id = fields.CharField(max_length=512, null=True)
+    scope = fields.CharField(max_length=1024, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tokens"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Job(Model):
+    """Durable outbound work: webmentions, WebSub pings, syndication, imports."""
+
+    id = fields.BigIntField(primary_key=True)
+    # Name of the registered handler, e.g. "websub.ping".
+    kind = fields.CharField(max_length=64, db_index=True)
+    payload: fields.Field[dict] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    # The same effect is never queued twice: enqueue with an existing key returns that job.
+    idempotency_key = fields.CharField(max_length=255, unique=True)
+    state = fields.CharEnumField(JobState, default=JobState.QUEUED, db_index=True)
+    attempts = fields.IntField(default=0)
+    max_attempts = fields.IntField(default=8)
+    run_at = fields.DatetimeField(db_index=True)
+    lease_owner = fields.CharField(max_length=128, null=True)
+    lease_expires_at = fields.DatetimeField(null=True, db_index=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "jobs"
+        indexes = (("state", "run_at"),)
+
+
+class SiteSetting(Model):
+    """Owner-editable values kept in the database (password hash, h-card overrides)."""
+
+    key = fields.CharField(max_length=128, primary_key=True)
+    value: fields.Field[object] = fields.JSONField()  # type: ignore[assignment]
+
+    class Meta:
+        table = "site_settings"
+
+
+class AdminSession(Model):
+    """A signed-in admin browser. The cookie holds a random id, and only its hash is stored."""
+
+    id_hash = fields.CharField(max_length=64, primary_key=True)
+    csrf_token = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "admin_sessions"
+
+
+class LoginFailure(Model):
+    """A failed admin sign-in, counted per client address to rate-limit and lock."""
+
+    id = fields.IntField(primary_key=True)
+    address = fields.CharField(max_length=64, db_index=True)
+    at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "login_failures"

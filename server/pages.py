@@ -1,0 +1,116 @@
+"""The public site: home page with h-card and h-feed, permalinks, tag pages, short links.
+
+Microformats2: https://microformats.org/wiki/h-entry, https://microformats.org/wiki/h-feed
+Permashortlinks: https://indieweb.org/permashortlink
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from tortoise.queryset import QuerySet
+
+from server import posts
+from server.caching import conditional
+from server.discovery import SiteLink
+from server.models import PathRedirect, Post, Status, Visibility
+from server.render import entry_view
+from server.web import error_page, render, settings_of
+
+
+def _newest(items: list[Post]) -> datetime | None:
+    return max((p.modified_at for p in items), default=None)
+
+
+async def _paged_feed(request: Request, query: QuerySet[Post], template: str, **extra: object) -> Response:
+    settings = settings_of(request)
+    try:
+        page = await posts.page_of(
+            query,
+            limit=settings.page_size,
+            before=request.query_params.get("before"),
+            after=request.query_params.get("after"),
+        )
+    except posts.CursorError as exc:
+        return await error_page(request, 400, "Bad page cursor", str(exc))
+    base = str(request.url.replace(query=""))
+    links = []
+    if page.before:
+        links.append(SiteLink("next", f"{base}?before={page.before}"))
+    if page.after:
+        links.append(SiteLink("prev", f"{base}?after={page.after}"))
+    context = {
+        "entries": [entry_view(post, settings) for post in page.posts],
+        "page": page,
+        "base": base,
+        **extra,
+    }
+    response = await render(request, template, context, links=links)
+    return conditional(request, response, _newest(page.posts))
+
+
+async def home(request: Request) -> Response:
+    return await _paged_feed(request, posts.public_posts(), "home.html", feed_name="Posts")
+
+
+async def tag(request: Request) -> Response:
+    name = request.path_params["name"].strip().lower()
+    query = posts.public_posts().filter(category_rows__name=name)
+    return await _paged_feed(request, query, "tag.html", tag=name)
+
+
+async def permalink(request: Request) -> Response:
+    path = "/".join(request.path_params[k] for k in ("year", "month", "slug"))
+    post = await posts.find_by_path(path)
+    if post is None:
+        moved = await PathRedirect.get_or_none(path=path).prefetch_related("post")
+        if moved is not None:
+            return RedirectResponse(settings_of(request).absolute(moved.post.path), 301)
+        return await not_found(request)
+    return await show_post(request, post)
+
+
+def _viewable(post: Post) -> bool:
+    """Published public or unlisted posts have a page; drafts and private posts do not."""
+    return post.status == Status.PUBLISHED and post.visibility != Visibility.PRIVATE
+
+
+async def show_post(request: Request, post: Post) -> Response:
+    """A post's page: the h-entry, a tombstone when deleted, 404 for drafts and private."""
+    settings = settings_of(request)
+    if post.deleted_at is not None:
+        return await error_page(request, 410, "Deleted", "This post was deleted.")
+    if not _viewable(post):
+        return await not_found(request)
+    view = entry_view(post, settings)
+    shortlink = SiteLink("shortlink", view.short_url)
+    response = await render(request, "entry.html", {"e": view}, links=[shortlink])
+    return conditional(request, response, post.modified_at)
+
+
+async def shortlink(request: Request) -> Response:
+    code = request.path_params["code"]
+    post = await posts.find_by_short_code(code)
+    if post is None:
+        return await not_found(request)
+    if post.deleted_at is not None:
+        return await error_page(request, 410, "Deleted", "This post was deleted.")
+    if not _viewable(post):
+        return await not_found(request)
+    target = settings_of(request).absolute(post.path)
+    return RedirectResponse(target, 301, headers={"Link": f'<{target}>; rel="canonical"'})
+
+
+async def not_found(request: Request, exc: Exception | None = None) -> Response:
+    return await error_page(request, 404, "Not found", "There is no page at this address.")
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/tag/{name}", tag, name="tag"),
+    Route("/s/{code}", shortlink, name="shortlink"),
+    Route("/{year}/{month}/{slug}", permalink, name="permalink"),
+]

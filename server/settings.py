@@ -1,0 +1,188 @@
+"""Hearth's settings: one frozen object, read once from the environment.
+
+Every other module receives a `Settings` instance explicitly (through `create_app`, the
+CLI or a test fixture); nothing reads `os.environ` on its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Secret
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# "1" (or "true"/"yes"/"all") opens every address range; these two cover all of them.
+ALL_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("0.0.0.0/0"),
+    ipaddress.ip_network("::/0"),
+)
+
+MODERATION_MODES = ("known", "manual", "all")
+
+
+class SettingsError(ValueError):
+    """A setting has a value Hearth cannot use; the message names the variable."""
+
+
+def _normalize_base_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"HEARTH_URL must be an absolute http(s) URL, got {raw!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError("HEARTH_URL must not carry a query or fragment")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc.lower()}{path}"
+
+
+def parse_private_networks(raw: str) -> tuple[IPNetwork, ...]:
+    """Read HEARTH_ALLOW_PRIVATE_NETWORKS: off, `1` for all, or a comma list of CIDRs."""
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return ()
+    if value in ("1", "true", "yes", "on", "all"):
+        return ALL_NETWORKS
+    networks = []
+    for item in value.split(","):
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError as exc:
+            raise SettingsError(f"HEARTH_ALLOW_PRIVATE_NETWORKS: {item.strip()!r} is not a CIDR") from exc
+    return tuple(networks)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Hearth site."""
+
+    # Public base URL, always ending in "/"; every absolute URL is built from it.
+    url: str = "http://127.0.0.1:8000/"
+    data_dir: Path = Path("data")
+    # None means the SQLite file in data_dir.
+    database_url: str | None = None
+    # Address ranges outbound HTTP may reach although they are not public.
+    allowed_private_networks: tuple[IPNetwork, ...] = ()
+    name: str = "Hearth owner"
+    photo: str | None = None
+    note: str | None = None
+    websub_hub: str | None = None
+    moderation: str = "known"
+    # Signs session cookies and CSRF tokens; generated into data_dir when not given.
+    secret_key: Secret = field(default_factory=lambda: Secret(secrets.token_urlsafe(32)))
+    # Posts per page on the home page, tag pages and feeds.
+    page_size: int = 20
+    # Outbound HTTP limits (seconds, bytes, hops).
+    http_timeout: float = 10.0
+    http_max_bytes: int = 5 * 1024 * 1024
+    http_max_redirects: int = 5
+    # Largest upload accepted by the media endpoint.
+    media_max_bytes: int = 25 * 1024 * 1024
+    # Seconds a worker holds a job before another worker may take it over.
+    job_lease_seconds: int = 300
+    # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
+    login_max_failures: int = 5
+    login_lock_seconds: int = 900
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `env` (default `os.environ`); keyword overrides win."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("HEARTH_DATA_DIR") or "data").expanduser().resolve()
+        moderation = (env.get("HEARTH_MODERATION") or "known").strip().lower()
+        if moderation not in MODERATION_MODES:
+            raise SettingsError(f"HEARTH_MODERATION must be one of {', '.join(MODERATION_MODES)}")
+        secret = env.get("HEARTH_SECRET_KEY")
+        values: dict[str, Any] = {
+            "url": _normalize_base_url(env.get("HEARTH_URL") or cls.url),
+            "data_dir": data_dir,
+            "database_url": env.get("HEARTH_DATABASE_URL") or None,
+            "allowed_private_networks": parse_private_networks(
+                env.get("HEARTH_ALLOW_PRIVATE_NETWORKS", "")
+            ),
+            "name": env.get("HEARTH_NAME") or cls.name,
+            "photo": env.get("HEARTH_PHOTO") or None,
+            "note": env.get("HEARTH_NOTE") or None,
+            "websub_hub": env.get("HEARTH_WEBSUB_HUB") or None,
+            "moderation": moderation,
+            "page_size": _int(env, "HEARTH_PAGE_SIZE", cls.page_size),
+            "media_max_bytes": _int(env, "HEARTH_MEDIA_MAX_BYTES", cls.media_max_bytes),
+        }
+        if secret:
+            values["secret_key"] = Secret(secret)
+        values.update(overrides)
+        settings = cls(**values)
+        if not secret and "secret_key" not in overrides:
+            settings = replace(settings, secret_key=Secret(_stored_secret(settings.data_dir)))
+        return settings
+
+    @property
+    def https(self) -> bool:
+        return self.url.startswith("https://")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def db_url(self) -> str:
+        """The Tortoise connection URL: PostgreSQL when configured, else SQLite in data_dir."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgres://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite://{self.data_dir / 'hearth.sqlite3'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db_url.startswith(("postgres://", "asyncpg://"))
+
+    def absolute(self, path: str) -> str:
+        """Absolute URL for a site path such as `/s/t5my1` or `tag/x`."""
+        return self.url + path.lstrip("/")
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """The site's secret key, created once in the data dir so restarts keep sessions."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    # 0600: only the owner of the process may read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,82 @@
+"""Rendering pages: the Jinja2 environment and the context every page shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+import templates as templates_package
+from server.discovery import SiteLink, link_header
+from server.render import owner_card
+from server.settings import Settings
+
+TEMPLATE_DIR = Path(templates_package.__file__).parent
+
+
+def create_templates() -> Jinja2Templates:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=environment)
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def site_links(request: Request) -> list[SiteLink]:
+    links: list[SiteLink] = request.app.state.site_links
+    return links
+
+
+async def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+    links: Iterable[SiteLink] = (),
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a public page with the owner card and the site's discovery links.
+
+    `links` are page-specific links (rel=shortlink, rel=next ...) added to the site's own,
+    in the `Link` header and as `<link>` tags alike.
+    """
+    settings = settings_of(request)
+    all_links = [*site_links(request), *links]
+    full_context = {
+        "owner": await owner_card(settings),
+        "site_url": settings.url,
+        "head_links": [
+            {"rel": link.rel, "href": link.absolute(settings), "type": link.type}
+            for link in all_links
+        ],
+        **context,
+    }
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(
+        request, name, full_context, status_code=status_code, headers=dict(headers or {})
+    )
+    if all_links:
+        response.headers["Link"] = link_header(settings, all_links)
+    return response  # type: ignore[return-value]
+
+
+async def error_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
+    return await render(
+        request,
+        "error.html",
+        {"status_code": status_code, "heading": heading, "message": message},
+        status_code=status_code,
+    )
