@@ -15,10 +15,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from server import db, feeds, media, pages
+from server import admin, db, feeds, media, pages
 from server.http import create_http_client
 from server.settings import Settings
+from server.tasks import job_handlers
 from server.web import TEMPLATE_DIR, create_templates
+from server.worker import Worker
 
 
 def create_app(
@@ -31,6 +33,7 @@ def create_app(
     routes = [
         *feeds.routes,
         *media.routes,
+        *admin.routes,
         Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
         # Last: the permalink pattern would otherwise shadow other three-part paths.
         *pages.routes,
@@ -38,17 +41,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with db.connect(settings), create_http_client(
-            settings, transport=http_transport
-        ) as http:
+        async with (
+            db.connect(settings),
+            create_http_client(settings, transport=http_transport) as http,
+        ):
             app.state.http = http
             worker_task = None
             stop = asyncio.Event()
             if run_worker:
-                from server.worker import Worker
-                from server.jobs_registry import handlers
-
-                worker = Worker(settings, handlers(), http=http)
+                worker = Worker(settings, job_handlers(), http=http)
                 worker_task = asyncio.create_task(worker.run(stop))
             try:
                 yield

@@ -37,7 +37,7 @@ def conditional(
     request: Request, response: Response, last_modified: datetime | None = None
 ) -> Response:
     """Add validators to a complete response, or turn it into a 304 if the client is current."""
-    etag = _etag(response.body)
+    etag = _etag(bytes(response.body))
     response.headers["ETag"] = etag
     if last_modified is not None:
         response.headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from server.settings import Settings, SettingsError
 
@@ -29,13 +29,13 @@ async def _run_worker(settings: Settings) -> int:
     from server import db
     from server.http import create_http_client
     from server.tasks import job_handlers
-    from server.worker import Worker
+    from server.worker import Worker, stop_on_signals
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with db.connect(settings), create_http_client(settings) as http:
+    stop_on_signals(stop)
+    # No migration here: several workers starting at once must not race to migrate;
+    # `hearth migrate` and `hearth serve` do it.
+    async with db.connect(settings, run_migrations=False), create_http_client(settings) as http:
         worker = Worker(settings, job_handlers(), http=http)
         print(f"hearth worker {worker.worker_id} started", flush=True)
         await worker.run(stop)
@@ -54,7 +54,7 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
     from server import tokens
 
     async def run() -> int:
-        if args.token_command == "create":
+        if args.token_action == "create":  # noqa: S105 - a subcommand name
             secret, row = await tokens.mint_token(
                 me=settings.url, scope=args.scope, client_id=args.client_id
             )
@@ -62,7 +62,7 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
             # The token alone on the last line, so scripts can take it with `tail -n1`.
             print(secret)
             return 0
-        if args.token_command == "list":
+        if args.token_action == "list":  # noqa: S105 - a subcommand name
             for row in await tokens.live_tokens():
                 used = row.last_used_at.isoformat() if row.last_used_at else "never"
                 print(f"{row.prefix}\t{row.scope}\t{row.client_id or '-'}\t"
@@ -141,14 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="fill an empty site with a few demo posts")
 
     token = commands.add_parser("token", help="create, list and revoke bearer tokens")
-    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_commands.add_parser("create", help="mint a token; prints it on the last line")
+    token_actions = token.add_subparsers(dest="token_action", required=True, metavar="ACTION")
+    create = token_actions.add_parser("create", help="mint a token; prints it on the last line")
     create.add_argument("--scope", default="create update delete undelete media",
                         help='space-separated scopes (default "create update delete undelete '
                         'media")')  # fmt: skip
     create.add_argument("--client-id", default=None, help="the client this token is for")
-    token_commands.add_parser("list", help="list live tokens (prefix, scope, client)")
-    revoke = token_commands.add_parser("revoke", help="revoke a token (or its listed prefix)")
+    token_actions.add_parser("list", help="list live tokens (prefix, scope, client)")
+    revoke = token_actions.add_parser("revoke", help="revoke a token (or its listed prefix)")
     revoke.add_argument("token")
     return parser
 
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _cmd_serve(settings, args)
-        runners: dict[str, Callable[[], Awaitable[int]]] = {
+        runners: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
             "worker": lambda: _run_worker(settings),
             "migrate": lambda: _migrate(settings),
             "set-password": lambda: _set_password(settings),

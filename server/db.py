@@ -48,7 +48,9 @@ async def connect(settings: Settings, *, run_migrations: bool = True) -> AsyncIt
     if run_migrations:
         await migrate(settings)
     settings.ensure_dirs()
-    await Tortoise.init(config=tortoise_config(settings))
+    # Global fallback: uvicorn runs the lifespan and each request in separate tasks, and
+    # Tortoise keeps its context in a contextvar that would not reach the requests.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     try:
         yield
     finally:

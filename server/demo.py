@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image, ImageDraw
 
+from server.events import post_changed
 from server.media import media_url, store_media
 from server.models import Post
 from server.posts import create_post
@@ -47,7 +48,9 @@ async def fill_demo(settings: Settings) -> int:
         {"content": ["Hello, world! My first note from my own website."], "category": ["hello"]},
         {
             "content": ["Evening light over the river."],
-            "photo": [{"value": media_url(settings, photo), "alt": "An orange sun over blue water"}],
+            "photo": [
+                {"value": media_url(settings, photo), "alt": "An orange sun over blue water"}
+            ],
             "category": ["photo"],
         },
         {
@@ -58,5 +61,6 @@ async def fill_demo(settings: Settings) -> int:
         {"bookmark-of": ["https://www.w3.org/TR/micropub/"], "name": ["Micropub spec"]},
     ]
     for offset, properties in enumerate(samples):
-        await create_post(properties, published=now - timedelta(hours=len(samples) - offset))
+        post = await create_post(properties, published=now - timedelta(hours=len(samples) - offset))
+        await post_changed(settings, post)
     return len(samples)

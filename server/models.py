@@ -8,6 +8,7 @@ it exist only for what pages and queries filter or sort on.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -33,7 +34,7 @@ class Post(Model):
     # The mf2 type without "h-": "entry" or "event".
     h_type = fields.CharField(max_length=32, default="entry")
     # Every mf2 property as a dict of lists, exactly as stored from the client.
-    properties: fields.Field[dict] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    properties: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     # Post type discovery result: note, article, photo, reply, like, ...
     post_type = fields.CharField(max_length=32, default="note", db_index=True)
     published = fields.DatetimeField(db_index=True)
@@ -135,9 +136,9 @@ class Job(Model):
     """Durable outbound work: webmentions, WebSub pings, syndication, imports."""
 
     id = fields.BigIntField(primary_key=True)
-    # Name of the registered handler, e.g. "websub.ping".
+    # Name of the registered handler, e.g. "websub.publish".
     kind = fields.CharField(max_length=64, db_index=True)
-    payload: fields.Field[dict] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    payload: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     # The same effect is never queued twice: enqueue with an existing key returns that job.
     idempotency_key = fields.CharField(max_length=255, unique=True)
     state = fields.CharEnumField(JobState, default=JobState.QUEUED, db_index=True)
@@ -160,7 +161,7 @@ class SiteSetting(Model):
     """Owner-editable values kept in the database (password hash, h-card overrides)."""
 
     key = fields.CharField(max_length=128, primary_key=True)
-    value: fields.Field[object] = fields.JSONField()  # type: ignore[assignment]
+    value: fields.Field[Any] = fields.JSONField()
 
     class Meta:
         table = "site_settings"

@@ -16,6 +16,7 @@ from tortoise.queryset import QuerySet
 from server import posts
 from server.caching import conditional
 from server.discovery import SiteLink
+from server.feeds import hub_links
 from server.models import PathRedirect, Post, Status, Visibility
 from server.render import entry_view
 from server.web import error_page, render, settings_of
@@ -25,7 +26,14 @@ def _newest(items: list[Post]) -> datetime | None:
     return max((p.modified_at for p in items), default=None)
 
 
-async def _paged_feed(request: Request, query: QuerySet[Post], template: str, **extra: object) -> Response:
+async def _paged_feed(
+    request: Request,
+    query: QuerySet[Post],
+    template: str,
+    *,
+    page_links: list[SiteLink] | None = None,
+    **extra: object,
+) -> Response:
     settings = settings_of(request)
     try:
         page = await posts.page_of(
@@ -37,7 +45,7 @@ async def _paged_feed(request: Request, query: QuerySet[Post], template: str, **
     except posts.CursorError as exc:
         return await error_page(request, 400, "Bad page cursor", str(exc))
     base = str(request.url.replace(query=""))
-    links = []
+    links = list(page_links or [])
     if page.before:
         links.append(SiteLink("next", f"{base}?before={page.before}"))
     if page.after:
@@ -53,7 +61,12 @@ async def _paged_feed(request: Request, query: QuerySet[Post], template: str, **
 
 
 async def home(request: Request) -> Response:
-    return await _paged_feed(request, posts.public_posts(), "home.html", feed_name="Posts")
+    # The first page is the WebSub topic, so it names its hub and itself.
+    first_page = not (request.query_params.get("before") or request.query_params.get("after"))
+    hub = hub_links(settings_of(request)) if first_page else []
+    return await _paged_feed(
+        request, posts.public_posts(), "home.html", page_links=hub, feed_name="Posts"
+    )
 
 
 async def tag(request: Request) -> Response:

@@ -57,7 +57,11 @@ def public_posts() -> QuerySet[Post]:
 
 def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
     """The plain-string categories of a post, lower-cased (person tags are objects)."""
-    return {c.strip().lower() for c in properties.get("category", []) if isinstance(c, str) and c.strip()}
+    return {
+        c.strip().lower()
+        for c in properties.get("category", [])
+        if isinstance(c, str) and c.strip()
+    }
 
 
 async def _free_path(prefix: str, slug: str) -> str:
@@ -169,9 +173,11 @@ async def page_of(
         raise CursorError("give either before or after, not both")
     if after:
         when, post_id = decode_cursor(after)
-        newer = await query.filter(
-            _keyset_newer(when, post_id)
-        ).order_by("published", "id").limit(limit + 1)
+        newer = (
+            await query.filter(_keyset_newer(when, post_id))
+            .order_by("published", "id")
+            .limit(limit + 1)
+        )
         more_newer = len(newer) > limit
         posts = list(reversed(newer[:limit]))
         return Page(
@@ -192,9 +198,14 @@ async def page_of(
     )
 
 
+# (published, id) < (when, post_id), spelled so the bound on `published` stands alone: with
+# only the OR form, SQLite's planner drops the index range and scans (5.7 ms vs 0.2 ms for
+# a page deep in 20,000 posts, measured by bench/paging.py's raw-SQL variant).
+
+
 def _keyset_older(when: datetime, post_id: int) -> Q:
-    return Q(published__lt=when) | Q(published=when, id__lt=post_id)
+    return Q(published__lte=when) & (Q(published__lt=when) | Q(id__lt=post_id))
 
 
 def _keyset_newer(when: datetime, post_id: int) -> Q:
-    return Q(published__gt=when) | Q(published=when, id__gt=post_id)
+    return Q(published__gte=when) & (Q(published__gt=when) | Q(id__gt=post_id))

@@ -54,7 +54,9 @@ def parse_private_networks(raw: str) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(item.strip(), strict=False))
         except ValueError as exc:
-            raise SettingsError(f"HEARTH_ALLOW_PRIVATE_NETWORKS: {item.strip()!r} is not a CIDR") from exc
+            raise SettingsError(
+                f"HEARTH_ALLOW_PRIVATE_NETWORKS: {item.strip()!r} is not a CIDR"
+            ) from exc
     return tuple(networks)
 
 

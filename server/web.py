@@ -70,10 +70,12 @@ async def render(
     )
     if all_links:
         response.headers["Link"] = link_header(settings, all_links)
-    return response  # type: ignore[return-value]
+    return response
 
 
-async def error_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
+async def error_page(
+    request: Request, status_code: int, heading: str, message: str
+) -> HTMLResponse:
     return await render(
         request,
         "error.html",

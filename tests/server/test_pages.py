@@ -262,9 +262,13 @@ async def test_last_modified_gives_304(client: httpx.AsyncClient) -> None:
     post = await create_post({"content": ["dated"]})
     first = await client.get("/" + post.path)
     since = first.headers["last-modified"]
-    assert 304 == (await client.get("/" + post.path, headers={"If-Modified-Since": since})).status_code
+    assert (
+        304 == (await client.get("/" + post.path, headers={"If-Modified-Since": since})).status_code
+    )
     old = "Mon, 01 Jan 2001 00:00:00 GMT"
-    assert 200 == (await client.get("/" + post.path, headers={"If-Modified-Since": old})).status_code
+    assert (
+        200 == (await client.get("/" + post.path, headers={"If-Modified-Since": old})).status_code
+    )
 
 
 async def test_etag_changes_when_post_changes(client: httpx.AsyncClient) -> None:

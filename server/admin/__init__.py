@@ -1,0 +1,20 @@
+"""The admin shell: the owner's password, sign-in, sessions, CSRF and the dashboard.
+
+`routes` go into `create_app`; other admin features build on `require_admin`,
+`current_session` and `dashboard.SECTIONS`.
+"""
+
+from server.admin.dashboard import SECTIONS, DashboardSection
+from server.admin.passwords import set_password, verify_password
+from server.admin.sessions import current_session, require_admin
+from server.admin.views import routes
+
+__all__ = [
+    "SECTIONS",
+    "DashboardSection",
+    "current_session",
+    "require_admin",
+    "routes",
+    "set_password",
+    "verify_password",
+]

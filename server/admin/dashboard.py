@@ -1,0 +1,161 @@
+"""The admin dashboard: a list of sections that later features extend.
+
+A section is a title, a template fragment under `templates/admin/` and an async `load`
+returning that fragment's data. To add one, append to `SECTIONS` (or insert where it
+should appear):
+
+    async def load_webmentions(request: Request, session: AdminSession) -> dict[str, Any]:
+        return {"pending": await Webmention.filter(status="pending").count()}
+
+    SECTIONS.append(DashboardSection("webmentions", "Webmentions",
+                                     "admin/section_webmentions.html", load_webmentions))
+
+The fragment sees its data as `data`, the session's token as `csrf_token` (every form must
+send it as a hidden `csrf_token` field) and the `request`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from tortoise.functions import Count
+
+from server import jobs
+from server.models import AdminSession, Post, SiteSetting, Status, Token, Visibility
+from server.render import entry_view, owner_card
+from server.web import settings_of
+
+SectionLoader = Callable[[Request, AdminSession], Awaitable[Mapping[str, Any]]]
+
+LATEST_POSTS = 10
+RECENT_FAILURES = 10
+HCARD_KEY = "hcard"
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    """One part of the dashboard; `id` is also its HTML anchor."""
+
+    id: str
+    title: str
+    template: str
+    load: SectionLoader
+
+
+@dataclass(frozen=True)
+class LoadedSection:
+    id: str
+    title: str
+    template: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PostRow:
+    title: str
+    url: str
+    post_type: str
+    status: str
+    visibility: str
+    published: datetime
+    deleted: bool
+
+
+async def load_posts(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """Counts by status and visibility (deleted apart) and the latest posts of any kind."""
+    settings = settings_of(request)
+    rows = (
+        await Post.filter(deleted_at__isnull=True)
+        .annotate(n=Count("id"))
+        .group_by("status", "visibility")
+        .values("status", "visibility", "n")
+    )
+    counts = {(Status(r["status"]).value, Visibility(r["visibility"]).value): r["n"] for r in rows}
+    table = [
+        {"status": s.value, "visibility": v.value, "count": counts.get((s.value, v.value), 0)}
+        for s in Status
+        for v in Visibility
+    ]
+    latest = await Post.all().order_by("-published", "-id").limit(LATEST_POSTS)
+    return {
+        "counts": table,
+        "live": sum(counts.values()),
+        "deleted": await Post.filter(deleted_at__isnull=False).count(),
+        "latest": [
+            PostRow(
+                title=entry_view(post, settings).title,
+                url=settings.absolute(post.path),
+                post_type=post.post_type,
+                status=Status(post.status).value,
+                visibility=Visibility(post.visibility).value,
+                published=post.published,
+                deleted=post.deleted_at is not None,
+            )
+            for post in latest
+        ],
+    }
+
+
+async def load_jobs(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """Jobs per state and the latest failures with their errors."""
+    return {
+        "counts": await jobs.job_counts(),
+        "failures": await jobs.recent_failures(RECENT_FAILURES),
+    }
+
+
+async def load_tokens(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """Tokens that still work or merely expired; revoked ones are gone from the list."""
+    tokens = await Token.filter(revoked_at__isnull=True).order_by("-created_at", "-id")
+    now = datetime.now(UTC)
+    return {
+        "tokens": [
+            {"token": t, "expired": t.expires_at is not None and t.expires_at <= now}
+            for t in tokens
+        ]
+    }
+
+
+async def stored_hcard() -> dict[str, str]:
+    """The owner's h-card overrides as saved in the admin ("" where none)."""
+    row = await SiteSetting.get_or_none(key=HCARD_KEY)
+    value = row.value if row is not None and isinstance(row.value, dict) else {}
+    return {field: str(value.get(field) or "") for field in ("name", "photo", "note")}
+
+
+async def load_profile(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """The h-card form: saved overrides, and the card the public site shows now."""
+    settings = settings_of(request)
+    return {
+        "values": await stored_hcard(),
+        "card": await owner_card(settings),
+        "defaults": {"name": settings.name, "photo": settings.photo, "note": settings.note},
+        "errors": {},
+    }
+
+
+SECTIONS: list[DashboardSection] = [
+    DashboardSection("posts", "Posts", "admin/section_posts.html", load_posts),
+    DashboardSection("jobs", "Jobs", "admin/section_jobs.html", load_jobs),
+    DashboardSection("tokens", "Tokens", "admin/section_tokens.html", load_tokens),
+    DashboardSection("profile", "Profile (h-card)", "admin/section_profile.html", load_profile),
+]
+
+
+async def load_sections(
+    request: Request,
+    session: AdminSession,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[LoadedSection]:
+    """Every section's data, with `overrides[section id]` merged over what `load` returned
+    (e.g. a rejected form's values and errors)."""
+    loaded = []
+    for section in SECTIONS:
+        data = dict(await section.load(request, session))
+        data.update((overrides or {}).get(section.id, {}))
+        loaded.append(LoadedSection(section.id, section.title, section.template, data))
+    return loaded

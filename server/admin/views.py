@@ -1,0 +1,233 @@
+"""Admin pages: sign-in and sign-out, the dashboard, and its h-card and token forms."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.admin import csrf, passwords, ratelimit
+from server.admin.dashboard import HCARD_KEY, load_sections
+from server.admin.responses import redirect, render_admin
+from server.admin.sessions import (
+    clear_session_cookie,
+    create_session,
+    current_session,
+    end_session,
+    require_admin,
+    set_session_cookie,
+)
+from server.models import AdminSession, SiteSetting, Token
+from server.web import settings_of
+
+DASHBOARD_URL = "/admin/"
+LOGIN_URL = "/admin/login"
+# Shown after a redirect back to the dashboard (?done=...); a fixed list, never echoed input.
+NOTICES = {
+    "profile": "Profile saved. The public h-card shows it now.",
+    "revoked": "Token revoked.",
+}
+HCARD_LIMITS = {"name": 200, "photo": 2048, "note": 2000}
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+async def _login_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    settings = settings_of(request)
+    cookie, token, fresh = csrf.login_token(settings, request.cookies.get(csrf.LOGIN_COOKIE))
+    response = render_admin(
+        request,
+        "admin/login.html",
+        {
+            "csrf_token": token,
+            "error": error,
+            "password_set": await passwords.password_is_set(),
+            "signed_in": False,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+    if fresh:
+        response.set_cookie(
+            csrf.LOGIN_COOKIE,
+            cookie,
+            max_age=csrf.LOGIN_MAX_AGE,
+            path=csrf.LOGIN_COOKIE_PATH,
+            secure=settings.https,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+async def login_form(request: Request) -> Response:
+    if await current_session(request) is not None:
+        return redirect(DASHBOARD_URL)
+    return await _login_page(request)
+
+
+def _locked_message(locked: ratelimit.Locked) -> str:
+    wait = _minutes(locked.retry_after)
+    if locked.scope == "site":
+        return (
+            "Too many failed sign-ins to this site recently, so sign-in is paused for everyone. "
+            f"Try again in {wait}."
+        )
+    return f"Too many failed sign-ins from your address. Try again in {wait}."
+
+
+async def login(request: Request) -> Response:
+    settings = settings_of(request)
+    form = await request.form()
+    if not csrf.login_token_valid(
+        settings, request.cookies.get(csrf.LOGIN_COOKIE), _field(form, csrf.FIELD)
+    ):
+        return await _login_page(
+            request,
+            status_code=403,
+            error="The sign-in form expired or was not sent from this site. Please try again.",
+        )
+    if not await passwords.password_is_set():
+        return await _login_page(request, status_code=400)
+    password = _field(form, "password")
+    if not password:
+        return await _login_page(request, status_code=400, error="Enter the password.")
+    address = ratelimit.address_key(request.client.host if request.client else None)
+    attempt = await ratelimit.reserve(address, settings)
+    if isinstance(attempt, ratelimit.Locked):
+        return await _login_page(
+            request,
+            status_code=429,
+            error=_locked_message(attempt),
+            headers={"Retry-After": str(attempt.retry_after)},
+        )
+    if not await passwords.verify_password(password):
+        left = await ratelimit.attempts_left(address, settings)
+        if left:
+            message = f"Wrong password. {left} attempt{'s' if left != 1 else ''} left."
+        else:
+            wait = _minutes(settings.login_lock_seconds)
+            message = f"Wrong password. Sign-in from your address is now locked for {wait}."
+        return await _login_page(request, status_code=401, error=message)
+    await ratelimit.succeeded(attempt)
+    # Whatever session id the browser brought is dropped: a fresh one is issued (no fixation).
+    await end_session(request)
+    session_id, _ = await create_session()
+    response = redirect(DASHBOARD_URL)
+    set_session_cookie(request, response, session_id)
+    response.delete_cookie(
+        csrf.LOGIN_COOKIE, path=csrf.LOGIN_COOKIE_PATH, secure=settings.https, httponly=True,
+        samesite="lax",
+    )  # fmt: skip
+    return response
+
+
+@require_admin
+async def logout(request: Request, session: AdminSession) -> Response:
+    await end_session(request)
+    response = redirect(LOGIN_URL)
+    clear_session_cookie(request, response)
+    return response
+
+
+async def _dashboard(
+    request: Request,
+    session: AdminSession,
+    *,
+    status_code: int = 200,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Response:
+    done = request.query_params.get("done", "")
+    return render_admin(
+        request,
+        "admin/dashboard.html",
+        {
+            "csrf_token": session.csrf_token,
+            "signed_in": True,
+            "notice": NOTICES.get(done),
+            "sections": await load_sections(request, session, overrides),
+        },
+        status_code=status_code,
+    )
+
+
+@require_admin
+async def dashboard(request: Request, session: AdminSession) -> Response:
+    return await _dashboard(request, session)
+
+
+def _hcard_errors(values: Mapping[str, str]) -> dict[str, str]:
+    errors = {
+        field: f"At most {limit} characters."
+        for field, limit in HCARD_LIMITS.items()
+        if len(values[field]) > limit
+    }
+    photo = values["photo"]
+    if photo and "photo" not in errors:
+        parts = urlsplit(photo)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            errors["photo"] = "An absolute http:// or https:// URL, or nothing."
+    return errors
+
+
+@require_admin
+async def update_hcard(request: Request, session: AdminSession) -> Response:
+    form = await request.form()
+    values = {field: _field(form, field).strip() for field in HCARD_LIMITS}
+    errors = _hcard_errors(values)
+    if errors:
+        rejected = {"profile": {"values": values, "errors": errors}}
+        return await _dashboard(request, session, status_code=400, overrides=rejected)
+    await SiteSetting.update_or_create(key=HCARD_KEY, defaults={"value": values})
+    return redirect(f"{DASHBOARD_URL}?done=profile#profile")
+
+
+@require_admin
+async def revoke_token(request: Request, session: AdminSession) -> Response:
+    token = await Token.get_or_none(id=request.path_params["token_id"])
+    if token is None:
+        return render_admin(
+            request,
+            "admin/error.html",
+            {"heading": "Not found", "message": "There is no such token.", "signed_in": True,
+             "csrf_token": session.csrf_token},
+            status_code=404,
+        )  # fmt: skip
+    await Token.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=datetime.now(UTC))
+    return redirect(f"{DASHBOARD_URL}?done=revoked#tokens")
+
+
+routes = [
+    Route("/admin/", dashboard, methods=["GET"], name="admin_dashboard"),
+    Route("/admin/login", login_form, methods=["GET"], name="admin_login_form"),
+    Route("/admin/login", login, methods=["POST"], name="admin_login"),
+    Route("/admin/logout", logout, methods=["POST"], name="admin_logout"),
+    Route("/admin/hcard", update_hcard, methods=["POST"], name="admin_hcard"),
+    Route(
+        "/admin/tokens/{token_id:int}/revoke",
+        revoke_token,
+        methods=["POST"],
+        name="admin_revoke_token",
+    ),
+]

@@ -1,0 +1,24 @@
+"""What happens after a post changes: the one place that queues the follow-up work.
+
+Micropub creates, updates, deletes and undeletes, imports and the admin all call
+`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings now;
+webmentions and syndication join here in their issues), so the request that made the
+change never waits on another server.
+"""
+
+from __future__ import annotations
+
+from server import websub
+from server.models import Post
+from server.settings import Settings
+
+
+def _change_key(post: Post) -> str:
+    # Keyed by post and modification time: the same stored change is never announced twice.
+    return f"post:{post.id}:{post.modified_at.timestamp():.6f}"
+
+
+async def post_changed(settings: Settings, post: Post, *, was_public: bool = False) -> None:
+    """Announce a stored change to `post`; `was_public` covers posts that just left view."""
+    if post.is_public or was_public:
+        await websub.schedule_ping(settings, reason_key=_change_key(post))

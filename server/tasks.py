@@ -1,0 +1,16 @@
+"""The job registry: every kind of background job Hearth knows, and its handler.
+
+Explicit on purpose: adding a feature that queues work means adding its handlers here, so
+the list of what a worker can run is readable in one place.
+"""
+
+from __future__ import annotations
+
+from server import websub
+from server.worker import Handler
+
+
+def job_handlers() -> dict[str, Handler]:
+    return {
+        **websub.HANDLERS,
+    }

@@ -1,0 +1,123 @@
+"""WebSub publishing: telling the hub that the home page and the feeds changed.
+
+Spec: https://www.w3.org/TR/websub/#publishing. The spec leaves the publish request to the
+hub; the de-facto standard (PubSubHubbub 0.4, used by Superfeedr, websub.rocks and
+switchboard) is a form POST of `hub.mode=publish` and `hub.url=<topic>`, one per topic.
+
+Pings go through the durable job queue: `schedule_ping` enqueues one `websub.publish` job
+per topic, keyed by the topic and the reason (e.g. the post and its modification time), so
+the same change is never pinged twice and a hub that is down is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from server import feeds, jobs
+from server.http import BlockedAddressError, create_http_client
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.worker import Handler, JobContext
+
+KIND = "websub.publish"
+# Job.idempotency_key is a 255-character column; longer keys are hashed to fit.
+_MAX_KEY = 255
+# Only a few bytes of a hub's answer are kept, for the error message on failure.
+_ERROR_EXCERPT = 500
+
+
+def ping_key(topic: str, reason_key: str) -> str:
+    """The idempotency key of the ping of `topic` for `reason_key`."""
+    key = f"websub:{topic}:{reason_key}"
+    if len(key) <= _MAX_KEY:
+        return key
+    return "websub:" + hashlib.sha256(f"{topic}\n{reason_key}".encode()).hexdigest()
+
+
+async def schedule_ping(settings: Settings, *, reason_key: str) -> None:
+    """Queue a publish ping for every topic (home page and feeds); nothing without a hub.
+
+    `reason_key` names the change, e.g. f"post:{id}:{modified_at timestamp}": pinging for
+    the same reason again finds the existing jobs and queues nothing.
+    """
+    hub = settings.websub_hub
+    if not hub:
+        return
+    for topic in feeds.topic_urls(settings):
+        await jobs.enqueue(KIND, {"hub": hub, "topic": topic}, key=ping_key(topic, reason_key))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), if usable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
+    form = {"hub.mode": "publish", "hub.url": topic}
+    try:
+        # Streamed: only the status matters, and a hub's body must not fill memory. No
+        # redirects: httpx would turn the POST into a GET on 301/302.
+        async with client.stream("POST", hub, data=form, follow_redirects=False) as response:
+            excerpt = await _excerpt(response)
+    except BlockedAddressError as exc:
+        raise jobs.PermanentFailure(f"hub {hub} is not reachable: {exc}") from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise jobs.PermanentFailure(f"hub URL {hub!r} is not usable: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise jobs.Retry(f"hub {hub} did not answer: {type(exc).__name__}: {exc}") from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    message = f"hub {hub} answered {status} for {topic}" + (f": {excerpt}" if excerpt else "")
+    if status == 429 or status >= 500:
+        raise jobs.Retry(message, retry_after=_retry_after(response))
+    raise jobs.PermanentFailure(message)
+
+
+async def _excerpt(response: httpx.Response) -> str:
+    """The start of the response body as text, reading no more than needed."""
+    if 200 <= response.status_code < 300:
+        return ""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= _ERROR_EXCERPT:
+            break
+    return " ".join(data[:_ERROR_EXCERPT].decode("utf-8", "replace").split())
+
+
+async def publish(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Job handler: POST `hub.mode=publish&hub.url=<topic>` to the hub.
+
+    2xx is success; 429, 5xx and network errors retry (after the hub's Retry-After when it
+    gives one); any other answer fails permanently, since repeating it cannot help.
+    """
+    hub = payload.get("hub") or ctx.settings.websub_hub
+    topic = payload.get("topic")
+    if not isinstance(hub, str) or not hub or not isinstance(topic, str) or not topic:
+        raise jobs.PermanentFailure("websub.publish needs a hub and a topic")
+    if ctx.http is not None:
+        await _post(ctx.http, hub, topic)
+        return
+    async with create_http_client(ctx.settings) as client:
+        await _post(client, hub, topic)
+
+
+HANDLERS: dict[str, Handler] = {KIND: publish}

@@ -1,0 +1,110 @@
+"""`hearth serve` for real: uvicorn on 127.0.0.1, plain HTTP requests, a clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import mf2py
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(name="server", scope="module")
+def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo site served by `hearth serve` in its own process."""
+    data_dir: Path = tmp_path_factory.mktemp("served")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": base,
+           "HEARTH_NAME": "Served Owner"}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo"], env=env, check=True, capture_output=True
+    )
+    log_path = data_dir / "serve.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base, timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("hearth serve did not come up: " + log_path.read_text())
+    yield base
+    process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
+    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    log.close()
+    output = log_path.read_text()
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+
+
+def test_home_page_is_a_living_site(server: str) -> None:
+    """The served home page has the owner's h-card and an h-feed of demo posts."""
+    response = httpx.get(server)
+    doc = mf2py.parse(doc=response.text, url=server)
+    types = [item["type"][0] for item in doc["items"]]
+    assert types == ["h-card", "h-feed"]
+    assert doc["items"][0]["properties"]["name"] == ["Served Owner"]
+    assert len(doc["items"][1]["children"]) >= 5
+
+
+def test_permalink_and_shortlink(server: str) -> None:
+    """A permalink from the feed answers 200; its short link answers 301 back to it."""
+    doc = mf2py.parse(doc=httpx.get(server).text, url=server)
+    permalink = doc["items"][1]["children"][0]["properties"]["url"][0]
+    page = httpx.get(permalink)
+    assert page.status_code == 200
+    short = page.links["shortlink"]["url"]
+    redirect = httpx.get(short)
+    assert redirect.status_code == 301
+    assert permalink == redirect.headers["location"]
+
+
+def test_three_feeds(server: str) -> None:
+    """Atom, RSS and JSON Feed answer with their content types and the demo posts."""
+    expected = {
+        "feed.atom": "application/atom+xml",
+        "feed.rss": "application/rss+xml",
+        "feed.json": "application/feed+json",
+    }
+    for path, content_type in expected.items():
+        response = httpx.get(server + path)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(content_type)
+        assert "Welcome to Hearth" in response.text
+
+
+def test_media_served_with_exact_type(server: str) -> None:
+    """The demo photo is served from the media store as image/jpeg."""
+    doc = mf2py.parse(doc=httpx.get(server).text, url=server)
+    photos = [
+        child["properties"]["photo"][0]
+        for child in doc["items"][1]["children"]
+        if "photo" in child["properties"]
+    ]
+    response = httpx.get(photos[0]["value"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content.startswith(b"\xff\xd8")

@@ -1,0 +1,74 @@
+"""Settings read from the environment, with clear errors for bad values."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from server.settings import ALL_NETWORKS, Settings, SettingsError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    """With only a data dir set, the documented defaults apply."""
+    settings = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
+    assert settings.url == "http://127.0.0.1:8000/"
+    assert settings.allowed_private_networks == ()
+    assert settings.db_url.startswith("sqlite://")
+    assert settings.db_url.endswith("hearth.sqlite3")
+
+
+def test_url_gets_trailing_slash(tmp_path: Path) -> None:
+    """HEARTH_URL without a trailing slash is normalized, host lower-cased."""
+    settings = Settings.from_env(
+        {"HEARTH_DATA_DIR": str(tmp_path), "HEARTH_URL": "https://Me.Example"}
+    )
+    assert settings.url == "https://me.example/"
+    assert settings.https
+
+
+def test_bad_url_names_the_variable(tmp_path: Path) -> None:
+    """A non-http URL is refused with a message naming HEARTH_URL."""
+    with pytest.raises(SettingsError, match="HEARTH_URL"):
+        Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path), "HEARTH_URL": "example.com"})
+
+
+def test_private_networks_flag_and_cidrs(tmp_path: Path) -> None:
+    """`1` opens every range; a comma list opens just those CIDRs; junk is an error."""
+    env = {"HEARTH_DATA_DIR": str(tmp_path)}
+    assert (
+        Settings.from_env({**env, "HEARTH_ALLOW_PRIVATE_NETWORKS": "1"}).allowed_private_networks
+        == ALL_NETWORKS
+    )
+    listed = Settings.from_env({**env, "HEARTH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8, 10.1.0.0/16"})
+    assert (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("10.1.0.0/16"),
+    ) == listed.allowed_private_networks
+    with pytest.raises(SettingsError):
+        Settings.from_env({**env, "HEARTH_ALLOW_PRIVATE_NETWORKS": "not-a-net"})
+
+
+def test_postgres_url_switches_database(tmp_path: Path) -> None:
+    """HEARTH_DATABASE_URL with postgresql:// selects PostgreSQL."""
+    settings = Settings.from_env(
+        {"HEARTH_DATA_DIR": str(tmp_path), "HEARTH_DATABASE_URL": "postgresql://u:p@db:5432/h"}
+    )
+    assert settings.is_postgres
+    assert settings.db_url == "postgres://u:p@db:5432/h"
+
+
+def test_secret_key_is_kept_across_starts_and_never_printed(tmp_path: Path) -> None:
+    """The generated secret key persists in the data dir and does not show in repr."""
+    first = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
+    second = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
+    assert str(first.secret_key) == str(second.secret_key)
+    assert str(first.secret_key) not in repr(first)
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    """Settings cannot be changed after they are read."""
+    settings = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
+    with pytest.raises(AttributeError):
+        settings.url = "https://other.example/"  # type: ignore[misc]
