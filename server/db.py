@@ -35,10 +35,13 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def migrate(settings: Settings) -> None:
-    """Apply every pending migration; creates the SQLite file and data dir if missing."""
+async def migrate(settings: Settings, *, target: str | None = None) -> None:
+    """Apply pending migrations (up to `target`, e.g. "models.0001_initial", if given).
+
+    Creates the data dir and the SQLite file if missing.
+    """
     settings.ensure_dirs()
-    await tortoise_migrate(config=tortoise_config(settings))
+    await tortoise_migrate(config=tortoise_config(settings), target=target)
     await Tortoise.close_connections()
 
 

@@ -42,6 +42,11 @@ class Post(Model):
     status = fields.CharEnumField(Status, default=Status.PUBLISHED, db_index=True)
     visibility = fields.CharEnumField(Visibility, default=Visibility.PUBLIC, db_index=True)
     deleted_at = fields.DatetimeField(null=True, db_index=True)
+    # Silo targets the client asked for with mp-syndicate-to, handed to syndication jobs.
+    # Nullable so the column can be added to existing tables (None means none asked for).
+    syndicate_to: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    # The client_id of the token that created the post, if any.
+    client_id = fields.CharField(max_length=512, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     modified_at = fields.DatetimeField(auto_now=True)
 
@@ -84,6 +89,23 @@ class PathRedirect(Model):
 
     class Meta:
         table = "path_redirects"
+
+
+class MicropubReceipt(Model):
+    """A create request already answered, so a client's retry gets the same post back.
+
+    `key` is either the client's Idempotency-Key header or a hash of the token and body
+    (a double-sent form within a few minutes), always scoped to the token.
+    """
+
+    key = fields.CharField(max_length=128, primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="receipts", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "micropub_receipts"
 
 
 class Media(Model):

@@ -43,3 +43,20 @@ async def test_migrations_are_recorded(settings: Settings) -> None:
     with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM tortoise_migrations")]
     assert "0001_initial" in names
+
+
+async def test_upgrade_from_first_schema_keeps_posts(settings: Settings) -> None:
+    """A database made by the first release keeps its posts through every later migration."""
+    await db.migrate(settings, target="models.0001_initial")
+    with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
+        conn.execute(
+            "INSERT INTO posts (path, short_code, h_type, properties, post_type, published,"
+            " status, visibility, created_at, modified_at)"
+            " VALUES ('2020/01/old', 't0001', 'entry', '{\"content\": [\"old post\"]}',"
+            " 'note', '2020-01-01 00:00:00+00:00', 'published', 'public',"
+            " '2020-01-01 00:00:00+00:00', '2020-01-01 00:00:00+00:00')"
+        )
+    async with db.connect(settings):
+        post = await Post.get(path="2020/01/old")
+    assert {"content": ["old post"]} == post.properties
+    assert not post.syndicate_to
