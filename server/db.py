@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from server.settings import Settings
@@ -51,6 +52,10 @@ async def connect(settings: Settings, *, run_migrations: bool = True) -> AsyncIt
     if run_migrations:
         await migrate(settings)
     settings.ensure_dirs()
+    # Tortoise caches each model's INSERT statement per connection *name*, not per dialect,
+    # so a process that opened SQLite before PostgreSQL (the test suite) would send SQLite's
+    # "?" placeholders to PostgreSQL. A fresh cache per connect costs one rebuild per model.
+    EXECUTOR_CACHE.clear()
     # Global fallback: uvicorn runs the lifespan and each request in separate tasks, and
     # Tortoise keeps its context in a contextvar that would not reach the requests.
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)

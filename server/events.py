@@ -8,6 +8,8 @@ change never waits on another server.
 
 from __future__ import annotations
 
+from typing import Any
+
 from server import websub
 from server.models import Post
 from server.settings import Settings
@@ -18,7 +20,18 @@ def _change_key(post: Post) -> str:
     return f"post:{post.id}:{post.modified_at.timestamp():.6f}"
 
 
-async def post_changed(settings: Settings, post: Post, *, was_public: bool = False) -> None:
-    """Announce a stored change to `post`; `was_public` covers posts that just left view."""
+async def post_changed(
+    settings: Settings,
+    post: Post,
+    *,
+    was_public: bool = False,
+    previous_properties: dict[str, list[Any]] | None = None,
+) -> None:
+    """Announce a stored change to `post`.
+
+    `was_public` says the post was public before this change (so a post that just left
+    view, by deletion or a visibility change, still updates feeds); `previous_properties`
+    are its properties before an update, so links it no longer has are told too.
+    """
     if post.is_public or was_public:
         await websub.schedule_ping(settings, reason_key=_change_key(post))
