@@ -210,3 +210,110 @@ class LoginFailure(Model):
 
     class Meta:
         table = "login_failures"
+
+
+class ResponseState(StrEnum):
+    """Where a received response stands in verification."""
+
+    PENDING = "pending"  # queued, source not fetched yet
+    ACCEPTED = "accepted"  # source links to the target
+    REJECTED = "rejected"  # no link, fetch failed for good, or refused (reason kept)
+    DELETED = "deleted"  # the source is gone or no longer links
+
+
+class Approval(StrEnum):
+    """Whether an accepted response is shown (moderation)."""
+
+    WAITING = "waiting"
+    APPROVED = "approved"
+    HIDDEN = "hidden"
+
+
+class Response(Model):
+    """A reply, like, repost, bookmark, RSVP or mention of one of the owner's posts.
+
+    Received webmentions and backfed silo comments (Instagram) share this table, so they
+    are moderated and shown the same way.
+    """
+
+    id = fields.IntField(primary_key=True)
+    # "webmention", or the silo a backfed response came from ("instagram").
+    origin = fields.CharField(max_length=32, default="webmention", db_index=True)
+    source = fields.CharField(max_length=2048)
+    target = fields.CharField(max_length=2048)
+    # sha256 of source + newline + target: one row per (source, target), whatever their length.
+    source_target_hash = fields.CharField(max_length=64, unique=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="responses", null=True, on_delete=fields.CASCADE
+    )
+    state = fields.CharEnumField(ResponseState, default=ResponseState.PENDING, db_index=True)
+    reason = fields.TextField(null=True)
+    approval = fields.CharEnumField(Approval, default=Approval.WAITING, db_index=True)
+    # Unguessable id of the public status page given in the 202 Location.
+    status_token = fields.CharField(max_length=64, unique=True)
+    # Host of the source (or the silo account), for per-domain moderation.
+    domain = fields.CharField(max_length=255, db_index=True)
+    # reply, like, repost, bookmark, rsvp or mention.
+    kind = fields.CharField(max_length=16, default="mention", db_index=True)
+    rsvp = fields.CharField(max_length=16, null=True)
+    author_name = fields.CharField(max_length=512, null=True)
+    author_url = fields.CharField(max_length=2048, null=True)
+    # A local media URL: author photos are cached so pages never hotlink strangers.
+    author_photo = fields.CharField(max_length=2048, null=True)
+    content_html = fields.TextField(null=True)
+    content_text = fields.TextField(null=True)
+    url = fields.CharField(max_length=2048, null=True)
+    published = fields.DatetimeField(null=True)
+    # u-url, u-syndication and uid values: the same response relayed by a bridge matches.
+    identities: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    duplicate_of: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="duplicates", null=True, on_delete=fields.SET_NULL
+    )
+    # A reply to another response (threading), e.g. an Instagram comment reply.
+    parent: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="children", null=True, on_delete=fields.SET_NULL
+    )
+    # The silo's id of a backfed comment.
+    external_id = fields.CharField(max_length=128, null=True, db_index=True)
+    # The parsed mf2 of the source entry, kept for re-rendering.
+    mf2: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    verified_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "responses"
+        indexes = (("post_id", "state", "approval"),)
+
+
+class DomainRule(Model):
+    """Moderation by domain: responses from allowed domains show at once, blocked never."""
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    # "allow" or "block".
+    rule = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "domain_rules"
+
+
+class OutgoingWebmention(Model):
+    """A webmention Hearth sends (or sent) from one of its posts to one target."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="outgoing_webmentions", on_delete=fields.CASCADE
+    )
+    target = fields.CharField(max_length=2048)
+    target_hash = fields.CharField(max_length=64)
+    # pending, sent, failed (gave up), skipped (no endpoint, private address).
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    endpoint = fields.CharField(max_length=2048, null=True)
+    status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "outgoing_webmentions"
+        unique_together = (("post", "target_hash"),)
