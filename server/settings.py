@@ -103,6 +103,10 @@ class Settings:
     http_max_redirects: int = 5
     # Largest upload accepted by the media endpoint.
     media_max_bytes: int = 25 * 1024 * 1024
+    # Keep EXIF (camera, GPS) in uploaded images; stripped by default for privacy.
+    media_keep_exif: bool = False
+    # Copy photos given by URL into the media store (by a job) instead of linking them.
+    media_copy_remote: bool = False
     # Seconds a worker holds a job before another worker may take it over.
     job_lease_seconds: int = 300
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
@@ -132,6 +136,8 @@ class Settings:
             "moderation": moderation,
             "page_size": _int(env, "HEARTH_PAGE_SIZE", cls.page_size),
             "media_max_bytes": _int(env, "HEARTH_MEDIA_MAX_BYTES", cls.media_max_bytes),
+            "media_keep_exif": _flag(env, "HEARTH_MEDIA_KEEP_EXIF", cls.media_keep_exif),
+            "media_copy_remote": _flag(env, "HEARTH_MEDIA_COPY_REMOTE", cls.media_copy_remote),
         }
         if secret:
             values["secret_key"] = Secret(secret)

@@ -72,3 +72,13 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
     with pytest.raises(AttributeError):
         settings.url = "https://other.example/"  # type: ignore[misc]
+
+
+def test_media_flags(tmp_path: Path) -> None:
+    """Media flags are off by default and read as booleans."""
+    env = {"HEARTH_DATA_DIR": str(tmp_path)}
+    assert not Settings.from_env(env).media_keep_exif
+    on = Settings.from_env(
+        {**env, "HEARTH_MEDIA_KEEP_EXIF": "1", "HEARTH_MEDIA_COPY_REMOTE": "yes"}
+    )
+    assert on.media_keep_exif and on.media_copy_remote
