@@ -15,11 +15,14 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from micropub import endpoint as micropub_endpoint
+from micropub import media as micropub_media
 from server import admin, db, feeds, media, pages
 from server.http import create_http_client
 from server.settings import Settings
 from server.tasks import job_handlers
 from server.web import TEMPLATE_DIR, create_templates
+from server.webmention import receive as webmention
 from server.worker import Worker
 
 
@@ -33,7 +36,10 @@ def create_app(
     routes = [
         *feeds.routes,
         *media.routes,
+        *micropub_media.routes,
+        *micropub_endpoint.routes,
         *admin.routes,
+        *webmention.routes,
         Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
         # Last: the permalink pattern would otherwise shadow other three-part paths.
         *pages.routes,
@@ -65,5 +71,5 @@ def create_app(
     )
     app.state.settings = settings
     app.state.templates = create_templates()
-    app.state.site_links = [*feeds.links]
+    app.state.site_links = [*feeds.links, *micropub_endpoint.links, *webmention.links]
     return app

@@ -1,18 +1,20 @@
 """What happens after a post changes: the one place that queues the follow-up work.
 
 Micropub creates, updates, deletes and undeletes, imports and the admin all call
-`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings now;
-webmentions and syndication join here in their issues), so the request that made the
-change never waits on another server.
+`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings and
+webmentions; syndication joins here in its issue), so the request that made the change
+never waits on another server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from micropub.remote_copy import schedule_copies
 from server import websub
 from server.models import Post
 from server.settings import Settings
+from server.webmention.send import schedule_webmentions
 
 
 def _change_key(post: Post) -> str:
@@ -35,3 +37,6 @@ async def post_changed(
     """
     if post.is_public or was_public:
         await websub.schedule_ping(settings, reason_key=_change_key(post))
+    # Its own rules: unlisted posts send too, deleted ones re-send to every former target.
+    await schedule_webmentions(settings, post, previous_properties)
+    await schedule_copies(settings, post)

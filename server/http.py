@@ -22,9 +22,12 @@ address check (and so the DNS lookup) off entirely.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -212,7 +215,23 @@ def create_http_client(
         # Proxy settings from the environment would route requests around the guard
         # (and resolve names where we cannot check them).
         trust_env=False,
+        # One client talks to every site on the web: no site's cookies may follow us to the
+        # next request (a jar whose policy accepts no domain stores nothing).
+        cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
     )
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), if usable."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 async def fetch(

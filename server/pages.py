@@ -20,6 +20,7 @@ from server.feeds import hub_links
 from server.models import PathRedirect, Post, Status, Visibility
 from server.render import entry_view
 from server.web import error_page, render, settings_of
+from server.webmention.display import counts_for, responses_for
 
 
 def _newest(items: list[Post]) -> datetime | None:
@@ -52,6 +53,7 @@ async def _paged_feed(
         links.append(SiteLink("prev", f"{base}?after={page.after}"))
     context = {
         "entries": [entry_view(post, settings) for post in page.posts],
+        "counts": await counts_for(page.posts),
         "page": page,
         "base": base,
         **extra,
@@ -100,8 +102,12 @@ async def show_post(request: Request, post: Post) -> Response:
         return await not_found(request)
     view = entry_view(post, settings)
     shortlink = SiteLink("shortlink", view.short_url)
-    response = await render(request, "entry.html", {"e": view}, links=[shortlink])
-    return conditional(request, response, post.modified_at)
+    responses = await responses_for(post)
+    context = {"e": view, "responses": responses}
+    response = await render(request, "entry.html", context, links=[shortlink])
+    # A new reply changes the page although the post did not: Last-Modified covers both.
+    changed = max(post.modified_at, responses.updated or post.modified_at)
+    return conditional(request, response, changed)
 
 
 async def shortlink(request: Request) -> Response:
@@ -123,7 +129,7 @@ async def not_found(request: Request, exc: Exception | None = None) -> Response:
 
 routes = [
     Route("/", home, name="home"),
-    Route("/tag/{name}", tag, name="tag"),
+    Route("/tag/{name:path}", tag, name="tag"),
     Route("/s/{code}", shortlink, name="shortlink"),
     Route("/{year}/{month}/{slug}", permalink, name="permalink"),
 ]

@@ -8,9 +8,12 @@ Micropub endpoint.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import nh3
 
 Properties = Mapping[str, list[Any]]
 
@@ -56,9 +59,11 @@ def text_of(value: Any) -> str:
             return inner
         html = value.get("html")
         if isinstance(html, str):
-            return re.sub(r"<[^>]*>", "", html)
-        names = value.get("properties", {}).get("name", [])
-        return text_of(names[0]) if names else ""
+            # nh3 with no allowed tags keeps the text and drops script/style bodies entirely.
+            return html_lib.unescape(nh3.clean(html, tags=set()))
+        properties = value.get("properties")
+        names = properties.get("name", []) if isinstance(properties, Mapping) else []
+        return text_of(names[0]) if isinstance(names, list) and names else ""
     return str(value)
 
 

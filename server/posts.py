@@ -56,11 +56,14 @@ def public_posts() -> QuerySet[Post]:
 
 
 def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
-    """The plain-string categories of a post, lower-cased (person tags are objects)."""
+    """The plain-string categories of a post, lower-cased.
+
+    Person tags (h-card objects, or URLs) are not topics, so they get no tag page.
+    """
     return {
         c.strip().lower()
         for c in properties.get("category", [])
-        if isinstance(c, str) and c.strip()
+        if isinstance(c, str) and c.strip() and not c.startswith(("http://", "https://"))
     }
 
 
@@ -90,6 +93,8 @@ async def create_post(
     published: datetime | None = None,
     status: Status = Status.PUBLISHED,
     visibility: Visibility = Visibility.PUBLIC,
+    syndicate_to: list[str] | None = None,
+    client_id: str | None = None,
 ) -> Post:
     """Store a new post and give it a free path and permashortlink code."""
     published = (published or datetime.now(UTC)).astimezone(UTC)
@@ -111,6 +116,8 @@ async def create_post(
                     published=published,
                     status=status,
                     visibility=visibility,
+                    syndicate_to=syndicate_to or None,
+                    client_id=client_id,
                 )
                 for name in category_names(properties):
                     await PostCategory.create(post=post, name=name)

@@ -1,7 +1,9 @@
 """Turning stored posts into what templates and feeds show.
 
 Templates get an `EntryView`: plain values already resolved to absolute URLs and sanitized
-HTML, so the markup in `templates/` only decides which microformats class goes where.
+HTML, so the markup in `templates/` only decides which microformats class goes where. The
+views of single property values (photos, nested h-cards, dates ...) are in
+`server.render_types`, which also says what an mf2 parser gets back from the page.
 """
 
 from __future__ import annotations
@@ -10,34 +12,50 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
-import nh3
 from markupsafe import Markup
 
 from server import post_types
 from server.models import Post, SiteSetting
+from server.render_types import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    Embedded,
+    Field,
+    Moment,
+    Photo,
+    Value,
+    Video,
+    as_list,
+    contents,
+    embedded,
+    moment,
+    person_tag,
+    photos,
+    safe_url,
+    safe_urls,
+    sanitize_html,
+    scalar_text,
+    texts,
+    value_view,
+    videos,
+)
 from server.settings import Settings
 
-# Tags and attributes kept in HTML content; everything else (script, style, event
-# handlers, javascript: URLs) is removed on output.
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "cite", "code", "del", "dd", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "th", "thead", "time", "tr", "u", "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "class"},
-    "img": {"src", "alt", "title", "width", "height", "class"},
-    "time": {"datetime", "class"},
-    "span": {"class"},
-    "abbr": {"title"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
+__all__ = [
+    "ALLOWED_ATTRIBUTES",
+    "ALLOWED_TAGS",
+    "RESPONSE_PROPERTIES",
+    "RSVP_LABELS",
+    "ContextLink",
+    "EntryView",
+    "OwnerCard",
+    "Photo",
+    "entry_view",
+    "owner_card",
+    "sanitize_html",
+]
+
 # Response properties shown as context links, with the mf2 class and a human label.
 RESPONSE_PROPERTIES = (
     ("in-reply-to", "u-in-reply-to", "In reply to"),
@@ -45,32 +63,46 @@ RESPONSE_PROPERTIES = (
     ("repost-of", "u-repost-of", "Reposted"),
     ("bookmark-of", "u-bookmark-of", "Bookmarked"),
 )
-
-
-def sanitize_html(html: str) -> Markup:
-    """HTML safe to put in a page: only harmless tags, attributes and URL schemes."""
-    cleaned = nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener nofollow ugc",
-    )
-    return Markup(cleaned)  # noqa: S704 - nh3 output holds only allowed markup
-
-
-@dataclass(frozen=True)
-class Photo:
-    url: str
-    alt: str
+# The label of an RSVP's in-reply-to link, by `rsvp` value (https://indieweb.org/rsvp).
+RSVP_LABELS = {
+    "yes": "Going to",
+    "no": "Not going to",
+    "maybe": "Maybe going to",
+    "interested": "Interested in",
+}
+# A heading for posts without a name, so every permalink has one (shown to screen readers).
+_TYPE_HEADINGS = {
+    "note": "Note",
+    "article": "Article",
+    "photo": "Photo",
+    "video": "Video",
+    "audio": "Audio",
+    "reply": "Reply",
+    "rsvp": "RSVP",
+    "like": "Like",
+    "repost": "Repost",
+    "bookmark": "Bookmark",
+    "quotation": "Quotation",
+    "checkin": "Check-in",
+    "event": "Event",
+}
+_COORDINATES = ("latitude", "longitude", "altitude")
 
 
 @dataclass(frozen=True)
 class ContextLink:
+    """What a response is about: "In reply to <url>", "Liked <url>" ...
+
+    `cite` is set when the client sent an h-cite (name, author, content) rather than a URL;
+    `url` is then the cite's URL. `rsvp` is the RSVP value carried by this link's label.
+    """
+
     property: str
     css_class: str
     label: str
     url: str
+    cite: Embedded | None = None
+    rsvp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +129,27 @@ class EntryView:
     photos: list[Photo] = field(default_factory=list)
     videos: list[str] = field(default_factory=list)
     audios: list[str] = field(default_factory=list)
+    # Plain-string tags (person tags are in `person_tags`).
     categories: list[str] = field(default_factory=list)
     syndication: list[str] = field(default_factory=list)
     context: list[ContextLink] = field(default_factory=list)
+    # dt-published and dt-updated: the client's own strings when it sent them.
+    published_at: Moment | None = None
+    updated_at: Moment | None = None
+    # A name that only repeats the start of the content: kept as data, not shown.
+    hidden_name: str | None = None
+    featured: list[Photo] = field(default_factory=list)
+    video_players: list[Video] = field(default_factory=list)
+    person_tags: list[Embedded] = field(default_factory=list)
+    # RSVP values not already shown as the label of an in-reply-to link.
+    rsvp: list[str] = field(default_factory=list)
+    quotations: list[Value] = field(default_factory=list)
+    checkins: list[Value] = field(default_factory=list)
+    locations: list[Value] = field(default_factory=list)
+    coordinates: list[Field] = field(default_factory=list)
+    start: list[Moment] = field(default_factory=list)
+    end: list[Moment] = field(default_factory=list)
+    descriptions: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -109,68 +159,100 @@ class EntryView:
         text = " ".join(self.content_text.split())
         return text[:70] + ("…" if len(text) > 70 else "") or self.post_type.capitalize()
 
-
-def _url_of(value: Any, base: str) -> str:
-    raw = str(value.get("value", "")) if isinstance(value, Mapping) else str(value)
-    return urljoin(base, raw)
-
-
-def _safe_urls(values: list[Any], base: str) -> list[str]:
-    urls = [_url_of(v, base) for v in values]
-    return [u for u in urls if u.startswith(("http://", "https://"))]
+    @property
+    def heading(self) -> str:
+        """The permalink's heading when the post has no name of its own."""
+        return _TYPE_HEADINGS.get(self.post_type, self.post_type.capitalize())
 
 
-def _photos(values: list[Any], base: str) -> list[Photo]:
-    photos = []
-    for value in values:
-        url = _url_of(value, base)
-        if url.startswith(("http://", "https://")):
-            alt = value.get("alt", "") if isinstance(value, Mapping) else ""
-            photos.append(Photo(url=url, alt=str(alt)))
-    return photos
+def _context(props: Mapping[str, list[Any]], base: str) -> tuple[list[ContextLink], list[str]]:
+    """The context links, and the RSVP values no in-reply-to link carries."""
+    rsvp = texts(as_list(props, "rsvp"))
+    links: list[ContextLink] = []
+    for prop, css, label in RESPONSE_PROPERTIES:
+        for value in as_list(props, prop):
+            cite = None
+            if isinstance(value, Mapping) and "type" in value:
+                cite = embedded(value, base)
+                if cite is None or not cite.urls:
+                    continue  # a context needs somewhere to point
+                url: str | None = cite.urls[0]
+            else:
+                url = safe_url(value, base)
+            if url is None:
+                continue
+            carried = None
+            if prop == "in-reply-to" and rsvp and not any(link.rsvp for link in links):
+                carried = rsvp.pop(0)
+            shown = RSVP_LABELS.get(carried, f"RSVP {carried} to") if carried else label
+            links.append(ContextLink(prop, css, shown, url, cite=cite, rsvp=carried))
+    return links, rsvp
 
 
-def _content(properties: Mapping[str, list[Any]]) -> tuple[Markup | None, str]:
-    values = properties.get("content") or []
-    if not values:
-        return None, ""
-    first = values[0]
-    if isinstance(first, Mapping) and isinstance(first.get("html"), str):
-        html = sanitize_html(first["html"])
-        return html, post_types.text_of(first)
-    text = post_types.text_of(first)
-    return None, text
+def _moment_of(props: Mapping[str, list[Any]], name: str) -> Moment | None:
+    """A date property as the client wrote it, if it is one."""
+    found = texts(as_list(props, name))
+    if not found:
+        return None
+    sent = moment(found[0])
+    return sent if sent.datetime else None
+
+
+def _stored_moment(value: datetime) -> Moment:
+    return moment(value.isoformat())
+
+
+def _values(props: Mapping[str, list[Any]], name: str, base: str) -> list[Value]:
+    return [v for value in as_list(props, name) if (v := value_view(value, base)) is not None]
 
 
 def entry_view(post: Post, settings: Settings) -> EntryView:
     props = post.properties
     url = settings.absolute(post.path)
     titled = post_types.is_titled(post.h_type, props)
-    content_html, content_text = _content(props)
+    content = contents(as_list(props, "content"), url)
+    first = content[0] if content else None
     summary = post_types.first_text(props, "summary") or None
-    context = [
-        ContextLink(prop, css, label, target)
-        for prop, css, label in RESPONSE_PROPERTIES
-        for target in _safe_urls(props.get(prop, []), url)
-    ]
+    name = post_types.first_text(props, "name") or None
+    context, rsvp = _context(props, url)
+    categories = as_list(props, "category")
     return EntryView(
         post=post,
         url=url,
         short_url=settings.absolute(f"s/{post.short_code}"),
         h_type=post.h_type,
         post_type=post.post_type,
-        name=post_types.first_text(props, "name") if titled else None,
-        content_html=content_html,
-        content_text=content_text,
+        name=name if titled else None,
+        content_html=first.html if first else None,
+        content_text=first.text if first else "",
         summary=summary,
         published=post.published,
         updated=post.updated,
-        photos=_photos(props.get("photo", []), url),
-        videos=_safe_urls(props.get("video", []), url),
-        audios=_safe_urls(props.get("audio", []), url),
-        categories=[c for c in props.get("category", []) if isinstance(c, str)],
-        syndication=_safe_urls(props.get("syndication", []), url),
+        photos=photos(as_list(props, "photo"), url),
+        videos=safe_urls(as_list(props, "video"), url),
+        audios=safe_urls(as_list(props, "audio"), url),
+        categories=[
+            c for c in categories if isinstance(c, str) and c.strip() and not person_tag(c, url)
+        ],
+        syndication=safe_urls(as_list(props, "syndication"), url),
         context=context,
+        published_at=_moment_of(props, "published") or _stored_moment(post.published),
+        updated_at=_moment_of(props, "updated")
+        or (_stored_moment(post.updated) if post.updated else None),
+        hidden_name=name if name and not titled else None,
+        featured=photos(as_list(props, "featured"), url),
+        video_players=videos(as_list(props, "video"), url),
+        person_tags=[tag for c in categories if (tag := person_tag(c, url)) is not None],
+        rsvp=rsvp,
+        quotations=_values(props, "quotation-of", url),
+        checkins=_values(props, "checkin", url),
+        locations=_values(props, "location", url),
+        coordinates=[
+            Field(prop, text) for prop in _COORDINATES for text in texts(as_list(props, prop))
+        ],
+        start=[moment(t) for t in texts(as_list(props, "start"))],
+        end=[moment(t) for t in texts(as_list(props, "end"))],
+        descriptions=[t for v in as_list(props, "description") if (t := scalar_text(v))],
     )
 
 

@@ -6,11 +6,17 @@ the list of what a worker can run is readable in one place.
 
 from __future__ import annotations
 
+from micropub import remote_copy
 from server import websub
+from server.webmention import send as webmention_send
+from server.webmention import verify as webmention_verify
 from server.worker import Handler
 
 
 def job_handlers() -> dict[str, Handler]:
     return {
         **websub.HANDLERS,
+        **remote_copy.HANDLERS,
+        **webmention_send.HANDLERS,
+        **webmention_verify.HANDLERS,
     }

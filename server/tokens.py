@@ -34,6 +34,9 @@ async def mint_token(
 ) -> tuple[str, Token]:
     """Create a token; returns the secret (shown once) and its stored row."""
     secret = secrets.token_urlsafe(32)
+    # A leading "-" would read as an option to `hearth token revoke TOKEN`.
+    while secret.startswith("-"):
+        secret = secrets.token_urlsafe(32)
     row = await Token.create(
         token_hash=hash_token(secret),
         prefix=secret[:8],

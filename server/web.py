@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
@@ -26,6 +27,8 @@ def create_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Jinja's urlencode keeps "/", which would split a tag like "a/b" into two path parts.
+    environment.filters["path_segment"] = lambda value: quote(str(value), safe="")
     return Jinja2Templates(env=environment)
 
 

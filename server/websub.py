@@ -12,14 +12,12 @@ the same change is never pinged twice and a hub that is down is retried with bac
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from server import feeds, jobs
-from server.http import BlockedAddressError, create_http_client
+from server.http import BlockedAddressError, create_http_client, retry_after_seconds
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,22 +51,6 @@ async def schedule_ping(settings: Settings, *, reason_key: str) -> None:
         await jobs.enqueue(KIND, {"hub": hub, "topic": topic}, key=ping_key(topic, reason_key))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if usable."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
 async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
     form = {"hub.mode": "publish", "hub.url": topic}
     try:
@@ -87,7 +69,7 @@ async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
         return
     message = f"hub {hub} answered {status} for {topic}" + (f": {excerpt}" if excerpt else "")
     if status == 429 or status >= 500:
-        raise jobs.Retry(message, retry_after=_retry_after(response))
+        raise jobs.Retry(message, retry_after=retry_after_seconds(response))
     raise jobs.PermanentFailure(message)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from server.app import create_app
+from server.db import migrate
 from server.settings import Settings
 
 BASE_URL = "https://example.test/"
@@ -27,9 +30,31 @@ def settings_fixture(tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, made once per test session.
+
+    Migrating a new file takes ~0.3 s; copying this one into a test's data dir ~1 ms, after
+    which the app's start-up migration finds nothing to do. It runs on its own short-lived
+    event loop and closes its connections, so no Tortoise state crosses into the tests.
+    """
+    settings = Settings(data_dir=tmp_path_factory.mktemp("migrated"))
+    asyncio.run(migrate(settings))
+    return settings.data_dir / "hearth.sqlite3"
+
+
+def seed_database(settings: Settings, migrated_sqlite: Path) -> None:
+    """Give `settings` a migrated database, unless its data dir has one already."""
+    settings.ensure_dirs()
+    target = settings.data_dir / "hearth.sqlite3"
+    if not target.exists() and not settings.database_url:
+        shutil.copyfile(migrated_sqlite, target)
+
+
 @pytest.fixture(name="app")
-async def app_fixture(settings: Settings) -> AsyncIterator[Starlette]:
+async def app_fixture(settings: Settings, migrated_sqlite: Path) -> AsyncIterator[Starlette]:
     """The app with its lifespan entered (ASGITransport does not run lifespans itself)."""
+    seed_database(settings, migrated_sqlite)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from server.db import connect, migrate
+from server.db import connect
 from server.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with every migration applied, made once per test session.
-
-    Migrating takes ~80 ms; copying the result into each test's data dir takes ~1 ms. It
-    runs on its own short-lived event loop and closes its connections, so no Tortoise state
-    crosses into the tests' loops.
-    """
-    settings = Settings(data_dir=tmp_path_factory.mktemp("migrated"))
-    asyncio.run(migrate(settings))
-    return settings.data_dir / "hearth.sqlite3"
+from tests.conftest import seed_database
 
 
 @pytest.fixture(name="db")
@@ -33,7 +19,6 @@ async def db_fixture(settings: Settings, migrated_sqlite: Path) -> AsyncIterator
     Function-scoped on purpose: a wider scope runs Tortoise on another event loop than the
     test's (see dependencies.md §4).
     """
-    settings.ensure_dirs()
-    shutil.copyfile(migrated_sqlite, settings.data_dir / "hearth.sqlite3")
+    seed_database(settings, migrated_sqlite)
     async with connect(settings, run_migrations=False):
         yield

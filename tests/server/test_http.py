@@ -423,3 +423,18 @@ async def test_stalled_dns_lookup_times_out(tmp_path: Path) -> None:
     async with create_http_client(settings, transport=transport, resolver=stalled) as client:
         with pytest.raises(httpx.ConnectTimeout, match="resolving slow.example"):
             await client.get("https://slow.example/")
+
+
+async def test_client_keeps_no_cookies(tmp_path: Path) -> None:
+    """A Set-Cookie from one site is never sent back by the shared client."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "track=me; Path=/"})
+
+    settings = Settings(data_dir=tmp_path, allowed_private_networks=ALL_NETWORKS)
+    async with create_http_client(settings, transport=httpx.MockTransport(handler)) as client:
+        await client.get("https://a.example/")
+        await client.get("https://a.example/")
+    assert [None, None] == seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -310,3 +311,49 @@ async def test_permalinks_are_stable_and_unique(client: httpx.AsyncClient) -> No
     assert first.path != second.path
     for post in (first, second):
         assert 200 == (await client.get("/" + post.path)).status_code
+
+
+async def test_tag_with_slash_and_unicode_links_to_its_page(client: httpx.AsyncClient) -> None:
+    """Tags like "a/b" and "café" link to a tag page that lists their post."""
+    post = await create_post({"content": ["tagged oddly"], "category": ["a/b", "Café"]})
+    html = (await client.get("/" + post.path)).text
+    tag_links = re.findall(r'class="p-category" href="([^"]+)"', html)
+    assert 2 == len(tag_links)
+    for link in tag_links:
+        children = find(parse(await client.get(link))["items"], "h-feed")[0]["children"]
+        assert [BASE_URL + post.path] == [c["properties"]["url"][0] for c in children]
+
+
+async def test_person_tag_urls_get_no_tag_page(client: httpx.AsyncClient) -> None:
+    """A category that is a URL (a person tag) is not listed as a topic."""
+    await create_post({"content": ["hi"], "category": ["https://alice.example/"]})
+    response = await client.get("/tag/https://alice.example/")
+    assert [] == find(parse(response)["items"], "h-feed")[0].get("children", [])
+
+
+async def test_slug_ignores_script_text(client: httpx.AsyncClient) -> None:
+    """A slug made from HTML content never includes the text of a script element."""
+    post = await create_post({"content": [{"html": "<p>Hi</p><script>alert(1)</script>"}]})
+    assert "alert" not in post.path
+
+
+async def test_feed_entries_show_response_counts(client: httpx.AsyncClient) -> None:
+    """A post with shown likes and replies carries their counts in the h-feed."""
+    from server.models import Approval, Response, ResponseState
+
+    post = await create_post({"content": ["liked post"]})
+    for n, kind in enumerate(["like", "like", "reply", "like"]):
+        await Response.create(
+            source=f"https://fan{n}.example/{kind}",
+            target=BASE_URL + post.path,
+            source_target_hash=f"{n:064d}",
+            post=post,
+            state=ResponseState.ACCEPTED,
+            approval=Approval.APPROVED if n < 3 else Approval.WAITING,
+            status_token=f"token{n}",
+            domain=f"fan{n}.example",
+            kind=kind,
+        )
+    home = (await client.get("/")).text
+    assert "2 likes" in home
+    assert "1 reply" in home

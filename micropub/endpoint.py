@@ -1,0 +1,133 @@
+"""The Micropub endpoint at `{HEARTH_URL}micropub`: HTTP in, `micropub.*` calls, JSON out.
+
+Spec: https://www.w3.org/TR/micropub/ (W3C Recommendation, 23 May 2017): POST creates,
+updates, deletes and undeletes (§3.3-§3.5), GET queries (§3.7), errors as JSON (§3.8),
+authentication (§5). Discovery: https://www.w3.org/TR/micropub/#endpoint-discovery (§5.3),
+through `links` (`rel="micropub"` on every public page).
+
+The endpoint never redirects (micropub.rocks follows none; `/micropub/` is answered too, not
+redirected), answers OPTIONS with `Allow` and HEAD like GET (authenticated), and answers
+every refused request with a JSON error (`MicropubError`), never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from micropub import auth, queries, store
+from micropub.body import Body, Limits, read_body, syntax_of
+from micropub.errors import InvalidRequest, MicropubError
+from micropub.parse import MicropubRequest, parse_form, parse_json
+from micropub.receipts import MAX_IDEMPOTENCY_KEY
+from server.discovery import SiteLink
+from server.models import Token
+from server.web import settings_of
+
+__all__ = ["links", "routes"]
+
+_ALLOW = "GET, HEAD, OPTIONS, POST"
+# Answered here (with 405 and a JSON error) rather than by Starlette's plain-text 405.
+_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _json(body: Mapping[str, object], status: int = 200, **headers: str) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={**_NO_STORE, **headers})
+
+
+def error_response(exc: MicropubError) -> JSONResponse:
+    """The §3.8 error body; 401s also say how to authenticate (RFC 6750 §3)."""
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        challenge = 'Bearer realm="micropub"'
+        if exc.scope:
+            challenge += f', error="insufficient_scope", scope="{exc.scope}"'
+        headers["WWW-Authenticate"] = challenge
+    return _json(exc.to_json(), exc.status, **headers)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    value = request.headers.get("idempotency-key", "").strip().strip('"')
+    if len(value) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters")
+    return value or None
+
+
+def _parse(body: Body) -> MicropubRequest:
+    if body.syntax == "json":
+        return parse_json(body.raw)
+    return parse_form(body.fields, [name for name, _ in body.files])
+
+
+async def _act(request: Request, token: Token, body: Body) -> Response:
+    """Parse the body, check the token's scope for it, and do it."""
+    settings = settings_of(request)
+    parsed = _parse(body)
+    auth.require_scope(token, parsed.kind)
+    if parsed.kind == "create":
+        files = [upload for _, upload in body.files]
+        outcome = await store.create(settings, token, parsed, files, _idempotency_key(request))
+    elif parsed.kind == "update":
+        outcome = await store.update(settings, parsed)
+    elif parsed.kind == "delete":
+        outcome = await store.delete(settings, parsed)
+    else:
+        outcome = await store.undelete(settings, parsed)
+    headers = {}
+    if outcome.location:
+        headers["Location"] = outcome.location
+    if outcome.shortlink:
+        headers["Link"] = f'<{outcome.shortlink}>; rel="shortlink"'
+    return Response(status_code=outcome.status, headers=headers)
+
+
+async def _post(request: Request) -> Response:
+    verifier = auth.verifier_of(request.app.state)
+    syntax = syntax_of(request)
+    header = auth.bearer_from_header(request.headers.get("authorization"))
+    token: Token | None = None
+    if header is not None:
+        # Checked before the body is read: a bad token never gets to upload anything.
+        token = await auth.authenticate(verifier, header)
+    elif syntax == "json":
+        # Only form bodies can carry access_token (§5.1), so this is 401 at once.
+        auth.presented_token(None, [])
+    async with read_body(request, Limits.for_settings(settings_of(request))) as body:
+        presented = auth.presented_token(header, body.access_tokens)
+        token = token or await auth.authenticate(verifier, presented)
+        return await _act(request, token, body)
+
+
+async def _query(request: Request) -> Response:
+    header = auth.bearer_from_header(request.headers.get("authorization"))
+    presented = auth.presented_token(header, [])
+    await auth.authenticate(auth.verifier_of(request.app.state), presented)
+    return _json(await queries.answer(settings_of(request), request.query_params))
+
+
+async def micropub(request: Request) -> Response:
+    """Every method of `/micropub`, each refusal a JSON error."""
+    try:
+        if request.method in ("GET", "HEAD"):
+            return await _query(request)
+        if request.method == "POST":
+            return await _post(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": _ALLOW})
+        error = InvalidRequest(f"{request.method} is not supported here", status=405)
+        return _json(error.to_json(), 405, Allow=_ALLOW)
+    except MicropubError as exc:
+        return error_response(exc)
+
+
+routes = [
+    Route("/micropub", micropub, methods=_METHODS, name="micropub"),
+    Route("/micropub/", micropub, methods=_METHODS),
+]
+
+# Advertised on every public page, as a `Link` header and a `<link>` tag (§5.3).
+links = [SiteLink("micropub", "micropub")]

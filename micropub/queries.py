@@ -1,0 +1,128 @@
+"""Micropub queries: `GET /micropub?q=...`, each answered with a JSON object.
+
+Spec: https://www.w3.org/TR/micropub/#querying (§3.7): `q=config` (§3.7.1), `q=source`
+(§3.7.2), `q=syndicate-to` (§3.7.3). Extensions (https://indieweb.org/Micropub-extensions):
+`q=source` without `url` lists posts (`limit`, `after`), `q=category` (with `filter`),
+`q=post-types`, and `post-types` and `q` in the config.
+
+Syndication targets come from `syndication_targets`, the hook the silo issue fills in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import QueryParams
+
+from micropub.errors import InvalidRequest
+from micropub.lookup import find_post, permalink
+from micropub.media import media_endpoint_url
+from micropub.parse import query_source
+from server import posts
+from server.models import Post, PostCategory
+from server.post_types import SHORT_LETTERS
+from server.settings import Settings
+
+__all__ = ["SUPPORTED", "answer", "syndication_targets"]
+
+_DEFAULT_LIMIT = 20
+_MAX_LIMIT = 100
+# Post types a client may offer (Post Type Discovery names), with their display names.
+POST_TYPES = [{"type": name, "name": name.upper() if name == "rsvp" else name.capitalize()}
+              for name in SHORT_LETTERS]  # fmt: skip
+
+
+async def syndication_targets(settings: Settings) -> list[dict[str, Any]]:
+    """The `syndicate-to` targets, each `{"uid": ..., "name": ...}` (§3.7.3).
+
+    HOOK: none yet. The silo issue registers targets here (their `uid`s are what
+    `mp-syndicate-to` names, stored as `Post.syndicate_to`).
+    """
+    return []
+
+
+def _requested(params: QueryParams) -> list[str]:
+    return params.getlist("properties[]") + params.getlist("properties")
+
+
+def _limit(params: QueryParams) -> int:
+    raw = params.get("limit", "")
+    if not raw:
+        return _DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {_MAX_LIMIT}")
+    return int(raw)
+
+
+async def _config(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    return {
+        "media-endpoint": media_endpoint_url(settings),
+        "syndicate-to": await syndication_targets(settings),
+        "post-types": POST_TYPES,
+        "q": list(SUPPORTED),
+    }
+
+
+async def _syndicate_to(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    return {"syndicate-to": await syndication_targets(settings)}
+
+
+async def _post_types(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    return {"post-types": POST_TYPES}
+
+
+def _item(settings: Settings, post: Post, requested: list[str]) -> dict[str, Any]:
+    item = query_source(post.properties, post.h_type, requested)
+    item["properties"]["url"] = [permalink(settings, post)]
+    return item
+
+
+async def _source(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    """One post's source (§3.7.2), or without `url` a page of posts, newest first."""
+    if url := params.get("url"):
+        post = await find_post(settings, url)
+        if post.deleted_at is not None:
+            raise InvalidRequest(f"{url} is deleted")
+        return query_source(post.properties, post.h_type, _requested(params))
+    try:
+        page = await posts.page_of(
+            Post.filter(deleted_at__isnull=True), limit=_limit(params), before=params.get("after")
+        )
+    except posts.CursorError as exc:
+        raise InvalidRequest(str(exc)) from None
+    answer: dict[str, Any] = {
+        "items": [_item(settings, post, _requested(params)) for post in page.posts]
+    }
+    if page.before:
+        answer["paging"] = {"after": page.before}
+    return answer
+
+
+async def _category(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    """Categories of posts that are not deleted, sorted; `filter` keeps those containing it."""
+    rows = PostCategory.filter(post__deleted_at__isnull=True)
+    if needle := params.get("filter", "").strip().lower():
+        rows = rows.filter(name__contains=needle)
+    names = await rows.distinct().order_by("name").values_list("name", flat=True)
+    return {"categories": list(names)}
+
+
+Handler = Callable[[Settings, QueryParams], Awaitable[dict[str, Any]]]
+SUPPORTED: dict[str, Handler] = {
+    "config": _config,
+    "source": _source,
+    "syndicate-to": _syndicate_to,
+    "category": _category,
+    "post-types": _post_types,
+}
+
+
+async def answer(settings: Settings, params: QueryParams) -> dict[str, Any]:
+    """The JSON answer to a query; 400 `invalid_request` for a missing or unknown `q`."""
+    q = params.get("q", "")
+    handler = SUPPORTED.get(q)
+    if handler is None:
+        known = ", ".join(SUPPORTED)
+        raise InvalidRequest(f"unknown query q={q!r}; this endpoint answers q={known}")
+    return await handler(settings, params)

@@ -1,0 +1,93 @@
+"""Copying media given by URL into the media store (`HEARTH_MEDIA_COPY_REMOTE`).
+
+Micropub lets a client name a photo, video or audio file by URL
+(https://www.w3.org/TR/micropub/#uploading-files). Such a post renders the remote URL at
+once; with the setting on, a durable job then downloads the file through the guarded client,
+checks and cleans it exactly like an upload, and points the post at the local copy, so the
+site stops depending on (and hotlinking) another host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from micropub.errors import MicropubError
+from micropub.media import copy_remote_photo
+from server import jobs
+from server.http import BlockedAddressError
+from server.media import media_url
+from server.models import Post
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.worker import Handler, JobContext
+
+KIND = "media.copy_remote"
+MEDIA_PROPERTIES = ("photo", "video", "audio")
+
+
+def _url_of(value: Any) -> str | None:
+    url = value.get("value") if isinstance(value, Mapping) else value
+    return url if isinstance(url, str) else None
+
+
+def remote_media_urls(settings: Settings, properties: Mapping[str, list[Any]]) -> set[str]:
+    """The http(s) media URLs of a post that are not already on this site."""
+    urls = {_url_of(v) for prop in MEDIA_PROPERTIES for v in properties.get(prop, [])}
+    return {
+        url
+        for url in urls
+        if url and url.startswith(("http://", "https://")) and not url.startswith(settings.url)
+    }
+
+
+async def schedule_copies(settings: Settings, post: Post) -> None:
+    """Queue one copy job per remote media URL of `post` (once per post and URL)."""
+    if not settings.media_copy_remote or post.deleted_at is not None:
+        return
+    for url in sorted(remote_media_urls(settings, post.properties)):
+        await jobs.enqueue(
+            KIND, {"post_id": post.id, "url": url}, key=f"{KIND}:{post.id}:{url}"[:255]
+        )
+
+
+def _replace(values: list[Any], old: str, new: str) -> list[Any]:
+    replaced: list[Any] = []
+    for value in values:
+        if isinstance(value, Mapping) and value.get("value") == old:
+            replaced.append({**value, "value": new})
+        else:
+            replaced.append(new if value == old else value)
+    return replaced
+
+
+async def copy(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Download one remote file and point the post's properties at the local copy."""
+    url = payload["url"]
+    if ctx.http is None:
+        raise jobs.PermanentFailure("no HTTP client")
+    try:
+        media = await copy_remote_photo(ctx.settings, ctx.http, url)
+    except (MicropubError, BlockedAddressError) as exc:
+        raise jobs.PermanentFailure(f"{url}: {exc}") from exc
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+            raise jobs.Retry(f"{url}: {exc.response.status_code}") from exc
+        raise jobs.PermanentFailure(f"{url}: {exc.response.status_code}") from exc
+    post = await Post.get_or_none(id=payload["post_id"])
+    if post is None:
+        return
+    local = media_url(ctx.settings, media)
+    properties = dict(post.properties)
+    for prop in MEDIA_PROPERTIES:
+        if prop in properties:
+            properties[prop] = _replace(properties[prop], url, local)
+    post.properties = properties
+    # Only the URL changes; which sites the post links to does not, so no webmention is due.
+    await post.save(update_fields=["properties", "modified_at"])
+
+
+HANDLERS: dict[str, Handler] = {KIND: copy}

@@ -1,0 +1,12 @@
+"""Webmention: https://www.w3.org/TR/webmention/ (sending here; receiving beside it)."""
+
+from server.webmention.discovery import discover_endpoint
+from server.webmention.links import outgoing_targets
+from server.webmention.send import schedule_webmentions
+
+__all__ = ["discover_endpoint", "outgoing_targets", "schedule_webmentions"]
+
+# Receiving (receive.py, verify.py, parse.py, moderation.py, display.py): what pages show.
+from server.webmention.display import Counts, ResponsesView, counts_for, responses_for
+
+__all__ += ["Counts", "ResponsesView", "counts_for", "responses_for"]

@@ -1,0 +1,188 @@
+"""The Webmention endpoint and the status page it points senders to.
+
+Spec: https://www.w3.org/TR/webmention/#receiving-webmentions (§3.2, §3.2.1 request
+verification, §3.2.3 error responses).
+
+`POST /webmention` takes a form-encoded `source` and `target` and checks, before answering:
+both are absolute http(s) URLs, they are different pages (fragments ignored) and the target
+is a post of this site that has a page (its permalink, a former permalink or its short
+link; the fragment is ignored). The home page and other pages take no webmentions. Any
+failure is a 400 with a plain-text reason. A valid request is stored (one row per source
+and target: a re-send resets it to pending, never duplicates), a verification job is
+queued and the answer is **201 Created** with the status page in `Location` (§3.2: "If the
+receiver creates a status page ... MUST reply with an HTTP 201 Created").
+
+`GET /webmention/status/{token}` shows pending, accepted, rejected (why) or deleted, as
+HTML, or JSON for `Accept: application/json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import Response as HTTPResponse
+from starlette.routing import Route
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server import posts
+from server.admin import webmentions as admin_webmentions
+from server.discovery import SiteLink
+from server.models import PathRedirect, Post, Response, ResponseState
+from server.pages import _viewable
+from server.settings import Settings
+from server.web import error_page, render, settings_of
+from server.webmention import verify
+from server.webmention.links import is_own
+from server.webmention.moderation import domain_of
+from server.webmention.parse import normalize_url
+
+FORM = "application/x-www-form-urlencoded"
+# The stored columns' length.
+MAX_URL = verify.MAX_URL
+# Two such URLs, percent-encoded, fit easily.
+MAX_BODY = 16 * 1024
+
+
+class BadRequest(Exception):
+    """The sender's fault (§3.2.3): answered 400 with this message."""
+
+
+def _bad(message: str) -> PlainTextResponse:
+    return PlainTextResponse(message + "\n", status_code=400)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != FORM:
+        raise BadRequest(f"Content-Type must be {FORM}")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BadRequest(f"the request body is larger than {MAX_BODY} bytes")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), errors="strict", max_num_fields=20)
+    except ValueError as exc:
+        raise BadRequest("the request body is not a valid form") from exc
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
+
+
+def _url(form: dict[str, str], name: str) -> str:
+    """The `name` field as a valid absolute http(s) URL (§3.2.1), fragment and all."""
+    value = form.get(name, "").strip()
+    if not value:
+        raise BadRequest(f"{name} is missing")
+    if len(value) > MAX_URL:
+        raise BadRequest(f"{name} is longer than {MAX_URL} characters")
+    if any(c.isspace() or not c.isprintable() for c in value) or normalize_url(value) is None:
+        raise BadRequest(f"{name} must be an absolute http:// or https:// URL")
+    return value
+
+
+async def find_target(settings: Settings, target: str) -> Post:
+    """The post whose page `target` (normalized, no fragment) is, or BadRequest."""
+    if not is_own(target, settings):
+        raise BadRequest("target is not a page of this site")
+    path = unquote(urlsplit(target).path)[len(urlsplit(settings.url).path) :]
+    if not path:
+        raise BadRequest("target is the home page, which takes no webmentions: send a post URL")
+    post = None
+    if path.startswith("s/") and path.count("/") == 1:
+        post = await posts.find_by_short_code(path[2:])
+    elif path.count("/") == 2:
+        post = await posts.find_by_path(path)
+        moved = None if post else await PathRedirect.get_or_none(path=path).prefetch_related("post")
+        post = moved.post if moved else post
+    if post is None or not _viewable(post):
+        raise BadRequest("target is not a post of this site")
+    if post.deleted_at is not None:
+        raise BadRequest("target is a deleted post")
+    return post
+
+
+async def store(source: str, target: str, post: Post) -> Response:
+    """Create or reset the row for (source, target) and queue its verification."""
+    digest = hashlib.sha256(f"{source}\n{target}".encode()).hexdigest()
+    for _ in range(3):
+        try:
+            async with in_transaction():
+                row = await Response.get_or_none(source_target_hash=digest)
+                if row is None:
+                    row = await Response.create(
+                        source=source,
+                        target=target,
+                        source_target_hash=digest,
+                        post=post,
+                        status_token=secrets.token_urlsafe(24),
+                        domain=domain_of(source),
+                    )
+                else:
+                    values = {"state": ResponseState.PENDING, "reason": None, "post_id": post.id}
+                    await row.update_from_dict(values).save()
+                await verify.schedule(row)
+                return row
+        except IntegrityError:
+            continue  # a simultaneous first send created the row: reset that one
+    raise RuntimeError("could not store the webmention")
+
+
+async def receive(request: Request) -> HTTPResponse:
+    settings = settings_of(request)
+    try:
+        form = await _form(request)
+        source, target = _url(form, "source"), _url(form, "target")
+        target = normalize_url(target) or target
+        if normalize_url(source) == target:
+            raise BadRequest("source and target must be different pages")
+        post = await find_target(settings, target)
+    except BadRequest as exc:
+        return _bad(str(exc))
+    row = await store(source, target, post)
+    status_url = settings.absolute(f"webmention/status/{row.status_token}")
+    message = f"Accepted for verification. Its status: {status_url}\n"
+    return PlainTextResponse(message, status_code=201, headers={"Location": status_url})
+
+
+def status_view(row: Response) -> dict[str, object]:
+    """What the status page says (also its JSON)."""
+    shown = (
+        row.state == ResponseState.ACCEPTED
+        and row.approval == "approved"
+        and row.duplicate_of_id is None  # type: ignore[attr-defined]
+    )
+    return {
+        "source": row.source,
+        "target": row.target,
+        "status": ResponseState(row.state).value,
+        "reason": row.reason,
+        "approval": str(row.approval),
+        "shown": shown,
+        "updated": row.updated_at.isoformat(),
+    }
+
+
+async def status(request: Request) -> HTTPResponse:
+    row = await Response.get_or_none(status_token=request.path_params["token"])
+    if row is None:
+        return await error_page(request, 404, "Not found", "There is no such webmention.")
+    view = status_view(row)
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return JSONResponse(view)
+    return await render(request, "webmention_status.html", {"wm": view})
+
+
+links = [SiteLink("webmention", "webmention")]
+routes = [
+    Route("/webmention", receive, methods=["POST"], name="webmention"),
+    Route("/webmention/status/{token}", status, methods=["GET"], name="webmention_status"),
+    *admin_webmentions.routes,
+]

@@ -1,0 +1,272 @@
+"""The verification job: fetch a webmention's source, check its link, store what it says.
+
+Spec: https://www.w3.org/TR/webmention/#webmention-verification and
+https://www.w3.org/TR/webmention/#updating-existing-webmentions; limits from
+https://www.w3.org/TR/webmention/#security-considerations.
+
+The source is fetched through the guarded client (public addresses only, redirects
+followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds and
+`SOURCE_MAX_BYTES`. Then, for the `Response` row:
+
+* a link to the target (`parse.Document.links_to`) -> ACCEPTED, fields from the mf2,
+  approval from `moderation`, duplicates regrouped;
+* no link, or 410 Gone, or 404 on the last attempt -> DELETED if it was accepted before
+  (the response is removed from the page), else REJECTED;
+* network errors, timeouts, 404 before the last attempt, 429 and 5xx -> `jobs.Retry`
+  (the row stays PENDING, the reason says why); on the last attempt REJECTED;
+* anything else the sender must fix (blocked address, too big, too many redirects, an
+  unreadable type, other statuses) -> REJECTED with the reason, shown on the status page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import httpx
+from PIL import Image
+
+from server import jobs
+from server.http import BlockedAddressError, ResponseTooLarge, fetch, retry_after_seconds
+from server.media import media_url, store_media
+from server.models import Media, Post, Response, ResponseState
+from server.settings import Settings
+from server.webmention import moderation, parse
+
+if TYPE_CHECKING:
+    from server.worker import Handler, JobContext
+
+KIND = "webmention.verify"
+MAX_ATTEMPTS = 5
+SOURCE_TIMEOUT = 15.0
+SOURCE_MAX_BYTES = 1024 * 1024
+ACCEPT = (
+    "text/html, application/xhtml+xml, application/mf2+json;q=0.9, application/json;q=0.8,"
+    " text/plain;q=0.5"
+)
+INTERNAL_ERROR = "this site failed to verify it (its error, not the sender's)"
+# Columns that hold URLs from the source are this long; longer URLs are dropped.
+MAX_URL = 2048
+# Author photos: fetched once per URL, kept if they are a real image of these types.
+PHOTO_TIMEOUT = 10.0
+PHOTO_MAX_BYTES = 1024 * 1024
+PHOTO_MAX_SIDE = 2048
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+class Unverified(Exception):
+    """Verification ended for good without an accepted response."""
+
+    def __init__(self, state: ResponseState, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+async def schedule(response: Response) -> None:
+    """Queue a verification of `response`. Every call queues one: a re-send re-verifies."""
+    key = f"{KIND}:{response.id}:{secrets.token_hex(8)}"
+    await jobs.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
+
+
+def target_urls(settings: Settings, target: str, post: Post) -> set[str]:
+    """What counts as a link to the target: the URL sent, the permalink and the short link,
+    each with http or https (the endpoint takes both as this site)."""
+    urls = (target, settings.absolute(post.path), settings.absolute(f"s/{post.short_code}"))
+    found = {u.split("://", 1)[1] for u in map(parse.normalize_url, urls) if u}
+    return {f"{scheme}://{rest}" for rest in found for scheme in ("http", "https")}
+
+
+def _removed(response: Response, reason: str) -> Unverified:
+    """A source that no longer supports the response: deleted if it was ever shown."""
+    state = ResponseState.DELETED if response.verified_at else ResponseState.REJECTED
+    return Unverified(state, reason)
+
+
+def _retry(ctx: JobContext, reason: str, last: Unverified | None = None, **kw: Any) -> NoReturn:
+    if ctx.job.attempts < ctx.job.max_attempts:
+        raise jobs.Retry(reason, **kw)
+    raise last or Unverified(ResponseState.REJECTED, reason)
+
+
+async def _fetch_source(
+    ctx: JobContext, client: httpx.AsyncClient, response: Response
+) -> httpx.Response:
+    try:
+        fetched = await fetch(
+            client,
+            "GET",
+            response.source,
+            headers={"Accept": ACCEPT},
+            max_bytes=SOURCE_MAX_BYTES,
+            total_timeout=SOURCE_TIMEOUT,
+        )
+    except (BlockedAddressError, httpx.UnsupportedProtocol) as exc:
+        # Not the guard's own message: that names the address a host resolved to here.
+        reason = "the source (or a redirect) is not an http(s) URL on a public address"
+        raise Unverified(ResponseState.REJECTED, reason) from exc
+    except ResponseTooLarge as exc:
+        reason = f"the source is larger than {SOURCE_MAX_BYTES} bytes"
+        raise Unverified(ResponseState.REJECTED, reason) from exc
+    except httpx.TooManyRedirects as exc:
+        raise Unverified(ResponseState.REJECTED, "the source redirects too many times") from exc
+    except httpx.HTTPError as exc:
+        _retry(ctx, f"could not fetch the source: {exc}")
+    status = fetched.status_code
+    if status == 410:
+        raise _removed(response, "the source is gone (HTTP 410)")
+    if status == 404:
+        reason = "the source was not found (HTTP 404)"
+        _retry(ctx, reason, _removed(response, reason))
+    if status == 429 or status >= 500:
+        wait = retry_after_seconds(fetched)
+        _retry(ctx, f"the source answered HTTP {status}", retry_after=wait)
+    if not 200 <= status < 300:
+        raise Unverified(ResponseState.REJECTED, f"the source answered HTTP {status}")
+    return fetched
+
+
+async def _read(
+    ctx: JobContext, fetched: httpx.Response, response: Response, post: Post
+) -> parse.Fields:
+    content_type = fetched.headers.get("Content-Type") or "text/html"
+    url = str(fetched.url)
+    document = await asyncio.to_thread(
+        parse.read_document, fetched.content, content_type, url, fetched.charset_encoding
+    )
+    if document is None:
+        reason = f"the source is {parse.media_type(content_type)}, not HTML, mf2 JSON or text"
+        raise Unverified(ResponseState.REJECTED, reason)
+    targets = target_urls(ctx.settings, response.target, post)
+    if not document.links_to(targets):
+        raise _removed(response, "the source does not link to the target")
+    return await asyncio.to_thread(
+        parse.response_fields, document, response.source, targets, ctx.settings.url
+    )
+
+
+async def _parent_id(response: Response, post: Post, fields: parse.Fields) -> int | None:
+    """The earlier response to the same post that this reply answers, if any."""
+    in_reply_to = fields.in_reply_to if fields.kind == "reply" else []
+    if not in_reply_to:
+        return None
+    earlier = Response.filter(post_id=post.id, id__lt=response.id, state=ResponseState.ACCEPTED)
+    for row in await earlier.order_by("-id").values("id", "identities"):
+        if set(in_reply_to) & set(row["identities"] or []):
+            return int(row["id"])
+    return None
+
+
+async def _accept(
+    ctx: JobContext, response: Response, post: Post, fields: parse.Fields, rule: str | None
+) -> None:
+    """Store what the source says, and whether it is shown."""
+    author = fields.author
+    author_url = author.url if author.url and len(author.url) <= MAX_URL else None
+    response.update_from_dict(
+        {
+            "kind": fields.kind,
+            "rsvp": fields.rsvp,
+            "author_name": author.name,
+            "author_url": author_url,
+            "author_photo": await _cached_photo(ctx, author.photo),
+            "content_html": fields.content_html,
+            "content_text": fields.content_text,
+            "url": fields.url if len(fields.url) <= MAX_URL else response.source,
+            "published": fields.published,
+            "identities": fields.identities,
+            "mf2": fields.entry,
+            "parent_id": await _parent_id(response, post, fields),
+            "state": ResponseState.ACCEPTED,
+            "reason": None,
+            "verified_at": datetime.now(UTC),
+        }
+    )
+    response.approval = await moderation.approval_for(response, ctx.settings.moderation, rule)
+    await response.save()
+
+
+async def _settle(response: Response, outcome: Unverified) -> None:
+    values: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason}
+    if outcome.state == ResponseState.DELETED:
+        # The author took it back: keep who and where, not what it said.
+        values.update(content_html=None, content_text=None, mf2=None)
+    await response.update_from_dict(values).save()
+
+
+async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `webmention.verify` job: `payload["response_id"]` names the `Response`."""
+    response = await Response.get_or_none(id=payload["response_id"]).prefetch_related("post")
+    post = response.post if response is not None else None
+    if response is None or post is None:
+        return  # the row or its post was deleted since
+    if ctx.http is None:
+        raise jobs.PermanentFailure("the worker has no HTTP client")
+    rule = await moderation.domain_rule(response.domain)
+    try:
+        if rule == moderation.BLOCK:
+            raise Unverified(ResponseState.REJECTED, moderation.BLOCKED_REASON)
+        fetched = await _fetch_source(ctx, ctx.http, response)
+        fields = await _read(ctx, fetched, response, post)
+    except Unverified as outcome:
+        await _settle(response, outcome)
+    except jobs.Retry as retry:
+        await Response.filter(id=response.id).update(reason=f"will try again: {retry}")
+        raise
+    except Exception:
+        if ctx.job.attempts >= ctx.job.max_attempts:  # a bug here must not leave it pending
+            await _settle(response, Unverified(ResponseState.REJECTED, INTERNAL_ERROR))
+        raise
+    else:
+        await _accept(ctx, response, post, fields, rule)
+    await moderation.regroup(post.id)
+
+
+def image_type(data: bytes) -> str | None:
+    """The content type of `data` if it is an intact JPEG, PNG, GIF or WebP of sane size."""
+    try:
+        with Image.open(io.BytesIO(data), formats=list(PHOTO_TYPES)) as image:
+            kind = PHOTO_TYPES.get(image.format or "")
+            if max(image.size) > PHOTO_MAX_SIDE:
+                return None
+            image.verify()
+    except Exception:  # Pillow reports broken images with many exception types
+        return None
+    return kind
+
+
+async def _cached_photo(ctx: JobContext, url: str | None) -> str | None:
+    """A local copy of the author photo at `url`, or None: pages never hotlink it.
+
+    Each URL is fetched once (the copy is reused by later responses); a failure to fetch
+    or an unacceptable image only means no photo.
+    """
+    if not url or ctx.http is None:
+        return None
+    key = "author-photo-" + hashlib.sha256(url.encode()).hexdigest()
+    cached = await Media.filter(original_name=key).order_by("-id").first()
+    if cached is not None:
+        return media_url(ctx.settings, cached)
+    try:
+        fetched = await fetch(
+            ctx.http,
+            "GET",
+            url,
+            headers={"Accept": "image/*"},
+            max_bytes=PHOTO_MAX_BYTES,
+            total_timeout=PHOTO_TIMEOUT,
+        )
+    except httpx.HTTPError:
+        return None
+    content_type = await asyncio.to_thread(image_type, fetched.content)
+    if fetched.status_code != 200 or content_type is None:
+        return None
+    media = await store_media(ctx.settings, fetched.content, content_type, original_name=key)
+    return media_url(ctx.settings, media)
+
+
+HANDLERS: dict[str, Handler] = {KIND: verify}
