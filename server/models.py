@@ -317,3 +317,51 @@ class OutgoingWebmention(Model):
     class Meta:
         table = "outgoing_webmentions"
         unique_together = (("post", "target_hash"),)
+
+
+class InstagramAccount(Model):
+    """The one connected Instagram professional account and its long-lived token."""
+
+    id = fields.IntField(primary_key=True)
+    user_id = fields.CharField(max_length=64, unique=True)
+    username = fields.CharField(max_length=255)
+    # The long-lived access token (secret: never logged, never shown in full).
+    access_token = fields.TextField()
+    token_expires_at = fields.DatetimeField(null=True)
+    # ok, expired, revoked, error: what the admin shows, with last_error saying what to do.
+    token_state = fields.CharField(max_length=16, default="ok")
+    last_error = fields.TextField(null=True)
+    # Until when Instagram work waits because of a rate limit.
+    paused_until = fields.DatetimeField(null=True)
+    last_polled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "instagram_accounts"
+
+
+class InstagramMedia(Model):
+    """One Instagram media and its own-site copy: never two posts for one media id."""
+
+    media_id = fields.CharField(max_length=64, primary_key=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="instagram_media", null=True, on_delete=fields.SET_NULL
+    )
+    permalink = fields.CharField(max_length=512, null=True)
+    media_type = fields.CharField(max_length=32, null=True)
+    timestamp = fields.DatetimeField(null=True, db_index=True)
+    caption = fields.TextField(null=True)
+    like_count = fields.IntField(null=True)
+    # The first comment with the permashortcitation: its id and the short code it cites.
+    comment_id = fields.CharField(max_length=64, null=True)
+    comment_short_code = fields.CharField(max_length=32, null=True)
+    # pending, copied, failed: the copy's state as the admin shows it.
+    copy_state = fields.CharField(max_length=16, default="pending")
+    last_error = fields.TextField(null=True)
+    comments_polled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "instagram_media"

@@ -70,6 +70,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    raw = env.get(name)
+    return Secret(raw) if raw else None
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -107,6 +112,14 @@ class Settings:
     media_keep_exif: bool = False
     # Copy photos given by URL into the media store (by a job) instead of linking them.
     media_copy_remote: bool = False
+    # Instagram (Instagram API with Instagram Login); see README "Instagram".
+    instagram_api_url: str = "https://graph.instagram.com"
+    # Empty means the unversioned API path.
+    instagram_api_version: str = ""
+    instagram_app_id: str | None = None
+    instagram_app_secret: Secret | None = None
+    instagram_verify_token: Secret | None = None
+    instagram_poll_seconds: int = 600
     # Seconds a worker holds a job before another worker may take it over.
     job_lease_seconds: int = 300
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
@@ -138,6 +151,16 @@ class Settings:
             "media_max_bytes": _int(env, "HEARTH_MEDIA_MAX_BYTES", cls.media_max_bytes),
             "media_keep_exif": _flag(env, "HEARTH_MEDIA_KEEP_EXIF", cls.media_keep_exif),
             "media_copy_remote": _flag(env, "HEARTH_MEDIA_COPY_REMOTE", cls.media_copy_remote),
+            "instagram_api_url": (
+                env.get("HEARTH_INSTAGRAM_API_URL") or cls.instagram_api_url
+            ).rstrip("/"),
+            "instagram_api_version": env.get("HEARTH_INSTAGRAM_API_VERSION", "").strip("/ "),
+            "instagram_app_id": env.get("HEARTH_INSTAGRAM_APP_ID") or None,
+            "instagram_app_secret": _secret(env, "HEARTH_INSTAGRAM_APP_SECRET"),
+            "instagram_verify_token": _secret(env, "HEARTH_INSTAGRAM_VERIFY_TOKEN"),
+            "instagram_poll_seconds": _int(
+                env, "HEARTH_INSTAGRAM_POLL_SECONDS", cls.instagram_poll_seconds
+            ),
         }
         if secret:
             values["secret_key"] = Secret(secret)

@@ -82,3 +82,25 @@ def test_media_flags(tmp_path: Path) -> None:
         {**env, "HEARTH_MEDIA_KEEP_EXIF": "1", "HEARTH_MEDIA_COPY_REMOTE": "yes"}
     )
     assert on.media_keep_exif and on.media_copy_remote
+
+
+def test_instagram_settings(tmp_path: Path) -> None:
+    """Instagram settings keep their names; secrets stay hidden in repr."""
+    settings = Settings.from_env(
+        {
+            "HEARTH_DATA_DIR": str(tmp_path),
+            "HEARTH_INSTAGRAM_API_URL": "http://127.0.0.1:9999/",
+            "HEARTH_INSTAGRAM_APP_SECRET": "s3cret-value",
+            "HEARTH_INSTAGRAM_VERIFY_TOKEN": "verify-me",
+            "HEARTH_INSTAGRAM_POLL_SECONDS": "60",
+        }
+    )
+    assert "http://127.0.0.1:9999" == settings.instagram_api_url
+    assert 60 == settings.instagram_poll_seconds
+    assert settings.instagram_app_secret is not None
+    assert "s3cret-value" == str(settings.instagram_app_secret)
+    assert "s3cret-value" not in repr(settings)
+    assert (
+        "https://graph.instagram.com"
+        == Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)}).instagram_api_url
+    )
