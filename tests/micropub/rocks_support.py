@@ -10,13 +10,7 @@ contains application/json.
 from __future__ import annotations
 
 import io
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,9 +21,9 @@ from urllib.parse import quote
 import httpx
 from PIL import Image
 
+from tests import serving
 from tests.micropub.endpoint_helpers import entry_of
 
-ROOT = Path(__file__).resolve().parents[2]
 ALL_SCOPES = "create update delete undelete media"
 # 804 needs "a valid token that lacks the create scope".
 WEAK_SCOPE = "update"
@@ -172,60 +166,13 @@ def noise_image(seed: int, size: tuple[int, int], fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
 @contextmanager
 def hearth_serve(data_dir: Path) -> Iterator[tuple[str, str, str]]:
     """`hearth serve` on 127.0.0.1; yields its URL and two tokens from `hearth token create`.
 
     On exit it stops the server and checks that its log shows no traceback.
     """
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": base}
-    token = _cli(env, "token", "create", "--scope", ALL_SCOPES).splitlines()[-1]
-    weak = _cli(env, "token", "create", "--scope", WEAK_SCOPE).splitlines()[-1]
-    log_path = data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_up(base, log_path)
-            yield base, token, weak
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-    assert "Traceback" not in log_path.read_text()
-
-
-def _wait_until_up(base: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("hearth serve did not come up: " + log_path.read_text())
+    with serving.hearth_serve(data_dir) as served:
+        token = serving.hearth_cli(served.env, "token", "create", "--scope", ALL_SCOPES)
+        weak = serving.hearth_cli(served.env, "token", "create", "--scope", WEAK_SCOPE)
+        yield served.base, token.splitlines()[-1], weak.splitlines()[-1]

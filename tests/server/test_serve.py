@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,49 +9,17 @@ import httpx
 import mf2py
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.serving import hearth_cli, hearth_serve
 
 
 @pytest.fixture(name="server", scope="module")
 def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A demo site served by `hearth serve` in its own process."""
     data_dir: Path = tmp_path_factory.mktemp("served")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": base,
-           "HEARTH_NAME": "Served Owner"}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "server.cli", "demo"], env=env, check=True, capture_output=True
-    )
-    log_path = data_dir / "serve.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base, timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("hearth serve did not come up: " + log_path.read_text())
-    yield base
-    process.send_signal(signal.SIGTERM)
-    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
-    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    log.close()
-    output = log_path.read_text()
-    assert "Application shutdown complete" in output
-    assert "Traceback" not in output
+    # The demo needs the URL the server will have, so the port is taken first.
+    with hearth_serve(data_dir, env={"HEARTH_NAME": "Served Owner"}) as served:
+        hearth_cli(served.env, "demo")
+        yield served.base
 
 
 def test_home_page_is_a_living_site(server: str) -> None:

@@ -11,12 +11,8 @@ Link header, then a form POST with `Accept: application/json, */*;q=0.8` and no 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +28,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.serving import hearth_cli, hearth_serve
 
 # mention-client-php 1.1.8's Link header test, as quoted in conformance.md §2.4.
 MENTION_CLIENT_LINK = re.compile(
@@ -105,40 +103,12 @@ def site_fixture() -> Iterator[SourceSite]:
 
 @pytest.fixture(name="hearth", scope="module")
 def hearth_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`hearth serve` with its worker, on a free port; yields its base URL."""
+    """`hearth serve` with its worker, on a free port, with demo posts; yields its base URL."""
     data_dir: Path = tmp_path_factory.mktemp("receiver")
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    base = f"http://127.0.0.1:{port}/"
-    env = {
-        **os.environ,
-        "HEARTH_DATA_DIR": str(data_dir),
-        "HEARTH_URL": base,
-        "HEARTH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
-        "HEARTH_MODERATION": "all",
-    }
-    command = [sys.executable, "-m", "server.cli"]
-    subprocess.run([*command, "demo"], env=env, check=True, capture_output=True)
-    log_path = data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            pytest.fail("hearth serve did not come up: " + log_path.read_text())
-        yield base
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "Traceback" not in log_path.read_text()
+    env = {"HEARTH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8", "HEARTH_MODERATION": "all"}
+    with hearth_serve(data_dir, env=env) as served:
+        hearth_cli(served.env, "demo")
+        yield served.base
 
 
 @pytest.fixture(name="target", scope="module")

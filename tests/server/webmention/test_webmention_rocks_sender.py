@@ -10,14 +10,7 @@ step's webmentions have all been sent when the test looks.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +25,11 @@ from server.tasks import job_handlers
 from server.tokens import mint_token
 from server.worker import Worker
 from tests.server.webmention.fake_rocks import DISCOVERY, Answer, FakeRocks, serve_rocks
+from tests.serving import Served, hearth_serve
 
 REPO = Path(__file__).resolve().parents[3]
 GOT_IT = "Got it! Your response should be visible on the website now!"
 CONGRATS = "Congrats, you've passed the test!"
-
-
-@dataclass(frozen=True)
-class Served:
-    base: str
-    env: dict[str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(name="rocks", scope="module")
@@ -61,30 +42,9 @@ def rocks_fixture() -> Iterator[FakeRocks]:
 def hearth_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`hearth serve --no-worker` on a free port, allowed to reach loopback sites."""
     data_dir = tmp_path_factory.mktemp("hearth-rocks")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": base,
-           "HEARTH_ALLOW_PRIVATE_NETWORKS": "1", "HEARTH_NAME": "Rocks Tester"}  # fmt: skip
-    log_path = data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--no-worker", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            pytest.fail("hearth serve did not come up: " + log_path.read_text())
-        yield Served(base, env)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "Traceback" not in log_path.read_text()
+    env = {"HEARTH_ALLOW_PRIVATE_NETWORKS": "1", "HEARTH_NAME": "Rocks Tester"}
+    with hearth_serve(data_dir, env=env, args=["--no-worker"]) as served:
+        yield served
 
 
 class Site:
