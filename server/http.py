@@ -263,7 +263,7 @@ async def fetch(
     redirects = client.follow_redirects if follow_redirects is None else follow_redirects
     try:
         async with asyncio.timeout(total_timeout):
-            response = await client.send(request, stream=True, follow_redirects=redirects)
+            response = await _send_following(client, request, redirects)
             try:
                 await _read_limited(response, max_bytes)
             finally:
@@ -273,6 +273,24 @@ async def fetch(
             f"{method} {url} took longer than {total_timeout} seconds", request=request
         ) from exc
     return response
+
+
+async def _send_following(
+    client: httpx.AsyncClient, request: httpx.Request, follow: bool
+) -> httpx.Response:
+    """Send `request`, following redirects ourselves: httpx would read each redirect's
+    whole body before following it, and a hostile server could make that body huge."""
+    history: list[httpx.Response] = []
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        if not (follow and response.is_redirect and response.next_request is not None):
+            response.history = history
+            return response
+        await response.aclose()  # the redirect's body is never read
+        history.append(response)
+        if len(history) > client.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        request = response.next_request
 
 
 async def _read_limited(response: httpx.Response, max_bytes: int) -> None:

@@ -88,7 +88,7 @@ async def permalink(request: Request) -> Response:
     return await show_post(request, post)
 
 
-def _viewable(post: Post) -> bool:
+def viewable(post: Post) -> bool:
     """Published public or unlisted posts have a page; drafts and private posts do not."""
     return post.status == Status.PUBLISHED and post.visibility != Visibility.PRIVATE
 
@@ -98,7 +98,7 @@ async def show_post(request: Request, post: Post) -> Response:
     settings = settings_of(request)
     if post.deleted_at is not None:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not _viewable(post):
+    if not viewable(post):
         return await not_found(request)
     view = entry_view(post, settings)
     shortlink = SiteLink("shortlink", view.short_url)
@@ -117,7 +117,7 @@ async def shortlink(request: Request) -> Response:
         return await not_found(request)
     if post.deleted_at is not None:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not _viewable(post):
+    if not viewable(post):
         return await not_found(request)
     target = settings_of(request).absolute(post.path)
     return RedirectResponse(target, 301, headers={"Link": f'<{target}>; rel="canonical"'})

@@ -33,7 +33,7 @@ from server import posts
 from server.admin import webmentions as admin_webmentions
 from server.discovery import SiteLink
 from server.models import PathRedirect, Post, Response, ResponseState
-from server.pages import _viewable
+from server.pages import viewable
 from server.settings import Settings
 from server.web import error_page, render, settings_of
 from server.webmention import verify
@@ -101,7 +101,7 @@ async def find_target(settings: Settings, target: str) -> Post:
         post = await posts.find_by_path(path)
         moved = None if post else await PathRedirect.get_or_none(path=path).prefetch_related("post")
         post = moved.post if moved else post
-    if post is None or not _viewable(post):
+    if post is None or not viewable(post):
         raise BadRequest("target is not a post of this site")
     if post.deleted_at is not None:
         raise BadRequest("target is a deleted post")

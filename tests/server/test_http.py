@@ -438,3 +438,23 @@ async def test_client_keeps_no_cookies(tmp_path: Path) -> None:
         await client.get("https://a.example/")
         await client.get("https://a.example/")
     assert [None, None] == seen
+
+
+async def test_fetch_never_reads_a_redirect_body(tmp_path: Path) -> None:
+    """A redirect's body is not read (it could be endless); the target's body is."""
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            while True:
+                yield b"x" * 65536
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/start":
+            return httpx.Response(302, headers={"Location": "/end"}, stream=Endless())
+        return httpx.Response(200, text="arrived")
+
+    settings = Settings(data_dir=tmp_path, allowed_private_networks=ALL_NETWORKS)
+    async with create_http_client(settings, transport=httpx.MockTransport(handler)) as client:
+        response = await fetch(client, "GET", "https://a.example/start", total_timeout=5)
+    assert "arrived" == response.text
+    assert [302] == [r.status_code for r in response.history]
