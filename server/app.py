@@ -24,6 +24,7 @@ from server.tasks import job_handlers
 from server.web import TEMPLATE_DIR, create_templates
 from server.webmention import receive as webmention
 from server.worker import Worker
+from syndication.instagram import webhook as instagram_webhook
 
 
 def create_app(
@@ -41,6 +42,7 @@ def create_app(
         *admin.routes,
         *webmention.routes,
         Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
+        *instagram_webhook.routes,
         # Last: the permalink pattern would otherwise shadow other three-part paths.
         *pages.routes,
     ]

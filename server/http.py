@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import ipaddress
+import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -42,6 +44,35 @@ Resolver = Callable[[str], Awaitable[Sequence[str]]]
 # Well-known NAT64 prefix (RFC 6052): on a NAT64 network these reach the embedded IPv4
 # address, so 64:ff9b::a00:1 is really 10.0.0.1.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+# Query parameters that carry secrets (OAuth and IndieAuth codes, tokens, client secrets).
+SECRET_PARAMS = re.compile(
+    r"(\b(?:access_token|refresh_token|client_secret|code|code_verifier|token)=)[^&\s\"']+"
+)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with the value of every secret-carrying query parameter replaced."""
+    return SECRET_PARAMS.sub(r"\1[redacted]", text)
+
+
+class _RedactSecrets(logging.Filter):
+    """httpx logs each request's full URL at INFO; secrets in the query must not reach logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_log_redaction() -> None:
+    # Idempotent: one filter on the "httpx" logger however many clients are made.
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+        logger.addFilter(_RedactSecrets())
 
 
 class BlockedAddressError(httpx.RequestError):
@@ -205,6 +236,7 @@ def create_http_client(
     replaces DNS; the private-address guard wraps either way.
     """
     inner = httpx.AsyncHTTPTransport(retries=0) if transport is None else transport
+    _install_log_redaction()
     return HearthClient(
         max_bytes=settings.http_max_bytes,
         transport=GuardedTransport(inner, settings.allowed_private_networks, resolver=resolver),

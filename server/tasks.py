@@ -11,6 +11,7 @@ from server import websub
 from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
+from syndication.instagram import webhook as instagram_webhook
 
 
 def job_handlers() -> dict[str, Handler]:
@@ -19,4 +20,5 @@ def job_handlers() -> dict[str, Handler]:
         **remote_copy.HANDLERS,
         **webmention_send.HANDLERS,
         **webmention_verify.HANDLERS,
+        **instagram_webhook.HANDLERS,
     }

@@ -458,3 +458,17 @@ async def test_fetch_never_reads_a_redirect_body(tmp_path: Path) -> None:
         response = await fetch(client, "GET", "https://a.example/start", total_timeout=5)
     assert "arrived" == response.text
     assert [302] == [r.status_code for r in response.history]
+
+
+async def test_request_logs_never_show_secret_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx's request log line keeps the URL but not the token or code in its query."""
+    settings = Settings(data_dir=tmp_path, allowed_private_networks=ALL_NETWORKS)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    with caplog.at_level("INFO", logger="httpx"):
+        async with create_http_client(settings, transport=transport) as client:
+            await client.get("https://a.example/x?access_token=SECRET1&code=SECRET2&page=2")
+    logged = caplog.text
+    assert "a.example/x" in logged and "page=2" in logged
+    assert "SECRET1" not in logged and "SECRET2" not in logged

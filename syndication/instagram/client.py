@@ -1,0 +1,334 @@
+"""A client for the Instagram API with Instagram Login (graph.instagram.com).
+
+Reference: shared/reference/instagram.md §1.2 (OAuth and tokens), §1.3 (media fields), §1.4
+(children), §1.5 (listing and cursor paging), §1.6 (comments), §1.10 (errors), §1.11 (rate
+limits). Meta's docs: https://developers.facebook.com/docs/instagram-platform
+
+Every call goes through the shared guarded client (`server.http.create_http_client`) and reads
+the body with `fetch`'s size limit. The access token travels as the documented `access_token`
+parameter, so it is redacted from every error message and from httpx's request log; exceptions
+from httpx are re-raised as `TemporaryError`/`InstagramError` without chaining, because their
+text holds the URL. After each response `usage` holds what the usage headers said, so callers
+can pause before Instagram refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from starlette.datastructures import Secret
+
+from server.http import BlockedAddressError, ResponseTooLarge, fetch
+from server.settings import Settings
+from syndication.instagram.errors import (
+    InstagramError,
+    TemporaryError,
+    Usage,
+    error_from_response,
+    redact,
+    usage_from_headers,
+)
+
+DEFAULT_API_URL = "https://graph.instagram.com"
+# The authorization code is exchanged on another host (§1.2).
+DEFAULT_OAUTH_URL = "https://api.instagram.com"
+# Graph API default page size is 25; comments come at most 50 per page (§1.6).
+MEDIA_PAGE_SIZE = 25
+COMMENT_PAGE_SIZE = 50
+# `caption` is documented as Facebook Login only but works with Instagram Login (§1.3).
+CHILD_FIELDS = "id,media_type,media_url,thumbnail_url,alt_text"
+MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,media_url,thumbnail_url,permalink,shortcode,"
+    f"timestamp,like_count,comments_count,alt_text,children{{{CHILD_FIELDS}}}"
+)
+REPLY_FIELDS = "id,text,timestamp,username,from,parent_id,like_count,hidden"
+COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
+
+
+@dataclass(frozen=True)
+class Account:
+    """The connected professional account (`GET /me`)."""
+
+    id: str
+    username: str
+
+
+@dataclass(frozen=True)
+class Media:
+    """An IG Media (§1.3) or a carousel child (§1.4, which has no caption or permalink)."""
+
+    id: str
+    media_type: str  # IMAGE, VIDEO or CAROUSEL_ALBUM; reels are VIDEO with product REELS
+    media_product_type: str | None = None
+    caption: str | None = None
+    media_url: str | None = None  # absent for copyright-flagged media; expires (§0.7)
+    thumbnail_url: str | None = None  # VIDEO only
+    permalink: str | None = None
+    shortcode: str | None = None
+    timestamp: datetime | None = None
+    like_count: int | None = None  # absent when the owner hides like counts
+    comments_count: int | None = None
+    alt_text: str | None = None
+    children: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comment:
+    """An IG Comment (§1.6); `replies` is filled for top-level comments listed with replies."""
+
+    id: str
+    text: str
+    username: str | None = None
+    from_id: str | None = None
+    timestamp: datetime | None = None
+    parent_id: str | None = None
+    like_count: int | None = None
+    hidden: bool = False
+    replies: tuple[Comment, ...] = ()
+
+
+@dataclass(frozen=True)
+class MediaPage:
+    """One page of `/me/media`: pass `after` to the next call while `has_next`."""
+
+    items: tuple[Media, ...]
+    after: str | None
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token from the OAuth endpoints (§1.2); `expires_in` is in seconds."""
+
+    access_token: Secret
+    expires_in: int | None = None
+    user_id: str | None = None
+
+
+class InstagramClient:
+    """Instagram API calls made with one account's token.
+
+    The token never changes in place: after `refresh_token()` make a new client with the new
+    one. Without a token only `exchange_code` and `long_lived_token` make sense.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: Settings,
+        access_token: str | Secret | None = None,
+        *,
+        oauth_url: str | None = None,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._token = str(access_token or "")
+        root = settings.instagram_api_url.rstrip("/")
+        self._root = root
+        self._base = (
+            f"{root}/{settings.instagram_api_version}" if settings.instagram_api_version else root
+        )
+        # A fake or proxy at another URL serves the OAuth endpoint too.
+        self._oauth = (
+            oauth_url or (DEFAULT_OAUTH_URL if root == DEFAULT_API_URL else root)
+        ).rstrip("/")
+        self.usage: Usage | None = None
+
+    # Reading (§1.3-1.6) -------------------------------------------------------------------
+
+    async def me(self) -> Account:
+        data = await self._get("/me", fields="user_id,username")
+        return Account(id=str(data.get("user_id") or data["id"]), username=str(data["username"]))
+
+    async def list_media(
+        self, after: str | None = None, *, limit: int = MEDIA_PAGE_SIZE, since: int | None = None
+    ) -> MediaPage:
+        """One page of the account's media, newest first (§1.5); `since` is a Unix time."""
+        params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
+        params |= {k: v for k, v in (("after", after), ("since", since)) if v is not None}
+        data = await self._get("/me/media", **params)
+        cursor, has_next = _paging(data)
+        return MediaPage(tuple(_media(item) for item in data.get("data", [])), cursor, has_next)
+
+    async def media(self, media_id: str) -> Media:
+        return _media(await self._get(f"/{_id(media_id)}", fields=MEDIA_FIELDS))
+
+    async def children(self, media_id: str) -> list[Media]:
+        """A carousel's items in order (§1.4)."""
+        data = await self._get(f"/{_id(media_id)}/children", fields=CHILD_FIELDS)
+        return [_media(item) for item in data.get("data", [])]
+
+    async def comments(self, media_id: str) -> list[Comment]:
+        """Every top-level comment with its replies, newest first, across all pages (§1.6)."""
+        return await self._all_comments(f"/{_id(media_id)}/comments", COMMENT_FIELDS)
+
+    async def replies(self, comment_id: str) -> list[Comment]:
+        return await self._all_comments(f"/{_id(comment_id)}/replies", REPLY_FIELDS)
+
+    # Writing (§1.6) -----------------------------------------------------------------------
+
+    async def create_comment(self, media_id: str, message: str) -> str:
+        """Comment on a media as the owner; returns the new comment's id."""
+        data = await self._call("POST", f"/{_id(media_id)}/comments", {"message": message})
+        return str(data["id"])
+
+    async def reply(self, comment_id: str, message: str) -> str:
+        data = await self._call("POST", f"/{_id(comment_id)}/replies", {"message": message})
+        return str(data["id"])
+
+    async def delete_comment(self, comment_id: str) -> None:
+        data = await self._call("DELETE", f"/{_id(comment_id)}", {})
+        if data.get("success") is not True:
+            raise InstagramError(f"DELETE /{comment_id}: Instagram did not confirm the deletion")
+
+    # Tokens (§1.2) ------------------------------------------------------------------------
+
+    async def exchange_code(self, code: str, redirect_uri: str) -> Token:
+        """Trade an authorization code for a short-lived token (strip a trailing `#_` first)."""
+        form = {
+            "client_id": self._settings.instagram_app_id or "",
+            "client_secret": self._secret(),
+            "grant_type": "authorization_code",
+            "redirect_uri": redirect_uri,
+            "code": code.removesuffix("#_"),
+        }
+        data = await self._call("POST", "/oauth/access_token", form, base=self._oauth, token=False)
+        # Documented as {"data": [{...}]}; many clients receive the flat object (§1.2).
+        if isinstance(data.get("data"), list) and data["data"]:
+            data = data["data"][0]
+        return _token(data)
+
+    async def long_lived_token(self, short_lived: str | Secret) -> Token:
+        """Exchange a short-lived token for a 60-day one."""
+        params = {"grant_type": "ig_exchange_token", "client_secret": self._secret()}
+        params["access_token"] = str(short_lived)
+        return _token(
+            await self._call("GET", "/access_token", params, base=self._root, token=False)
+        )
+
+    async def refresh_token(self) -> Token:
+        """A fresh 60-day token for this client's (at least a day old, unexpired) token."""
+        params = {"grant_type": "ig_refresh_token"}
+        return _token(await self._call("GET", "/refresh_access_token", params, base=self._root))
+
+    # Plumbing -----------------------------------------------------------------------------
+
+    async def _all_comments(self, path: str, fields: str) -> list[Comment]:
+        found: list[Comment] = []
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"fields": fields, "limit": COMMENT_PAGE_SIZE}
+            data = await self._get(path, **params, **({"after": after} if after else {}))
+            found += [_comment(item) for item in data.get("data", [])]
+            after, has_next = _paging(data)
+            if not (has_next and after):
+                return found
+
+    async def _get(self, path: str, **params: Any) -> dict[str, Any]:
+        return await self._call("GET", path, params)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        *,
+        base: str | None = None,
+        token: bool = True,
+    ) -> dict[str, Any]:
+        params = dict(params)
+        if token:
+            params["access_token"] = self._token
+        # Secrets go in the form body of POSTs; GET and DELETE can only carry them in the URL.
+        body: dict[str, Any] = {"data": params} if method == "POST" else {"params": params}
+        prefix = f"{method} {path}"
+        secrets = (self._token, self._secret(), str(params.get("access_token", "")))
+        try:
+            response = await fetch(self._http, method, (base or self._base) + path, **body)
+        except (BlockedAddressError, ResponseTooLarge, httpx.UnsupportedProtocol) as exc:
+            raise InstagramError(f"{prefix}: {redact(str(exc), *secrets)}") from None
+        except httpx.HTTPError as exc:
+            text = f"{prefix}: {type(exc).__name__}: {redact(str(exc), *secrets)}"
+            raise TemporaryError(text) from None
+        self.usage = usage_from_headers(response.headers) or self.usage
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            data = None
+        if response.is_error or not isinstance(data, dict) or "error" in data:
+            error = error_from_response(response, prefix)
+            error.args = (redact(str(error), *secrets),)
+            raise error
+        return data
+
+    def _secret(self) -> str:
+        secret = self._settings.instagram_app_secret
+        return str(secret) if secret is not None else ""
+
+
+def _id(value: str) -> str:
+    """Ids go into the path: refuse anything that could change the path or host."""
+    if not value or not value.replace("_", "").isalnum():
+        raise InstagramError(f"Not an Instagram id: {value!r}")
+    return value
+
+
+def _paging(data: dict[str, Any]) -> tuple[str | None, bool]:
+    paging = data.get("paging") or {}
+    after = (paging.get("cursors") or {}).get("after")
+    # "If [next is] not included, this is the last page of data" (§1.5).
+    return (str(after) if after else None), bool(paging.get("next"))
+
+
+def _time(value: Any) -> datetime | None:
+    # "2019-09-26T22:36:43+0000": fromisoformat reads this on Python 3.11+ (§1.3).
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _media(item: dict[str, Any]) -> Media:
+    children = (item.get("children") or {}).get("data") or []
+    return Media(
+        id=str(item["id"]),
+        media_type=str(item.get("media_type") or ""),
+        media_product_type=item.get("media_product_type"),
+        caption=item.get("caption"),
+        media_url=item.get("media_url"),
+        thumbnail_url=item.get("thumbnail_url"),
+        permalink=item.get("permalink"),
+        shortcode=item.get("shortcode"),
+        timestamp=_time(item.get("timestamp")),
+        like_count=item.get("like_count"),
+        comments_count=item.get("comments_count"),
+        alt_text=item.get("alt_text"),
+        children=tuple(_media(child) for child in children),
+    )
+
+
+def _comment(item: dict[str, Any]) -> Comment:
+    author = item.get("from") or {}
+    replies = (item.get("replies") or {}).get("data") or []
+    return Comment(
+        id=str(item["id"]),
+        text=str(item.get("text") or ""),
+        username=item.get("username") or author.get("username"),
+        from_id=author.get("id"),
+        timestamp=_time(item.get("timestamp")),
+        parent_id=item.get("parent_id"),
+        like_count=item.get("like_count"),
+        hidden=bool(item.get("hidden")),
+        replies=tuple(_comment(reply) for reply in replies),
+    )
+
+
+def _token(data: dict[str, Any]) -> Token:
+    expires_in = data.get("expires_in")
+    user_id = data.get("user_id")
+    return Token(
+        access_token=Secret(str(data["access_token"])),
+        expires_in=int(expires_in) if isinstance(expires_in, int | float) else None,
+        user_id=str(user_id) if user_id is not None else None,
+    )

@@ -1,0 +1,345 @@
+"""The Instagram webhook: `{HEARTH_URL}syndication/instagram/webhook`.
+
+Meta's side: https://developers.facebook.com/docs/graph-api/webhooks/getting-started, and
+shared/reference/instagram.md §1.9 (verification request, payload shapes, X-Hub-Signature-256).
+
+GET is the subscription check. Meta sends `hub.mode=subscribe`, `hub.verify_token` (the Verify
+Token typed into the App Dashboard) and `hub.challenge`; when the mode is `subscribe` and the
+token equals `HEARTH_INSTAGRAM_VERIFY_TOKEN` (constant-time compare) the challenge is echoed as
+`text/plain` (never HTML: echoing it as HTML would be reflected XSS) with 200. Everything else is
+403, including every request while no verify token is configured. A check with the right token
+but no challenge is 400.
+
+POST is an event notification. The raw body is read (at most `MAX_BODY` bytes, else 413) and its
+`X-Hub-Signature-256: sha256=<hex>` header checked against HMAC-SHA256(body, app secret) with
+`hmac.compare_digest` *before* anything is parsed. A missing, malformed or wrong signature, or no
+`HEARTH_INSTAGRAM_APP_SECRET` configured, is 403 and nothing happens. Then the JSON is parsed
+(invalid JSON or an unexpected structure is 400, nothing queued); both payload shapes are read,
+`entry[].changes[].{field,value}` and the flat `entry[].{field,value}` of the Instagram-Login
+example, with a top-level object or a list of them. Each change of a field in `QUEUED_FIELDS`
+becomes ONE durable `instagram.webhook_change` job with payload
+`{field, value, entry_id, time}`; the answer is 200 at once (no Graph API call in the request).
+
+Deduplication: Meta retries a delivery for up to 36 hours and says "Your server should handle
+deduplication". The job's idempotency key is a SHA-256 of (entry id, field, canonical JSON of
+value); `entry[].time` is left out because it is when Meta *sent* the notification and changes
+on every retry. So a delivery replayed ten times queues each change once.
+
+Other fields (messaging, story insights, anything new) are acknowledged with 200 and ignored:
+nothing is stored, so direct messages never land in the jobs table, and Meta stops retrying.
+
+The `instagram.webhook_change` handler (`handle_change`, registered in `server.tasks`):
+
+* `comments` / `live_comments`: if the media is known (an `InstagramMedia` row), queue
+  `instagram.comment_changed` `{media_id, comment_id, text, from, parent_id}` keyed by the
+  comment id and a hash of its text (an edit is a new effect, a replay is not). Our own
+  permashortcitation comment (the media's stored `comment_id`) is skipped. If the media is not
+  known, or the change names no media or comment, the webhook is only a hint: queue
+  `instagram.poll`, keyed per minute so a burst of comments causes one poll.
+* `mentions` and anything else: nothing to do; the DONE job row is the record.
+
+Until the poller slice lands, `instagram.poll` and `instagram.comment_changed` have no handler,
+and a job of an unhandled kind goes DEAD in the worker. So the handler never queues a kind that
+`server.tasks.job_handlers()` does not know: it raises `jobs.Retry` ("waiting for the Instagram
+poller") with `retry_after` of one hour instead. A Retry counts as an attempt, so a change still
+unhandled after `max_attempts` hours goes DEAD; the poller's comment polling is the baseline that
+catches such a change anyway (instagram.md §0 item 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from server import jobs
+from server.models import InstagramMedia
+from server.web import settings_of
+
+if TYPE_CHECKING:
+    from server.worker import Handler, JobContext
+
+log = logging.getLogger(__name__)
+
+KIND = "instagram.webhook_change"
+COMMENT_CHANGED = "instagram.comment_changed"
+POLL = "instagram.poll"
+PATH = "/syndication/instagram/webhook"
+
+# Meta batches at most 1000 updates per delivery; a comment change is well under 1 KiB.
+MAX_BODY = 1024 * 1024
+# Fields worth a job. Others are acknowledged and dropped (see the module docstring).
+COMMENT_FIELDS = frozenset({"comments", "live_comments"})
+QUEUED_FIELDS = COMMENT_FIELDS | {"mentions"}
+SIGNATURE_HEADER = "x-hub-signature-256"
+SIGNATURE_PREFIX = "sha256="
+# How long a change waits for the poller slice to register its handlers.
+WAIT_FOR_POLLER_SECONDS = 3600.0
+# Job.idempotency_key is a 255-character column.
+_MAX_KEY = 255
+
+_PLAIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+class BadPayload(Exception):
+    """A correctly signed body that is not a webhook payload: answered 400."""
+
+
+class TooLarge(Exception):
+    """The body is over `MAX_BODY`: answered 413."""
+
+
+def _plain(text: str, status_code: int = 200) -> PlainTextResponse:
+    return PlainTextResponse(text, status_code=status_code, headers=_PLAIN_HEADERS)
+
+
+def _forbidden(reason: str) -> PlainTextResponse:
+    return _plain(f"Forbidden: {reason}\n", 403)
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+# -- GET: subscription check ---------------------------------------------------------------
+
+
+def verify_subscription(request: Request) -> Response:
+    """Echo `hub.challenge` if mode and verify token match, else 403."""
+    token = settings_of(request).instagram_verify_token
+    params = request.query_params
+    if token is None:
+        return _forbidden("no Instagram verify token is configured")
+    if params.get("hub.mode") != "subscribe":
+        return _forbidden("hub.mode must be subscribe")
+    if not _same(params.get("hub.verify_token", ""), str(token)):
+        return _forbidden("wrong hub.verify_token")
+    challenge = params.get("hub.challenge")
+    if not challenge:
+        return _plain("hub.challenge is missing\n", 400)
+    return _plain(challenge)
+
+
+# -- POST: event notifications --------------------------------------------------------------
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The raw body, or TooLarge as soon as it (or its declared length) passes `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
+
+
+def signature_of(request: Request) -> bytes | None:
+    """The digest from a well-formed `X-Hub-Signature-256: sha256=<64 hex>`, else None."""
+    values = request.headers.getlist(SIGNATURE_HEADER)
+    if len(values) != 1:
+        return None
+    value = values[0].strip()
+    if not value.startswith(SIGNATURE_PREFIX):
+        return None
+    digest = value[len(SIGNATURE_PREFIX) :]
+    if len(digest) != 64:
+        return None
+    try:
+        return bytes.fromhex(digest)
+    except ValueError:
+        return None
+
+
+def signature_valid(body: bytes, digest: bytes, secret: str) -> bool:
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(expected, digest)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _key(prefix: str, *parts: str) -> str:
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"{prefix}:{digest}"
+
+
+def change_key(entry_id: str | None, field: str, value: Any) -> str:
+    """The idempotency key of one change: the same change in any delivery maps to it."""
+    return _key(KIND, entry_id or "", field, canonical_json(value))
+
+
+def _entry_id(entry: dict[str, Any]) -> str | None:
+    raw = entry.get("id")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise BadPayload("entry.id must be a string")
+    return str(raw)
+
+
+def _change(entry_id: str | None, sent: Any, change: Any) -> dict[str, Any]:
+    if not isinstance(change, dict):
+        raise BadPayload("a change must be an object")
+    field = change.get("field")
+    if not isinstance(field, str) or not field:
+        raise BadPayload("a change needs a field")
+    return {"field": field, "value": change.get("value"), "entry_id": entry_id, "time": sent}
+
+
+def parse_changes(document: Any) -> list[dict[str, Any]]:
+    """Every change in a webhook payload, either shape, as `{field, value, entry_id, time}`."""
+    notifications = document if isinstance(document, list) else [document]
+    changes: list[dict[str, Any]] = []
+    for notification in notifications:
+        if not isinstance(notification, dict):
+            raise BadPayload("a notification must be an object")
+        entries = notification.get("entry", [])
+        if not isinstance(entries, list):
+            raise BadPayload("entry must be a list")
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise BadPayload("an entry must be an object")
+            entry_id, sent = _entry_id(entry), entry.get("time")
+            nested = entry.get("changes")
+            if nested is not None:
+                if not isinstance(nested, list):
+                    raise BadPayload("changes must be a list")
+                changes.extend(_change(entry_id, sent, change) for change in nested)
+            if "field" in entry:
+                # The flat shape of Meta's Instagram-Login example.
+                changes.append(_change(entry_id, sent, entry))
+    return changes
+
+
+async def receive_notification(request: Request) -> Response:
+    """Verify, parse and queue one delivery; 200 once every wanted change is queued."""
+    secret = settings_of(request).instagram_app_secret
+    if secret is None:
+        return _forbidden("no Instagram app secret is configured")
+    digest = signature_of(request)
+    if digest is None:
+        return _forbidden("missing or malformed X-Hub-Signature-256")
+    try:
+        body = await read_body(request)
+    except TooLarge:
+        return _plain(f"the request body is larger than {MAX_BODY} bytes\n", 413)
+    if not signature_valid(body, digest, str(secret)):
+        return _forbidden("X-Hub-Signature-256 does not match the body")
+    try:
+        changes = parse_changes(json.loads(body))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        return _plain("the body is not valid JSON\n", 400)
+    except BadPayload as exc:
+        return _plain(f"not a webhook payload: {exc}\n", 400)
+    queued = 0
+    for change in changes:
+        if change["field"] not in QUEUED_FIELDS:
+            log.info("instagram webhook: ignoring a %r change", change["field"][:64])
+            continue
+        key = change_key(change["entry_id"], change["field"], change["value"])
+        await jobs.enqueue(KIND, change, key=key)
+        queued += 1
+    return _plain(f"queued {queued} of {len(changes)} changes\n")
+
+
+async def webhook(request: Request) -> Response:
+    if request.method == "POST":
+        return await receive_notification(request)
+    return verify_subscription(request)
+
+
+# -- the instagram.webhook_change job ------------------------------------------------------
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _media_id(value: dict[str, Any]) -> str | None:
+    media = value.get("media")
+    if isinstance(media, dict):
+        found = _id(media.get("id"))
+        if found:
+            return found
+    return _id(value.get("media_id"))
+
+
+def _require_handler(kind: str) -> None:
+    # Imported here: server.tasks imports this module to register its handler.
+    from server.tasks import job_handlers
+
+    if kind not in job_handlers():
+        raise jobs.Retry(
+            f"waiting for the Instagram poller: no handler for {kind!r} is registered yet",
+            retry_after=WAIT_FOR_POLLER_SECONDS,
+        )
+
+
+def poll_key(now: float | None = None) -> str:
+    """One webhook-triggered poll per minute, however many comments arrive in it."""
+    minute = int((time.time() if now is None else now) // 60)
+    return f"{POLL}:webhook:{minute}"
+
+
+async def _queue_poll(media_id: str | None) -> None:
+    _require_handler(POLL)
+    payload = {"reason": "webhook", "media_id": media_id}
+    await jobs.enqueue(POLL, payload, key=poll_key())
+
+
+async def _comment_changed(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise jobs.PermanentFailure("a comments change whose value is not an object")
+    media_id = _media_id(value)
+    comment_id = _id(value.get("id")) or _id(value.get("comment_id"))
+    media = await InstagramMedia.get_or_none(media_id=media_id) if media_id else None
+    if media is None or comment_id is None:
+        # Unknown media (a post the poller has not copied yet), or too little to go on.
+        await _queue_poll(media_id)
+        return
+    if media.comment_id is not None and media.comment_id == comment_id:
+        log.info("instagram webhook: comment %s is our own citation comment", comment_id)
+        return
+    text = value.get("text")
+    text = text if isinstance(text, str) else None
+    author = value.get("from")
+    payload = {
+        "media_id": media_id,
+        "comment_id": comment_id,
+        "text": text,
+        "from": author if isinstance(author, dict) else None,
+        "parent_id": _id(value.get("parent_id")),
+    }
+    _require_handler(COMMENT_CHANGED)
+    text_hash = hashlib.sha256((text or "").encode()).hexdigest()[:32]
+    key = f"{COMMENT_CHANGED}:{comment_id}:{text_hash}"
+    if len(key) > _MAX_KEY:
+        key = _key(COMMENT_CHANGED, comment_id, text_hash)
+    await jobs.enqueue(COMMENT_CHANGED, payload, key=key)
+
+
+async def handle_change(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Turn one queued webhook change into the work it hints at (see the module docstring)."""
+    field = payload.get("field")
+    if field in COMMENT_FIELDS:
+        await _comment_changed(payload.get("value"))
+        return
+    log.info("instagram webhook: job %s: nothing to do for a %r change", ctx.job.id, field)
+
+
+routes = [Route(PATH, webhook, methods=["GET", "POST"], name="instagram_webhook")]
+HANDLERS: dict[str, Handler] = {KIND: handle_change}
