@@ -253,6 +253,21 @@ def create_http_client(
     )
 
 
+async def error_excerpt(response: httpx.Response, limit: int = 500) -> str:
+    """The start of an error answer's body as one line, for job errors; "" for a success.
+
+    Reads at most about `limit` bytes of a streamed response, however long the body is.
+    """
+    if 200 <= response.status_code < 300:
+        return ""
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return " ".join(data[:limit].decode("utf-8", "replace").split())
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), if usable."""
     value = response.headers.get("Retry-After", "").strip()

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from server import feeds, jobs
-from server.http import BlockedAddressError, create_http_client, retry_after_seconds
+from server.http import (
+    BlockedAddressError,
+    create_http_client,
+    error_excerpt,
+    retry_after_seconds,
+)
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,7 +62,7 @@ async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
         # Streamed: only the status matters, and a hub's body must not fill memory. No
         # redirects: httpx would turn the POST into a GET on 301/302.
         async with client.stream("POST", hub, data=form, follow_redirects=False) as response:
-            excerpt = await _excerpt(response)
+            excerpt = await error_excerpt(response, _ERROR_EXCERPT)
     except BlockedAddressError as exc:
         raise jobs.PermanentFailure(f"hub {hub} is not reachable: {exc}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -71,18 +76,6 @@ async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
     if status == 429 or status >= 500:
         raise jobs.Retry(message, retry_after=retry_after_seconds(response))
     raise jobs.PermanentFailure(message)
-
-
-async def _excerpt(response: httpx.Response) -> str:
-    """The start of the response body as text, reading no more than needed."""
-    if 200 <= response.status_code < 300:
-        return ""
-    data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= _ERROR_EXCERPT:
-            break
-    return " ".join(data[:_ERROR_EXCERPT].decode("utf-8", "replace").split())
 
 
 async def publish(ctx: JobContext, payload: dict[str, Any]) -> None:

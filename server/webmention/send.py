@@ -25,7 +25,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server import jobs
-from server.http import BlockedAddressError, create_http_client, retry_after_seconds
+from server.http import (
+    BlockedAddressError,
+    create_http_client,
+    error_excerpt,
+    retry_after_seconds,
+)
 from server.models import Job, OutgoingWebmention, Post, Status, Visibility
 from server.settings import Settings
 from server.webmention.discovery import DiscoveryError, discover_endpoint
@@ -142,7 +147,7 @@ class _Attempt:
                 # No redirects: httpx would turn the POST into a GET on 301/302.
                 request = client.stream("POST", endpoint, data=form, follow_redirects=False)
                 async with request as response:
-                    excerpt = await _excerpt(response)
+                    excerpt = await error_excerpt(response, _EXCERPT)
         except BlockedAddressError as exc:
             return await self.done(SKIPPED, f"not sent: {exc}")
         except _PERMANENT as exc:
@@ -156,18 +161,6 @@ class _Attempt:
         if status == 429 or status >= 500:
             return await self.retry(error, status, retry_after_seconds(response))
         await self.give_up(error, status)
-
-
-async def _excerpt(response: httpx.Response) -> str:
-    """The start of an error answer's body as one line of text; nothing for a success."""
-    if 200 <= response.status_code < 300:
-        return ""
-    data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) >= _EXCERPT:
-            break
-    return " ".join(data[:_EXCERPT].decode("utf-8", "replace").split())
 
 
 async def send_webmention(ctx: JobContext, payload: dict[str, Any]) -> None:
