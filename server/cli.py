@@ -110,6 +110,33 @@ async def _demo(settings: Settings) -> int:
     return await _with_db(settings, run)
 
 
+async def _instagram(settings: Settings, args: argparse.Namespace) -> int:
+    from server import jobs
+    from server.http import create_http_client
+    from syndication.instagram import account, poll
+    from syndication.instagram.errors import InstagramError
+
+    async def run() -> int:
+        async with create_http_client(settings) as http:
+            try:
+                if args.instagram_action == "connect":
+                    row = await account.connect(settings, http, args.access_token)
+                    print(f"Connected Instagram account @{row.username} (id {row.user_id}).")
+                    return 0
+                result = await poll.poll_once(settings, http)
+            except (InstagramError, jobs.Retry, jobs.PermanentFailure) as exc:
+                print(f"hearth: instagram: {exc}", file=sys.stderr)
+                return 1
+            if await account.current_account() is None:
+                print("No Instagram account is connected.", file=sys.stderr)
+                return 1
+            print(f"Copied {result.copied} posts from Instagram "
+                  f"({result.updated} updated, {result.failed} failed).")  # fmt: skip
+            return 0
+
+    return await _with_db(settings, run)
+
+
 async def _migrate(settings: Settings) -> int:
     from server import db
 
@@ -150,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     token_actions.add_parser("list", help="list live tokens (prefix, scope, client)")
     revoke = token_actions.add_parser("revoke", help="revoke a token (or its listed prefix)")
     revoke.add_argument("token")
+
+    instagram = commands.add_parser("instagram", help="connect Instagram and copy posts home")
+    ig_actions = instagram.add_subparsers(dest="instagram_action", required=True, metavar="ACTION")
+    connect = ig_actions.add_parser("connect", help="store the account of a long-lived token")
+    connect.add_argument("--access-token", required=True, help="a long-lived Instagram token")
+    ig_actions.add_parser("poll", help="copy new Instagram posts home now")
     return parser
 
 
@@ -169,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "set-password": lambda: _set_password(settings),
             "demo": lambda: _demo(settings),
             "token": lambda: _token(settings, args),
+            "instagram": lambda: _instagram(settings, args),
         }
         return asyncio.run(runners[args.command]())
     except ValueError as exc:

@@ -21,6 +21,7 @@ from server.models import PathRedirect, Post, Status, Visibility
 from server.render import entry_view
 from server.web import error_page, render, settings_of
 from server.webmention.display import counts_for, responses_for
+from syndication.instagram.backfeed import instagram_likes
 
 
 def _newest(items: list[Post]) -> datetime | None:
@@ -103,7 +104,7 @@ async def show_post(request: Request, post: Post) -> Response:
     view = entry_view(post, settings)
     shortlink = SiteLink("shortlink", view.short_url)
     responses = await responses_for(post)
-    context = {"e": view, "responses": responses}
+    context = {"e": view, "responses": responses, "silo_likes": await instagram_likes(post)}
     response = await render(request, "entry.html", context, links=[shortlink])
     # A new reply changes the page although the post did not: Last-Modified covers both.
     changed = max(post.modified_at, responses.updated or post.modified_at)

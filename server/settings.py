@@ -120,6 +120,10 @@ class Settings:
     instagram_app_secret: Secret | None = None
     instagram_verify_token: Secret | None = None
     instagram_poll_seconds: int = 600
+    # Post the short link back on Instagram as the first comment of each copied media.
+    instagram_first_comment: bool = True
+    # Its text; "{citation}" becomes the permashortcitation, e.g. "(example.com s/p5my1)".
+    instagram_comment_template: str = "Also on my website {citation}"
     # Seconds a worker holds a job before another worker may take it over.
     job_lease_seconds: int = 300
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
@@ -161,6 +165,11 @@ class Settings:
             "instagram_poll_seconds": _int(
                 env, "HEARTH_INSTAGRAM_POLL_SECONDS", cls.instagram_poll_seconds
             ),
+            "instagram_first_comment": _flag(
+                env, "HEARTH_INSTAGRAM_FIRST_COMMENT", cls.instagram_first_comment
+            ),
+            "instagram_comment_template": env.get("HEARTH_INSTAGRAM_COMMENT_TEMPLATE")
+            or cls.instagram_comment_template,
         }
         if secret:
             values["secret_key"] = Secret(secret)

@@ -11,6 +11,8 @@ from server import websub
 from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
+from syndication.instagram import backfeed as instagram_backfeed
+from syndication.instagram import jobs as instagram_jobs
 from syndication.instagram import webhook as instagram_webhook
 
 
@@ -21,4 +23,6 @@ def job_handlers() -> dict[str, Handler]:
         **webmention_send.HANDLERS,
         **webmention_verify.HANDLERS,
         **instagram_webhook.HANDLERS,
+        **instagram_jobs.HANDLERS,
+        **instagram_backfeed.HANDLERS,
     }

@@ -1,0 +1,161 @@
+"""The one connected Instagram account: connect, token refresh, and what errors do to it.
+
+shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable once a day old),
+§1.10 (code 190: expired or revoked), §1.11 (rate limits: pause until the window passes), §6.
+
+* `connect` asks `/me` with the given long-lived token and stores the account (one only: it
+  replaces any other), then starts polling and schedules the token refresh.
+* `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain and
+  schedules itself again (`run_at`), keyed per day so replays schedule once.
+* `api_errors(account)` turns client errors into job outcomes: code 190 marks the account
+  `expired`/`revoked` with what to do and raises PermanentFailure; every Instagram job then
+  refuses (`active_account`) until the owner reconnects. A rate limit sets `paused_until`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from tortoise.transactions import in_transaction
+
+from server import jobs
+from server.models import InstagramAccount
+from server.settings import Settings
+from server.worker import Handler, JobContext
+from syndication.instagram.client import InstagramClient
+from syndication.instagram.errors import InstagramError, RateLimited, TokenInvalid, job_error
+
+REFRESH = "instagram.refresh_token"
+REFRESH_BEFORE = timedelta(days=10)
+TOKEN_OK = "ok"  # noqa: S105 - a state name, not a secret
+# Meta refreshes only tokens at least a day old (§1.2); an unknown expiry is checked then.
+MIN_TOKEN_AGE = timedelta(days=1)
+RECONNECT = (
+    "Reconnect Instagram: run `hearth instagram connect --access-token TOKEN` with a new "
+    "long-lived token (or use Connect Instagram in the admin)."
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def current_account() -> InstagramAccount | None:
+    return await InstagramAccount.all().order_by("-id").first()
+
+
+async def connect(
+    settings: Settings, http: httpx.AsyncClient, access_token: str
+) -> InstagramAccount:
+    """Store the account that `access_token` belongs to, replacing any other; start polling."""
+    me = await InstagramClient(http, settings, access_token).me()
+    async with in_transaction():
+        await InstagramAccount.exclude(user_id=me.id).delete()
+        values: dict[str, Any] = {
+            "username": me.username, "access_token": access_token, "token_expires_at": None,
+            "token_state": TOKEN_OK, "last_error": None, "paused_until": None,
+        }  # fmt: skip
+        account, _ = await InstagramAccount.update_or_create(values, user_id=me.id)
+    from syndication.instagram.poll import ensure_polling  # poll imports this module
+
+    await ensure_polling(settings)
+    await schedule_refresh(account)
+    return account
+
+
+def client_for(
+    settings: Settings, http: httpx.AsyncClient, account: InstagramAccount
+) -> InstagramClient:
+    return InstagramClient(http, settings, account.access_token)
+
+
+async def active_account() -> InstagramAccount | None:
+    """The account if Instagram work may run now; PermanentFailure if its token is bad.
+
+    None when no account is connected; `jobs.Retry` while a rate-limit pause lasts.
+    """
+    account = await current_account()
+    if account is None:
+        return None
+    if account.token_state != TOKEN_OK:
+        raise jobs.PermanentFailure(account.last_error or f"Instagram token {account.token_state}")
+    if account.paused_until and account.paused_until > _now():
+        wait = (account.paused_until - _now()).total_seconds()
+        raise jobs.Retry(
+            f"Instagram rate limit: paused until {account.paused_until}", retry_after=wait
+        )
+    return account
+
+
+async def mark_token_invalid(account: InstagramAccount, error: TokenInvalid) -> None:
+    state = {463: "expired", 459: "error", 464: "error"}.get(error.subcode or 0, "revoked")
+    account.token_state = state
+    account.last_error = f"Instagram refused the token: {error.reason}. {RECONNECT}"
+    await account.save(update_fields=["token_state", "last_error", "updated_at"])
+
+
+async def pause(account: InstagramAccount, seconds: float, reason: str) -> jobs.Retry:
+    """Record a rate-limit pause on the account; returns the Retry to raise."""
+    account.paused_until = _now() + timedelta(seconds=seconds)
+    account.last_error = reason
+    await account.save(update_fields=["paused_until", "last_error", "updated_at"])
+    return jobs.Retry(reason, retry_after=seconds)
+
+
+@asynccontextmanager
+async def api_errors(account: InstagramAccount) -> AsyncIterator[None]:
+    """Map Instagram errors raised inside to job outcomes, updating the account (see above)."""
+    try:
+        yield
+    except TokenInvalid as exc:
+        await mark_token_invalid(account, exc)
+        raise jobs.PermanentFailure(account.last_error or str(exc)) from None
+    except RateLimited as exc:
+        raise await pause(account, exc.retry_after, str(exc)) from None
+    except InstagramError as exc:
+        raise job_error(exc) from None
+
+
+async def check_usage(account: InstagramAccount, client: InstagramClient) -> None:
+    """Pause (raise Retry) once the usage headers pass 90% (§1.11)."""
+    wait = client.usage.pause_seconds() if client.usage else 0.0
+    if wait > 0:
+        percent = client.usage.percent if client.usage else 0
+        raise await pause(account, wait, f"Instagram usage at {percent:.0f}%: pausing")
+
+
+def _refresh_at(account: InstagramAccount) -> datetime:
+    if account.token_expires_at is None:
+        return _now() + MIN_TOKEN_AGE
+    return max(account.token_expires_at - REFRESH_BEFORE, _now() + MIN_TOKEN_AGE)
+
+
+async def schedule_refresh(account: InstagramAccount) -> None:
+    run_at = _refresh_at(account)
+    key = f"{REFRESH}:{account.user_id}:{run_at:%Y-%m-%d}"
+    await jobs.enqueue(REFRESH, {"user_id": account.user_id}, key=key, run_at=run_at)
+
+
+async def refresh_token(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `instagram.refresh_token` job: refresh when fewer than 10 days are left."""
+    account = await active_account()
+    if account is None or account.user_id != payload.get("user_id"):
+        return  # disconnected or replaced since: the new connection scheduled its own
+    expires = account.token_expires_at
+    if expires is None or expires - _now() < REFRESH_BEFORE:
+        if ctx.http is None:
+            raise jobs.Retry("no HTTP client in this worker")
+        async with api_errors(account):
+            token = await client_for(ctx.settings, ctx.http, account).refresh_token()
+        account.access_token = str(token.access_token)
+        if token.expires_in:
+            account.token_expires_at = _now() + timedelta(seconds=token.expires_in)
+        await account.save(update_fields=["access_token", "token_expires_at", "updated_at"])
+    await schedule_refresh(account)
+
+
+HANDLERS: dict[str, Handler] = {REFRESH: refresh_token}

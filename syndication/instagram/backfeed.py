@@ -1,0 +1,251 @@
+"""Backfeed: Instagram comments and replies become responses on the own-site post.
+
+shared/reference/instagram.md §0 items 4, 5 and 8, §1.6 (comment fields, replies), §4.1 step 3
+(never backfeed our own citation comment). Comment webhooks may never arrive (§0 item 8), so
+polling each media's comments on a decaying schedule is the baseline; webhooks only make it
+faster.
+
+Each comment is one `Response` (the table received webmentions use, so moderation and display
+are shared): origin `instagram`, source and url `{permalink}#comment-{id}`, kind `reply`,
+`external_id` the comment id, `parent` the response of the comment it replies to. Moderation
+uses `server.webmention.moderation` with the domain `instagram.com/{username}`: under
+`HEARTH_MODERATION=known` an Instagram user the owner approved once is shown at once next time;
+a `DomainRule` for `instagram.com/{username}` or for all of `instagram.com` allows or blocks.
+
+Jobs: `instagram.comment_changed` (from the webhook) stores the one comment it names, or polls
+the media when it cannot (no text, parent not stored yet). `instagram.poll_comments`
+`{media_id}` reads every comment (a full listing: rows missing from it become DELETED), stores
+`like_count`, and queues itself for the next slot of `interval_for(age)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from server import jobs
+from server.models import InstagramAccount, InstagramMedia, Job, Post, Response, ResponseState
+from server.render import sanitize_html
+from server.settings import Settings
+from server.webmention import moderation
+from syndication.instagram import comments
+from syndication.instagram.client import InstagramClient
+from syndication.instagram.comments import client_for, is_ours
+from syndication.instagram.errors import InstagramError, job_error
+
+if TYPE_CHECKING:
+    from server.worker import Handler, JobContext
+
+log = logging.getLogger(__name__)
+
+COMMENT_CHANGED = "instagram.comment_changed"
+POLL_COMMENTS = "instagram.poll_comments"
+ORIGIN = "instagram"
+# Decaying schedule: (age below, poll every). Older than the last row: no more polling.
+SCHEDULE = (
+    (timedelta(days=1), timedelta(minutes=10)),
+    (timedelta(days=7), timedelta(hours=1)),
+    (timedelta(days=30), timedelta(days=1)),
+    (timedelta(days=365), timedelta(days=7)),
+)
+_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One comment as the poll (`client.Comment`) or the webhook payload gives it."""
+
+    id: str
+    text: str
+    username: str | None
+    timestamp: datetime | None
+    parent_id: str | None
+
+
+def interval_for(age: timedelta) -> timedelta | None:
+    """How often to poll the comments of a media this old; None: not any more."""
+    return next((every for limit, every in SCHEDULE if age < limit), None)
+
+
+def _born(media: InstagramMedia) -> datetime:
+    return media.timestamp or media.created_at
+
+
+async def _schedule(media: InstagramMedia, now: datetime) -> Job | None:
+    """Queue the poll at the next slot boundary; the key is the slot, so repeats are no-ops."""
+    every = interval_for(now - _born(media))
+    if every is None or media.post_id is None:  # type: ignore[attr-defined]
+        return None
+    seconds = int(every.total_seconds())
+    slot = int(now.timestamp()) // seconds + 1
+    run_at = datetime.fromtimestamp(slot * seconds, UTC)
+    key = f"{POLL_COMMENTS}:{media.media_id}:{seconds}:{slot}"
+    return await jobs.enqueue(POLL_COMMENTS, {"media_id": media.media_id}, key=key, run_at=run_at)
+
+
+async def schedule_comment_polls(settings: Settings) -> int:
+    """Make sure every recent copied media has its next comment poll queued; how many.
+
+    Idempotent (slot keys): the poller may call it after every media poll. It also restarts a
+    media's chain of polls that ended in a DEAD job.
+    """
+    now = jobs.utcnow()
+    oldest = now - SCHEDULE[-1][0]
+    recent = Q(timestamp__gte=oldest) | Q(timestamp__isnull=True, created_at__gte=oldest)
+    count = 0
+    for media in await InstagramMedia.filter(recent, post_id__isnull=False):
+        count += await _schedule(media, now) is not None
+    return count
+
+
+async def instagram_likes(post: Post) -> tuple[int, str] | None:
+    """(like count, Instagram permalink) for "N likes on Instagram", or None (§1.7)."""
+    media = await InstagramMedia.filter(post_id=post.id).first()
+    if media is None or not media.like_count or not media.permalink:
+        return None
+    return media.like_count, media.permalink
+
+
+def _source(media: InstagramMedia, comment_id: str) -> str:
+    return f"{media.permalink}#comment-{comment_id}"
+
+
+async def _store(
+    settings: Settings, media: InstagramMedia, post: Post, c: Incoming
+) -> Response | None:
+    """Create or update the response for one comment; None if it cannot be threaded yet."""
+    parent = None
+    if c.parent_id:
+        parent = await Response.get_or_none(origin=ORIGIN, post_id=post.id, external_id=c.parent_id)
+        if parent is None and c.parent_id != media.comment_id:  # a reply to ours: top level
+            return None
+    source, target = _source(media, c.id), settings.absolute(post.path)
+    digest = hashlib.sha256(f"{source}\n{target}".encode()).hexdigest()
+    username = (c.username or "").lower()
+    valid = bool(_USERNAME.match(username))
+    values: dict[str, Any] = {
+        "origin": ORIGIN, "source": source, "target": target, "post_id": post.id,
+        "kind": "reply", "url": source, "external_id": c.id, "parent_id": parent and parent.id,
+        "author_name": c.username, "domain": f"instagram.com/{username}",
+        "author_url": f"https://www.instagram.com/{username}/" if valid else None,
+        "content_text": c.text, "state": ResponseState.ACCEPTED, "reason": None,
+        "content_html": str(sanitize_html(html.escape(c.text).replace("\n", "<br>\n"))),
+        "verified_at": jobs.utcnow(),
+    }  # fmt: skip
+    row = await Response.get_or_none(source_target_hash=digest)
+    if row is None:
+        values |= {"published": c.timestamp or jobs.utcnow(), "status_token": _token()}
+        row = Response(source_target_hash=digest, **values)
+    else:
+        values |= {"published": c.timestamp} if c.timestamp else {}
+        row.update_from_dict(values)
+    rules = {await moderation.domain_rule(d) for d in (row.domain, "instagram.com")}
+    if moderation.BLOCK in rules:
+        row.state, row.reason = ResponseState.REJECTED, moderation.BLOCKED_REASON
+    rule = moderation.ALLOW if moderation.ALLOW in rules else None
+    row.approval = await moderation.approval_for(row, settings.moderation, rule)
+    try:
+        await row.save()
+    except IntegrityError:  # a webhook and a poll stored the same new comment at once
+        raise jobs.Retry("stored concurrently; updating next time", retry_after=5) from None
+    return row
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+async def _load(payload: dict[str, Any]) -> tuple[InstagramMedia, Post] | None:
+    media = await InstagramMedia.get_or_none(media_id=str(payload.get("media_id")))
+    post_id = media.post_id if media else None  # type: ignore[attr-defined]
+    post = await Post.get_or_none(id=post_id) if post_id is not None else None
+    return (media, post) if media is not None and post is not None else None
+
+
+async def _poll(
+    ctx: JobContext,
+    account: InstagramAccount,
+    ig: InstagramClient,
+    media: InstagramMedia,
+    post: Post,
+) -> None:
+    """Read every comment of `media`, store them, mark the missing ones DELETED (§1.6)."""
+    found = await ig.media(media.media_id)
+    media.like_count = found.like_count
+    media.permalink = found.permalink or media.permalink
+    top = await ig.comments(media.media_id)
+    listed = [(c, None) for c in top] + [(r, r.parent_id or c.id) for c in top for r in c.replies]
+    seen: set[str] = set()
+    for c, parent_id in listed:
+        seen.add(c.id)
+        if is_ours(ctx.settings, account, media, c):
+            continue
+        incoming = Incoming(c.id, c.text, c.username, c.timestamp, parent_id)
+        await _store(ctx.settings, media, post, incoming)
+    gone = Response.filter(origin=ORIGIN, post_id=post.id, state=ResponseState.ACCEPTED)
+    await gone.exclude(external_id__in=seen).update(
+        state=ResponseState.DELETED, content_html=None, content_text=None, mf2=None
+    )
+    media.comments_polled_at = jobs.utcnow()
+    await media.save(update_fields=["like_count", "permalink", "comments_polled_at"])
+    await moderation.regroup(post.id)
+
+
+async def poll_comments(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `instagram.poll_comments` job: poll now, then queue the next slot."""
+    loaded = await _load(payload)
+    if loaded is None:
+        return
+    media, post = loaded
+    account, ig = await client_for(ctx)
+    try:
+        await _poll(ctx, account, ig, media, post)
+    except InstagramError as exc:
+        raise job_error(exc) from None
+    await _schedule(media, jobs.utcnow())
+
+
+async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `instagram.comment_changed` job, queued by the webhook (§1.9)."""
+    loaded = await _load(payload)
+    if loaded is None:
+        return
+    media, post = loaded
+    account, ig = await client_for(ctx)
+    author = payload.get("from") if isinstance(payload.get("from"), dict) else {}
+    incoming = Incoming(
+        id=str(payload.get("comment_id")),
+        text=payload.get("text") or "",
+        username=(author or {}).get("username"),
+        timestamp=None,
+        parent_id=payload.get("parent_id"),
+    )
+    if is_ours(ctx.settings, account, media, incoming):
+        return
+    stored = None
+    if payload.get("text") is not None and incoming.username and media.permalink:
+        stored = await _store(ctx.settings, media, post, incoming)
+    if stored is None:  # too little to go on, or the parent is not stored yet: read them all
+        try:
+            await _poll(ctx, account, ig, media, post)
+        except InstagramError as exc:
+            raise job_error(exc) from None
+        return
+    await moderation.regroup(post.id)
+
+
+# Every Instagram comment job, the first comment's too: one entry in `server.tasks`.
+HANDLERS: dict[str, Handler] = {
+    COMMENT_CHANGED: comment_changed,
+    POLL_COMMENTS: poll_comments,
+    **comments.HANDLERS,
+}
