@@ -20,10 +20,11 @@ from micropub import media as micropub_media
 from server import admin, db, feeds, media, pages
 from server.http import create_http_client
 from server.settings import Settings
-from server.tasks import job_handlers
+from server.tasks import job_handlers, on_worker_start
 from server.web import TEMPLATE_DIR, create_templates
 from server.webmention import receive as webmention
 from server.worker import Worker
+from syndication.instagram import admin as instagram_admin  # noqa: F401 - registers its section
 from syndication.instagram import webhook as instagram_webhook
 
 
@@ -57,6 +58,7 @@ def create_app(
             worker_task = None
             stop = asyncio.Event()
             if run_worker:
+                await on_worker_start(settings)
                 worker = Worker(settings, job_handlers(), http=http)
                 worker_task = asyncio.create_task(worker.run(stop))
             try:

@@ -28,7 +28,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 async def _run_worker(settings: Settings) -> int:
     from server import db
     from server.http import create_http_client
-    from server.tasks import job_handlers
+    from server.tasks import job_handlers, on_worker_start
     from server.worker import Worker, stop_on_signals
 
     stop = asyncio.Event()
@@ -36,6 +36,7 @@ async def _run_worker(settings: Settings) -> int:
     # No migration here: several workers starting at once must not race to migrate;
     # `hearth migrate` and `hearth serve` do it.
     async with db.connect(settings, run_migrations=False), create_http_client(settings) as http:
+        await on_worker_start(settings)
         worker = Worker(settings, job_handlers(), http=http)
         print(f"hearth worker {worker.worker_id} started", flush=True)
         await worker.run(stop)

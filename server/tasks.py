@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from micropub import remote_copy
 from server import websub
+from server.settings import Settings
 from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
 from syndication.instagram import backfeed as instagram_backfeed
 from syndication.instagram import jobs as instagram_jobs
+from syndication.instagram import poll as instagram_poll
 from syndication.instagram import webhook as instagram_webhook
 
 
@@ -26,3 +28,8 @@ def job_handlers() -> dict[str, Handler]:
         **instagram_jobs.HANDLERS,
         **instagram_backfeed.HANDLERS,
     }
+
+
+async def on_worker_start(settings: Settings) -> None:
+    """Restart the self-scheduling job chains, which may have ended while no worker ran."""
+    await instagram_poll.ensure_polling(settings)

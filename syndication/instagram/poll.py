@@ -65,8 +65,13 @@ def _now() -> datetime:
 
 
 async def ensure_polling(settings: Settings) -> None:
-    """Queue a poll now if an account is connected (a new key each second: polls are idempotent)."""
-    if await accounts.current_account() is not None:
+    """Queue a poll now if an account is connected with a working token.
+
+    Called on connect and whenever a worker starts, so the self-scheduling poll chain comes
+    back after downtime (a new key each second: polls are idempotent).
+    """
+    account = await accounts.current_account()
+    if account is not None and account.token_state == accounts.TOKEN_OK:
         await jobs.enqueue(POLL, {"reason": "connect"}, key=f"{POLL}:start:{int(time.time())}")
 
 

@@ -357,3 +357,19 @@ async def test_new_media_gets_its_first_comment_history_does_not(
     short_code = (await only_post(new)).short_code
     assert ours[0].text.endswith(f"s/{short_code})")
     assert [] == [c for c in fake.comments.values() if c.media_id == old]
+
+
+async def test_worker_start_restarts_polling(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram, connected: InstagramAccount
+) -> None:
+    """A worker starting queues a poll for a connected account; not for an expired token."""
+    from server.tasks import on_worker_start
+
+    await Job.filter(kind="instagram.poll").delete()
+    await on_worker_start(settings)
+    assert 1 == await Job.filter(kind="instagram.poll", state=JobState.QUEUED).count()
+    await Job.filter(kind="instagram.poll").delete()
+    connected.token_state = "expired"
+    await connected.save()
+    await on_worker_start(settings)
+    assert 0 == await Job.filter(kind="instagram.poll").count()
