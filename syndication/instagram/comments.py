@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from server import jobs
 from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
+from syndication.instagram import account as accounts
 from syndication.instagram.client import Comment, InstagramClient
 from syndication.instagram.errors import InstagramError, job_error
 
@@ -104,16 +105,17 @@ async def schedule_first_comment(settings: Settings, media: InstagramMedia) -> J
 
 
 async def client_for(ctx: JobContext) -> tuple[InstagramAccount, InstagramClient]:
-    """The connected account and a client with its token; waits out a rate-limit pause."""
-    account = await InstagramAccount.first()
+    """The connected account and a client with its token.
+
+    The same gate as polling (`account.active_account`): waits out a rate-limit pause and
+    stops while the token is expired or revoked.
+    """
+    account = await accounts.active_account()
     if account is None:
         raise jobs.PermanentFailure("no Instagram account is connected")
     if ctx.http is None:
         raise jobs.PermanentFailure("the worker has no HTTP client")
-    if account.paused_until is not None and account.paused_until > jobs.utcnow():
-        wait = (account.paused_until - jobs.utcnow()).total_seconds()
-        raise jobs.Retry("Instagram is rate limiting; waiting", retry_after=wait)
-    return account, InstagramClient(ctx.http, ctx.settings, account.access_token)
+    return account, accounts.client_for(ctx.settings, ctx.http, account)
 
 
 async def _claim(media: InstagramMedia) -> str | None:
