@@ -37,10 +37,10 @@ from server.models import InstagramAccount, InstagramMedia, Job, Post, Response,
 from server.render import sanitize_html
 from server.settings import Settings
 from server.webmention import moderation
+from syndication.instagram import account as accounts
 from syndication.instagram import comments
 from syndication.instagram.client import InstagramClient
 from syndication.instagram.comments import client_for, is_ours
-from syndication.instagram.errors import InstagramError, job_error
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -207,10 +207,8 @@ async def poll_comments(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     media, post = loaded
     account, ig = await client_for(ctx)
-    try:
+    async with accounts.api_errors(account):
         await _poll(ctx, account, ig, media, post)
-    except InstagramError as exc:
-        raise job_error(exc) from None
     await _schedule(media, jobs.utcnow())
 
 
@@ -235,10 +233,8 @@ async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
     if payload.get("text") is not None and incoming.username and media.permalink:
         stored = await _store(ctx.settings, media, post, incoming)
     if stored is None:  # too little to go on, or the parent is not stored yet: read them all
-        try:
+        async with accounts.api_errors(account):
             await _poll(ctx, account, ig, media, post)
-        except InstagramError as exc:
-            raise job_error(exc) from None
         return
     await moderation.regroup(post.id)
 

@@ -35,7 +35,6 @@ from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
 from syndication.instagram import account as accounts
 from syndication.instagram.client import Comment, InstagramClient
-from syndication.instagram.errors import InstagramError, job_error
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -139,10 +138,14 @@ def _flatten(comments: list[Comment]) -> list[Comment]:
 
 
 async def _post_once(
-    ctx: JobContext, media: InstagramMedia, short_code: str, previous: str | None
+    ctx: JobContext,
+    account: InstagramAccount,
+    client: InstagramClient,
+    media: InstagramMedia,
+    short_code: str,
+    previous: str | None,
 ) -> str:
     """Adopt our comment citing `short_code`, or post it; delete our other ones. Its id."""
-    account, client = await client_for(ctx)
     keep: str | None = None
     for c in _flatten(await client.comments(media.media_id)):
         mine = c.id == previous or (
@@ -169,14 +172,15 @@ async def first_comment(ctx: JobContext, payload: dict[str, Any]) -> None:
     done = media.comment_id and not media.comment_id.startswith(CLAIM_PREFIX)
     if done and media.comment_short_code == post.short_code:
         return
+    account, client = await client_for(ctx)
     previous = await _claim(media)
     try:
-        comment_id = await _post_once(ctx, media, post.short_code, previous)
-    except BaseException as exc:
+        # api_errors: a bad token or a rate limit also marks the account, as for polling.
+        async with accounts.api_errors(account):
+            comment_id = await _post_once(ctx, account, client, media, post.short_code, previous)
+    except BaseException:
         # Release the claim. The old comment may be gone already; the next run lists again.
         await InstagramMedia.filter(media_id=media.media_id).update(comment_id=previous)
-        if isinstance(exc, InstagramError):
-            raise job_error(exc) from None
         raise
     await InstagramMedia.filter(media_id=media.media_id).update(
         comment_id=comment_id, comment_short_code=post.short_code

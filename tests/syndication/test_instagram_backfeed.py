@@ -14,9 +14,20 @@ import httpx
 import mf2py
 
 from server import jobs
-from server.models import Approval, InstagramMedia, Job, JobState, Post, Response, ResponseState
+from server.models import (
+    Approval,
+    InstagramAccount,
+    InstagramMedia,
+    Job,
+    JobState,
+    Post,
+    Response,
+    ResponseState,
+)
 from server.settings import Settings
+from server.tasks import job_handlers
 from server.webmention import moderation
+from server.worker import Worker
 from syndication.instagram import backfeed, comments
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.test_instagram_first_comment import (  # noqa: F401 - fixtures
@@ -212,3 +223,15 @@ async def test_known_moderation_is_per_instagram_user(
     await poll(known, http, media)
     assert Approval.APPROVED == (await Response.get(external_id=second)).approval
     assert Approval.WAITING == (await Response.get(external_id=stranger)).approval
+
+
+async def test_rate_limit_on_a_comment_poll_pauses_the_account(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """A 429 while polling comments pauses all Instagram work, as it does for media polls."""
+    media = await copied_media(fake)
+    fake.fail_next(1, status=429, error_code=4, retry_after=120)
+    await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="pause-test")
+    await Worker(settings, job_handlers(), http=http).run_once()
+    account = await InstagramAccount.get()
+    assert account.paused_until is not None and account.paused_until > datetime.now(UTC)

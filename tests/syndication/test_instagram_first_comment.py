@@ -70,10 +70,14 @@ async def copied_media(fake: FakeInstagram, *, like_count: int = 0) -> Instagram
 
 
 async def run_jobs(settings: Settings, http: httpx.AsyncClient) -> None:
-    """Run every queued job that is due now, retries included (their wait is skipped)."""
+    """Run every queued job that is due now, retries included (their wait is skipped).
+
+    Skipping a wait also ends a rate-limit pause of the account: time has "passed".
+    """
     worker = Worker(settings, job_handlers(), http=http)
     for _ in range(100):
         await Job.filter(state=JobState.QUEUED, attempts__gt=0).update(run_at=jobs.utcnow())
+        await InstagramAccount.all().update(paused_until=None)
         if not await worker.run_once():
             return
 
