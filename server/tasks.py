@@ -13,9 +13,9 @@ from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
 from syndication.instagram import backfeed as instagram_backfeed
+from syndication.instagram import changes as instagram_changes
 from syndication.instagram import jobs as instagram_jobs
 from syndication.instagram import poll as instagram_poll
-from syndication.instagram import webhook as instagram_webhook
 
 
 def job_handlers() -> dict[str, Handler]:
@@ -24,7 +24,7 @@ def job_handlers() -> dict[str, Handler]:
         **remote_copy.HANDLERS,
         **webmention_send.HANDLERS,
         **webmention_verify.HANDLERS,
-        **instagram_webhook.HANDLERS,
+        **instagram_changes.HANDLERS,
         **instagram_jobs.HANDLERS,
         **instagram_backfeed.HANDLERS,
     }

@@ -28,22 +28,7 @@ on every retry. So a delivery replayed ten times queues each change once.
 Other fields (messaging, story insights, anything new) are acknowledged with 200 and ignored:
 nothing is stored, so direct messages never land in the jobs table, and Meta stops retrying.
 
-The `instagram.webhook_change` handler (`handle_change`, registered in `server.tasks`):
-
-* `comments` / `live_comments`: if the media is known (an `InstagramMedia` row), queue
-  `instagram.comment_changed` `{media_id, comment_id, text, from, parent_id}` keyed by the
-  comment id and a hash of its text (an edit is a new effect, a replay is not). Our own
-  permashortcitation comment (the media's stored `comment_id`) is skipped. If the media is not
-  known, or the change names no media or comment, the webhook is only a hint: queue
-  `instagram.poll`, keyed per minute so a burst of comments causes one poll.
-* `mentions` and anything else: nothing to do; the DONE job row is the record.
-
-Until the poller slice lands, `instagram.poll` and `instagram.comment_changed` have no handler,
-and a job of an unhandled kind goes DEAD in the worker. So the handler never queues a kind that
-`server.tasks.job_handlers()` does not know: it raises `jobs.Retry` ("waiting for the Instagram
-poller") with `retry_after` of one hour instead. A Retry counts as an attempt, so a change still
-unhandled after `max_attempts` hours goes DEAD; the poller's comment polling is the baseline that
-catches such a change anyway (instagram.md §0 item 8).
+The queued jobs are handled in `syndication.instagram.changes`.
 """
 
 from __future__ import annotations
@@ -52,25 +37,18 @@ import hashlib
 import hmac
 import json
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from server import jobs
-from server.models import InstagramMedia
 from server.web import settings_of
-
-if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
 KIND = "instagram.webhook_change"
-COMMENT_CHANGED = "instagram.comment_changed"
-POLL = "instagram.poll"
 PATH = "/syndication/instagram/webhook"
 
 # Meta batches at most 1000 updates per delivery; a comment change is well under 1 KiB.
@@ -80,10 +58,6 @@ COMMENT_FIELDS = frozenset({"comments", "live_comments"})
 QUEUED_FIELDS = COMMENT_FIELDS | {"mentions"}
 SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_PREFIX = "sha256="
-# How long a change waits for the poller slice to register its handlers.
-WAIT_FOR_POLLER_SECONDS = 3600.0
-# Job.idempotency_key is a 255-character column.
-_MAX_KEY = 255
 
 _PLAIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
@@ -169,14 +143,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _key(prefix: str, *parts: str) -> str:
+def hashed_key(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"{prefix}:{digest}"
 
 
 def change_key(entry_id: str | None, field: str, value: Any) -> str:
     """The idempotency key of one change: the same change in any delivery maps to it."""
-    return _key(KIND, entry_id or "", field, canonical_json(value))
+    return hashed_key(KIND, entry_id or "", field, canonical_json(value))
 
 
 def _entry_id(entry: dict[str, Any]) -> str | None:
@@ -259,87 +233,4 @@ async def webhook(request: Request) -> Response:
     return verify_subscription(request)
 
 
-# -- the instagram.webhook_change job ------------------------------------------------------
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _media_id(value: dict[str, Any]) -> str | None:
-    media = value.get("media")
-    if isinstance(media, dict):
-        found = _id(media.get("id"))
-        if found:
-            return found
-    return _id(value.get("media_id"))
-
-
-def _require_handler(kind: str) -> None:
-    # Imported here: server.tasks imports this module to register its handler.
-    from server.tasks import job_handlers
-
-    if kind not in job_handlers():
-        raise jobs.Retry(
-            f"waiting for the Instagram poller: no handler for {kind!r} is registered yet",
-            retry_after=WAIT_FOR_POLLER_SECONDS,
-        )
-
-
-def poll_key(now: float | None = None) -> str:
-    """One webhook-triggered poll per minute, however many comments arrive in it."""
-    minute = int((time.time() if now is None else now) // 60)
-    return f"{POLL}:webhook:{minute}"
-
-
-async def _queue_poll(media_id: str | None) -> None:
-    _require_handler(POLL)
-    payload = {"reason": "webhook", "media_id": media_id}
-    await jobs.enqueue(POLL, payload, key=poll_key())
-
-
-async def _comment_changed(value: Any) -> None:
-    if not isinstance(value, dict):
-        raise jobs.PermanentFailure("a comments change whose value is not an object")
-    media_id = _media_id(value)
-    comment_id = _id(value.get("id")) or _id(value.get("comment_id"))
-    media = await InstagramMedia.get_or_none(media_id=media_id) if media_id else None
-    if media is None or comment_id is None:
-        # Unknown media (a post the poller has not copied yet), or too little to go on.
-        await _queue_poll(media_id)
-        return
-    if media.comment_id is not None and media.comment_id == comment_id:
-        log.info("instagram webhook: comment %s is our own citation comment", comment_id)
-        return
-    text = value.get("text")
-    text = text if isinstance(text, str) else None
-    author = value.get("from")
-    payload = {
-        "media_id": media_id,
-        "comment_id": comment_id,
-        "text": text,
-        "from": author if isinstance(author, dict) else None,
-        "parent_id": _id(value.get("parent_id")),
-    }
-    _require_handler(COMMENT_CHANGED)
-    text_hash = hashlib.sha256((text or "").encode()).hexdigest()[:32]
-    key = f"{COMMENT_CHANGED}:{comment_id}:{text_hash}"
-    if len(key) > _MAX_KEY:
-        key = _key(COMMENT_CHANGED, comment_id, text_hash)
-    await jobs.enqueue(COMMENT_CHANGED, payload, key=key)
-
-
-async def handle_change(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Turn one queued webhook change into the work it hints at (see the module docstring)."""
-    field = payload.get("field")
-    if field in COMMENT_FIELDS:
-        await _comment_changed(payload.get("value"))
-        return
-    log.info("instagram webhook: job %s: nothing to do for a %r change", ctx.job.id, field)
-
-
 routes = [Route(PATH, webhook, methods=["GET", "POST"], name="instagram_webhook")]
-HANDLERS: dict[str, Handler] = {KIND: handle_change}

@@ -1,42 +1,38 @@
-"""The Instagram webhook: subscription check, signed deliveries, dedup and the change job."""
+"""The Instagram webhook: subscription check, signed deliveries, replays and dedup."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.datastructures import Secret
 
-from server import jobs, tasks
 from server.app import create_app
-from server.models import InstagramMedia, Job, JobState
+from server.models import Job
 from server.settings import Settings
-from server.worker import Handler, JobContext, Worker
 from syndication.instagram import webhook
 from tests.conftest import seed_database
-
-APP_SECRET = "app-secret-for-tests"
-VERIFY_TOKEN = "meatyhamhock"
-URL = "syndication/instagram/webhook"
-ACCOUNT = "17841405726653026"
-KNOWN_MEDIA = "17918195224117851"
+from tests.syndication.webhook_deliveries import (
+    ACCOUNT,
+    URL,
+    VERIFY_TOKEN,
+    change_jobs,
+    comment_value,
+    deliver,
+    flat_payload,
+    nested_payload,
+    sign,
+    with_webhook_secrets,
+)
 
 
 @pytest.fixture(name="settings")
 def instagram_settings_fixture(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        instagram_app_secret=Secret(APP_SECRET),
-        instagram_verify_token=Secret(VERIFY_TOKEN),
-    )
+    return with_webhook_secrets(settings)
 
 
 @pytest.fixture(name="bare_client")
@@ -51,48 +47,6 @@ async def bare_client_fixture(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="https://example.test/") as c:
             yield c
-
-
-def comment_value(comment_id: str, media_id: str = KNOWN_MEDIA, text: str = "Nice!") -> Any:
-    return {
-        "id": comment_id,
-        "from": {"id": "232323232", "username": "someone"},
-        "text": text,
-        "media": {"id": media_id, "media_product_type": "FEED"},
-    }
-
-
-def nested_payload(*values: Any, field: str = "comments") -> dict[str, Any]:
-    changes = [{"field": field, "value": value} for value in values]
-    return {
-        "object": "instagram",
-        "entry": [{"id": ACCOUNT, "time": 1520622968, "changes": changes}],
-    }
-
-
-def flat_payload(value: Any, field: str = "comments") -> list[dict[str, Any]]:
-    entry = {"id": ACCOUNT, "time": 1520622968, "field": field, "value": value}
-    return [{"object": "instagram", "entry": [entry]}]
-
-
-def sign(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-async def deliver(
-    client: httpx.AsyncClient, payload: Any, *, signature: str | None = "sign"
-) -> httpx.Response:
-    body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Hub-Signature-256"] = sign(body)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    return await client.post(URL, content=body, headers=headers)
-
-
-async def change_jobs() -> list[Job]:
-    return await Job.filter(kind=webhook.KIND).order_by("id")
 
 
 # -- GET: subscription check ---------------------------------------------------------------
@@ -280,117 +234,3 @@ async def test_unwanted_fields_are_acknowledged_and_dropped(client: httpx.AsyncC
     response = await deliver(client, payload)
     assert 200 == response.status_code
     assert 0 == await Job.all().count()
-
-
-# -- the instagram.webhook_change job -------------------------------------------------------
-
-
-@pytest.fixture(name="followups")
-def followups_fixture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Handler]:
-    """Pretend the poller slice registered `instagram.poll` and `instagram.comment_changed`."""
-
-    async def later(ctx: JobContext, payload: dict[str, Any]) -> None:
-        """The real handlers belong to the poller slice; here they just succeed."""
-
-    real: Callable[[], dict[str, Handler]] = tasks.job_handlers
-    extra: dict[str, Handler] = {webhook.POLL: later, webhook.COMMENT_CHANGED: later}
-    monkeypatch.setattr(tasks, "job_handlers", lambda: {**real(), **extra})
-    return {**real(), **extra}
-
-
-async def run_change_jobs(settings: Settings, handlers: dict[str, Handler]) -> None:
-    """Run every due job through a real worker until none is left."""
-    worker = Worker(settings, handlers)
-    for _ in range(100):
-        if not await worker.run_once():
-            return
-    raise AssertionError("the queue never ran dry")
-
-
-async def test_known_media_comment_becomes_comment_changed(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """A comment on a media Hearth has copied queues `instagram.comment_changed`."""
-    await InstagramMedia.create(media_id=KNOWN_MEDIA)
-    value = comment_value("1001", text="Lovely light") | {"parent_id": "999"}
-    await deliver(client, nested_payload(value))
-    await run_change_jobs(settings, followups)
-    [followup] = await Job.filter(kind=webhook.COMMENT_CHANGED)
-    assert {
-        "media_id": KNOWN_MEDIA,
-        "comment_id": "1001",
-        "text": "Lovely light",
-        "from": {"id": "232323232", "username": "someone"},
-        "parent_id": "999",
-    } == followup.payload
-    assert 0 == await Job.filter(kind=webhook.POLL).count()
-    assert [JobState.DONE] == [job.state for job in await change_jobs()]
-
-
-async def test_unknown_media_comment_triggers_a_poll(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """A comment on a media Hearth does not know yet queues one `instagram.poll`."""
-    await deliver(client, nested_payload(comment_value("1001", media_id="555")))
-    await run_change_jobs(settings, followups)
-    [poll] = await Job.filter(kind=webhook.POLL)
-    assert "555" == poll.payload["media_id"]
-    assert 0 == await Job.filter(kind=webhook.COMMENT_CHANGED).count()
-
-
-async def test_comment_id_key_of_the_other_login(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """The Facebook-Login shape (`comment_id`, `media_id`) is understood too."""
-    await InstagramMedia.create(media_id=KNOWN_MEDIA)
-    value = {"comment_id": "1001", "media_id": KNOWN_MEDIA, "text": "hey"}
-    await deliver(client, nested_payload(value))
-    await run_change_jobs(settings, followups)
-    [followup] = await Job.filter(kind=webhook.COMMENT_CHANGED)
-    assert ("1001", KNOWN_MEDIA) == (followup.payload["comment_id"], followup.payload["media_id"])
-
-
-async def test_own_citation_comment_is_skipped(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """Our own permashortcitation comment coming back by webhook queues nothing."""
-    await InstagramMedia.create(media_id=KNOWN_MEDIA, comment_id="1001")
-    await deliver(client, nested_payload(comment_value("1001")))
-    await run_change_jobs(settings, followups)
-    assert 0 == await Job.filter(kind__in=[webhook.COMMENT_CHANGED, webhook.POLL]).count()
-
-
-async def test_comments_in_one_minute_share_one_poll(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """Several comments on unknown media within a minute cause a single poll."""
-    values = [comment_value(str(n), media_id="555") for n in range(5)]
-    await deliver(client, nested_payload(*values))
-    await run_change_jobs(settings, followups)
-    assert 1 == await Job.filter(kind=webhook.POLL).count()
-
-
-async def test_change_waits_for_the_poller(
-    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without poll/comment handlers registered the change is retried in an hour, not DEAD."""
-    # A worker of an older release: it knows the webhook job but not the poller's.
-    monkeypatch.setattr(tasks, "job_handlers", lambda: dict(webhook.HANDLERS))
-    await InstagramMedia.create(media_id=KNOWN_MEDIA)
-    await deliver(client, nested_payload(comment_value("1001"), comment_value("2", "555")))
-    await run_change_jobs(settings, webhook.HANDLERS)
-    for job in await change_jobs():
-        assert JobState.QUEUED == job.state
-        assert job.last_error is not None and "waiting for the Instagram poller" in job.last_error
-        assert (job.run_at - jobs.utcnow()).total_seconds() > 3500
-    assert 0 == await Job.exclude(kind=webhook.KIND).count()
-
-
-async def test_mentions_change_needs_nothing(
-    client: httpx.AsyncClient, settings: Settings, followups: dict[str, Handler]
-) -> None:
-    """A `mentions` change is recorded as a DONE job and queues nothing further."""
-    await deliver(client, nested_payload({"media_id": "555"}, field="mentions"))
-    await run_change_jobs(settings, followups)
-    assert [JobState.DONE] == [job.state for job in await change_jobs()]
-    assert 1 == await Job.all().count()
