@@ -7,7 +7,8 @@ through `links` (`rel="micropub"` on every public page).
 
 The endpoint never redirects (micropub.rocks follows none; `/micropub/` is answered too, not
 redirected), answers OPTIONS with `Allow` and HEAD like GET (authenticated), and answers
-every refused request with a JSON error (`MicropubError`), never a 500.
+every refused request with a JSON error (`MicropubError`), never a 500. Browser-based
+clients get CORS headers (`micropub.cors`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from micropub import auth, queries, store
 from micropub.body import Body, Limits, read_body, syntax_of
+from micropub.cors import allow_browser_clients
 from micropub.errors import InvalidRequest, MicropubError
 from micropub.parse import MicropubRequest, parse_form, parse_json
 from micropub.receipts import MAX_IDEMPOTENCY_KEY
@@ -125,8 +127,8 @@ async def micropub(request: Request) -> Response:
 
 
 routes = [
-    Route("/micropub", micropub, methods=_METHODS, name="micropub"),
-    Route("/micropub/", micropub, methods=_METHODS),
+    Route("/micropub", allow_browser_clients(micropub), methods=_METHODS, name="micropub"),
+    Route("/micropub/", allow_browser_clients(micropub), methods=_METHODS),
 ]
 
 # Advertised on every public page, as a `Link` header and a `<link>` tag (§5.3).

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive
 
 from micropub.auth import verifier_of
+from micropub.cors import allow_browser_clients
 from micropub.errors import (
     InsufficientScope,
     InvalidRequest,
@@ -265,7 +266,7 @@ def _limited_receive(receive: Receive, limit: int) -> Receive:
 # Every standard method reaches `endpoint`, so even a 405 is a JSON error.
 _METHODS = ["GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]
 routes = [
-    Route(f"/{_PATH}", endpoint, methods=_METHODS, name="micropub_media"),
+    Route(f"/{_PATH}", allow_browser_clients(endpoint), methods=_METHODS, name="micropub_media"),
     # Answered in place: Starlette would otherwise redirect it, and the endpoint never does.
-    Route(f"/{_PATH}/", endpoint, methods=_METHODS),
+    Route(f"/{_PATH}/", allow_browser_clients(endpoint), methods=_METHODS),
 ]
