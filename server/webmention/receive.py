@@ -32,20 +32,21 @@ from tortoise.transactions import in_transaction
 from server import posts
 from server.admin import webmentions as admin_webmentions
 from server.discovery import SiteLink
-from server.models import PathRedirect, Post, Response, ResponseState
+from server.models import Job, JobState, PathRedirect, Post, Response, ResponseState
 from server.pages import viewable
 from server.settings import Settings
 from server.web import error_page, render, settings_of
 from server.webmention import verify
 from server.webmention.links import is_own
+from server.webmention.mf2 import normalize_url
 from server.webmention.moderation import domain_of
-from server.webmention.parse import normalize_url
 
 FORM = "application/x-www-form-urlencoded"
 # The stored columns' length.
 MAX_URL = verify.MAX_URL
 # Two such URLs, percent-encoded, fit easily.
 MAX_BODY = 16 * 1024
+RESENT_REASON = "sent again: the new version is being verified, the last one stays shown until then"
 
 
 class BadRequest(Exception):
@@ -108,6 +109,17 @@ async def find_target(settings: Settings, target: str) -> Post:
     return post
 
 
+def _resent(row: Response, post: Post) -> dict[str, object]:
+    """A re-send (§3.2.4: an update or a deletion) of a known response.
+
+    One that is shown stays shown until the new verification settles it: a reply is not
+    hidden from the page just because its author edited it. Any other starts pending.
+    """
+    if row.state == ResponseState.ACCEPTED:
+        return {"reason": RESENT_REASON, "post_id": post.id}
+    return {"state": ResponseState.PENDING, "reason": None, "post_id": post.id}
+
+
 async def store(source: str, target: str, post: Post) -> Response:
     """Create or reset the row for (source, target) and queue its verification."""
     digest = hashlib.sha256(f"{source}\n{target}".encode()).hexdigest()
@@ -125,8 +137,7 @@ async def store(source: str, target: str, post: Post) -> Response:
                         domain=domain_of(source),
                     )
                 else:
-                    values = {"state": ResponseState.PENDING, "reason": None, "post_id": post.id}
-                    await row.update_from_dict(values).save()
+                    await row.update_from_dict(_resent(row, post)).save()
                 await verify.schedule(row)
                 return row
         except IntegrityError:
@@ -151,8 +162,25 @@ async def receive(request: Request) -> HTTPResponse:
     return PlainTextResponse(message, status_code=201, headers={"Location": status_url})
 
 
-def status_view(row: Response) -> dict[str, object]:
-    """What the status page says (also its JSON)."""
+async def reverifying(row: Response) -> bool:
+    """Whether a shown response was sent again and its new version is not verified yet."""
+    if row.state != ResponseState.ACCEPTED:
+        return False
+    # `verify.schedule` keys each verification job "KIND:response id:random".
+    waiting = Job.filter(
+        kind=verify.KIND,
+        idempotency_key__startswith=f"{verify.KIND}:{row.id}:",
+        state__in=[JobState.QUEUED, JobState.RUNNING],
+    )
+    return await waiting.exists()
+
+
+def status_view(row: Response, *, verifying: bool = False) -> dict[str, object]:
+    """What the status page says (also its JSON).
+
+    `verifying`: a re-send is being verified; the status is pending, while the version
+    verified before may still be shown.
+    """
     shown = (
         row.state == ResponseState.ACCEPTED
         and row.approval == "approved"
@@ -161,7 +189,7 @@ def status_view(row: Response) -> dict[str, object]:
     return {
         "source": row.source,
         "target": row.target,
-        "status": ResponseState(row.state).value,
+        "status": "pending" if verifying else ResponseState(row.state).value,
         "reason": row.reason,
         "approval": str(row.approval),
         "shown": shown,
@@ -173,7 +201,7 @@ async def status(request: Request) -> HTTPResponse:
     row = await Response.get_or_none(status_token=request.path_params["token"])
     if row is None:
         return await error_page(request, 404, "Not found", "There is no such webmention.")
-    view = status_view(row)
+    view = status_view(row, verifying=await reverifying(row))
     accept = request.headers.get("accept", "")
     if "application/json" in accept and "text/html" not in accept:
         return JSONResponse(view)

@@ -12,7 +12,7 @@ import pytest
 
 from server.models import Job, PathRedirect, Post, Response, ResponseState, Status, Visibility
 from server.posts import create_post
-from server.webmention import verify
+from server.webmention import receive, verify
 from tests.server.webmention.test_receive_support import (
     SITE,
     deliver,
@@ -240,8 +240,41 @@ async def test_resend_updates_the_same_row(client: httpx.AsyncClient, post: Post
     await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED)
     second = await deliver(client, SOURCE, permalink(post) + "#again")
     assert first.headers["location"] == second.headers["location"]
-    (response,) = await Response.all()
-    assert ResponseState.PENDING == response.state
+    assert 1 == await Response.all().count()
+
+
+async def test_resend_keeps_an_accepted_response_shown(
+    client: httpx.AsyncClient, post: Post
+) -> None:
+    """An edited reply sent again stays on the page while its new version is verified."""
+    await deliver(client, SOURCE, permalink(post))
+    await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED)
+    await deliver(client, SOURCE, permalink(post))
+    response = await Response.get(source=SOURCE)
+    assert (ResponseState.ACCEPTED, receive.RESENT_REASON) == (response.state, response.reason)
+
+
+async def test_status_page_says_pending_while_a_resend_is_verified(
+    client: httpx.AsyncClient, post: Post
+) -> None:
+    """The sender sees its re-send pending, while the earlier version is still shown."""
+    await deliver(client, SOURCE, permalink(post))
+    await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED, approval="approved")
+    await Job.all().update(state="done")
+    answer = await deliver(client, SOURCE, permalink(post))
+    status = await client.get(answer.headers["location"], headers={"Accept": "application/json"})
+    assert ("pending", True) == (status.json()["status"], status.json()["shown"])
+
+
+async def test_resend_of_a_rejected_response_starts_pending(
+    client: httpx.AsyncClient, post: Post
+) -> None:
+    """A source that failed verification and is sent again waits for the new verification."""
+    await deliver(client, SOURCE, permalink(post))
+    await Response.filter(source=SOURCE).update(state=ResponseState.REJECTED, reason="no link")
+    await deliver(client, SOURCE, permalink(post))
+    response = await Response.get(source=SOURCE)
+    assert (ResponseState.PENDING, None) == (response.state, response.reason)
 
 
 async def test_resend_queues_a_new_verification(client: httpx.AsyncClient, post: Post) -> None:
