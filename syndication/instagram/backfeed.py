@@ -15,7 +15,8 @@ a `DomainRule` for `instagram.com/{username}` or for all of `instagram.com` allo
 Jobs: `instagram.comment_changed` (from the webhook) stores the one comment it names, or polls
 the media when it cannot (no text, parent not stored yet). `instagram.poll_comments`
 `{media_id}` reads every comment (a full listing: rows missing from it become DELETED), stores
-`like_count`, and queues itself for the next slot of `interval_for(age)`.
+`like_count`, and queues itself for the next slot of `interval_for(age)`; in a media's first
+day that is every `HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS` (default 10 minutes).
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ def _born(media: InstagramMedia) -> datetime:
     return media.timestamp or media.created_at
 
 
-async def _schedule(media: InstagramMedia, now: datetime) -> Job | None:
+async def _schedule(settings: Settings, media: InstagramMedia, now: datetime) -> Job | None:
     """Queue the poll at the next slot boundary; the key is the slot, so repeats are no-ops."""
     every = interval_for(now - _born(media))
+    if now - _born(media) < SCHEDULE[0][0]:
+        every = timedelta(seconds=settings.instagram_comment_poll_seconds)
     if every is None or media.post_id is None:  # type: ignore[attr-defined]
         return None
     seconds = int(every.total_seconds())
@@ -96,14 +99,15 @@ async def schedule_comment_polls(settings: Settings) -> int:
     """Make sure every recent copied media has its next comment poll queued; how many.
 
     Idempotent (slot keys): the poller may call it after every media poll. It also restarts a
-    media's chain of polls that ended in a DEAD job.
+    media's chain of polls that ended in a DEAD job, or stopped while its copy was deleted.
     """
     now = jobs.utcnow()
     oldest = now - SCHEDULE[-1][0]
     recent = Q(timestamp__gte=oldest) | Q(timestamp__isnull=True, created_at__gte=oldest)
     count = 0
-    for media in await InstagramMedia.filter(recent, post_id__isnull=False):
-        count += await _schedule(media, now) is not None
+    live = InstagramMedia.filter(recent, post_id__isnull=False, post__deleted_at__isnull=True)
+    for media in await live:
+        count += await _schedule(settings, media, now) is not None
     return count
 
 
@@ -165,10 +169,17 @@ def _token() -> str:
 
 
 async def _load(payload: dict[str, Any]) -> tuple[InstagramMedia, Post] | None:
+    """The media and its copy; None when there is no copy or it is deleted.
+
+    Like a received webmention for a deleted post, a comment on the Instagram copy of one is
+    not stored (nor shown in the moderation queue); polling resumes if it is undeleted.
+    """
     media = await InstagramMedia.get_or_none(media_id=str(payload.get("media_id")))
     post_id = media.post_id if media else None  # type: ignore[attr-defined]
     post = await Post.get_or_none(id=post_id) if post_id is not None else None
-    return (media, post) if media is not None and post is not None else None
+    if media is None or post is None or post.deleted_at is not None:
+        return None
+    return media, post
 
 
 async def _poll(
@@ -209,7 +220,7 @@ async def poll_comments(ctx: JobContext, payload: dict[str, Any]) -> None:
     account, ig = await client_for(ctx)
     async with accounts.api_errors(account):
         await _poll(ctx, account, ig, media, post)
-    await _schedule(media, jobs.utcnow())
+    await _schedule(ctx.settings, media, jobs.utcnow())
 
 
 async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:

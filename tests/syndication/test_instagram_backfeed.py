@@ -235,3 +235,16 @@ async def test_rate_limit_on_a_comment_poll_pauses_the_account(
     await Worker(settings, job_handlers(), http=http).run_once()
     account = await InstagramAccount.get()
     assert account.paused_until is not None and account.paused_until > datetime.now(UTC)
+
+
+async def test_deleted_copy_gets_no_comments(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """Comments on the Instagram media of a deleted copy are not stored (nor queued for
+    moderation), and its comment polls stop until it is undeleted."""
+    media = await copied_media(fake)
+    await Post.filter(id=media.post_id).update(deleted_at=datetime.now(UTC))  # type: ignore[attr-defined]
+    fake.add_comment(media.media_id, "Still here?", username="friend")
+    await poll(settings, http, media)
+    assert 0 == await Response.filter(origin="instagram").count()
+    assert 0 == await backfeed.schedule_comment_polls(settings)
