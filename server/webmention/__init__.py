@@ -6,7 +6,8 @@ from server.webmention.send import schedule_webmentions
 
 __all__ = ["discover_endpoint", "outgoing_targets", "schedule_webmentions"]
 
-# Receiving (receive.py, verify.py, parse.py, moderation.py, display.py): what pages show.
+# Receiving (receive.py, verify.py with photos.py, parse.py with mf2.py, entry.py and
+# authorship.py, moderation.py, display.py): what pages show.
 from server.webmention.display import Counts, ResponsesView, counts_for, responses_for
 
 __all__ += ["Counts", "ResponsesView", "counts_for", "responses_for"]

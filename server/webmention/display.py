@@ -21,8 +21,8 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from server.models import Approval, Post, Response, ResponseState
+from server.webmention.entry import clean_html
 from server.webmention.moderation import domain_of
-from server.webmention.parse import clean_html
 
 RSVP_LABELS = {
     "yes": "is going",

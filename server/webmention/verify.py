@@ -8,8 +8,9 @@ The source is fetched through the guarded client (public addresses only, redirec
 followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds and
 `SOURCE_MAX_BYTES`. Then, for the `Response` row:
 
-* a link to the target (`parse.Document.links_to`) -> ACCEPTED, fields from the mf2,
-  approval from `moderation`, duplicates regrouped;
+* a link to the target (`parse.Document.links_to`) -> ACCEPTED, fields from the mf2
+  (`parse.response_fields`), the author photo copied here (`photos`), approval from
+  `moderation`, duplicates regrouped;
 * no link, or 410 Gone, or 404 on the last attempt -> DELETED if it was accepted before
   (the response is removed from the page), else REJECTED;
 * network errors, timeouts, 404 before the last attempt, 429 and 5xx -> `jobs.Retry`
@@ -21,21 +22,19 @@ followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds an
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import io
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
-from PIL import Image
 
 from server import jobs
 from server.http import BlockedAddressError, ResponseTooLarge, fetch, retry_after_seconds
-from server.media import media_url, store_media
-from server.models import Media, Post, Response, ResponseState
+from server.models import Post, Response, ResponseState
 from server.settings import Settings
 from server.webmention import moderation, parse
+from server.webmention.mf2 import normalize_url
+from server.webmention.photos import cached_photo
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -51,11 +50,6 @@ ACCEPT = (
 INTERNAL_ERROR = "this site failed to verify it (its error, not the sender's)"
 # Columns that hold URLs from the source are this long; longer URLs are dropped.
 MAX_URL = 2048
-# Author photos: fetched once per URL, kept if they are a real image of these types.
-PHOTO_TIMEOUT = 10.0
-PHOTO_MAX_BYTES = 1024 * 1024
-PHOTO_MAX_SIDE = 2048
-PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
 class Unverified(Exception):
@@ -77,7 +71,7 @@ def target_urls(settings: Settings, target: str, post: Post) -> set[str]:
     """What counts as a link to the target: the URL sent, the permalink and the short link,
     each with http or https (the endpoint takes both as this site)."""
     urls = (target, settings.absolute(post.path), settings.absolute(f"s/{post.short_code}"))
-    found = {u.split("://", 1)[1] for u in map(parse.normalize_url, urls) if u}
+    found = {u.split("://", 1)[1] for u in map(normalize_url, urls) if u}
     return {f"{scheme}://{rest}" for rest in found for scheme in ("http", "https")}
 
 
@@ -173,7 +167,7 @@ async def _accept(
             "rsvp": fields.rsvp,
             "author_name": author.name,
             "author_url": author_url,
-            "author_photo": await _cached_photo(ctx, author.photo),
+            "author_photo": await cached_photo(ctx, author.photo),
             "content_html": fields.content_html,
             "content_text": fields.content_text,
             "url": fields.url if len(fields.url) <= MAX_URL else response.source,
@@ -224,49 +218,6 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     else:
         await _accept(ctx, response, post, fields, rule)
     await moderation.regroup(post.id)
-
-
-def image_type(data: bytes) -> str | None:
-    """The content type of `data` if it is an intact JPEG, PNG, GIF or WebP of sane size."""
-    try:
-        with Image.open(io.BytesIO(data), formats=list(PHOTO_TYPES)) as image:
-            kind = PHOTO_TYPES.get(image.format or "")
-            if max(image.size) > PHOTO_MAX_SIDE:
-                return None
-            image.verify()
-    except Exception:  # Pillow reports broken images with many exception types
-        return None
-    return kind
-
-
-async def _cached_photo(ctx: JobContext, url: str | None) -> str | None:
-    """A local copy of the author photo at `url`, or None: pages never hotlink it.
-
-    Each URL is fetched once (the copy is reused by later responses); a failure to fetch
-    or an unacceptable image only means no photo.
-    """
-    if not url or ctx.http is None:
-        return None
-    key = "author-photo-" + hashlib.sha256(url.encode()).hexdigest()
-    cached = await Media.filter(original_name=key).order_by("-id").first()
-    if cached is not None:
-        return media_url(ctx.settings, cached)
-    try:
-        fetched = await fetch(
-            ctx.http,
-            "GET",
-            url,
-            headers={"Accept": "image/*"},
-            max_bytes=PHOTO_MAX_BYTES,
-            total_timeout=PHOTO_TIMEOUT,
-        )
-    except httpx.HTTPError:
-        return None
-    content_type = await asyncio.to_thread(image_type, fetched.content)
-    if fetched.status_code != 200 or content_type is None:
-        return None
-    media = await store_media(ctx.settings, fetched.content, content_type, original_name=key)
-    return media_url(ctx.settings, media)
 
 
 HANDLERS: dict[str, Handler] = {KIND: verify}

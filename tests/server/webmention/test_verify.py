@@ -328,12 +328,15 @@ async def test_removed_link_deletes_an_accepted_response(
 async def test_not_found_is_retried_before_deleting(
     client: httpx.AsyncClient, worker: Worker, web: FakeWeb, post: Post
 ) -> None:
-    """A 404 may be a passing mistake: retried, and only the last attempt deletes."""
+    """A 404 may be a passing mistake: retried (the reply stays shown meanwhile), and only
+    the last attempt deletes."""
     await verified(client, worker, web, reply_page(permalink(post)), post)
     del web.pages[SOURCE]
     await deliver(client, SOURCE, permalink(post))
     await run_jobs(worker)
-    assert ResponseState.PENDING == (await Response.get(source=SOURCE)).state
+    retrying = await Response.get(source=SOURCE)
+    assert ResponseState.ACCEPTED == retrying.state
+    assert retrying.reason is not None and retrying.reason.startswith("will try again")
     for _ in range(verify.MAX_ATTEMPTS - 1):
         await make_retries_due()
         await run_jobs(worker)

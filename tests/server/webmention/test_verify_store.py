@@ -13,7 +13,7 @@ import pytest
 
 from server.models import Media, Post, Response, ResponseState
 from server.settings import Settings
-from server.webmention import verify
+from server.webmention import photos
 from server.worker import Worker
 from tests.server.webmention.test_receive_support import (
     SITE,
@@ -113,7 +113,7 @@ async def test_photo_over_the_byte_limit_is_dropped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Photos larger than the limit are not downloaded whole."""
-    monkeypatch.setattr(verify, "PHOTO_MAX_BYTES", 50)
+    monkeypatch.setattr(photos, "PHOTO_MAX_BYTES", 50)
     web.add(PHOTO, image_bytes("PNG", (64, 64)), content_type="image/png")
     assert (await with_photo(client, worker, web, post)).author_photo is None
 
