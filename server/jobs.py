@@ -10,6 +10,7 @@ A job is a row in `jobs` (`server.models.Job`). Its life:
 * `enqueue` is idempotent on `key`: the same effect is never queued twice. A key whose job is
   DONE or DEAD is *not* queued again (the effect happened, or we gave up on it); a caller that
   wants a new effect must use a new key, e.g. one that includes the post's update time.
+  `revive` is the one way back from DEAD: it requeues jobs that died of a cause since cured.
 * `claim` leases a due job to one worker for `lease_seconds`. On PostgreSQL it locks the row with
   `SELECT ... FOR UPDATE SKIP LOCKED`, so parallel workers pass over each other's rows instead
   of queueing behind them; everywhere the claim itself is a compare-and-set UPDATE, so even two
@@ -40,6 +41,7 @@ from server.models import Job, JobState
 
 # Retry delays: base * 2**(attempt-1), capped. 30 s, 1 min, 2 min, ... up to about an hour in
 # total over the default 8 attempts, which rides out a typical outage of a receiving site.
+# The worker passes `HEARTH_JOB_BACKOFF_SECONDS` as the base (this is its default).
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 6 * 3600.0
 # A remote Retry-After is honoured, but a hostile or broken server must not park a job forever.
@@ -233,11 +235,13 @@ async def fail(
     retry_after: float | None = None,
     *,
     permanent: bool = False,
+    backoff_base: float = BACKOFF_BASE,
     now: datetime | None = None,
 ) -> bool:
     """Record a failed attempt: queue a retry after a backoff, or DEAD if none are left.
 
-    `retry_after` (e.g. from an HTTP Retry-After header) replaces the computed backoff.
+    `retry_after` (e.g. from an HTTP Retry-After header) replaces the computed backoff, whose
+    first step is `backoff_base` seconds.
     """
     now = _utc(now)
     values: dict[str, Any] = {
@@ -250,7 +254,7 @@ async def fail(
         values.update(state=JobState.DEAD, finished_at=now)
     else:
         if retry_after is None:
-            delay = backoff_delay(job.attempts)
+            delay = backoff_delay(job.attempts, base=backoff_base)
         else:
             delay = min(max(retry_after, 0.0), RETRY_AFTER_CAP)
         values.update(state=JobState.QUEUED, run_at=now + timedelta(seconds=delay))
@@ -266,6 +270,32 @@ async def release(job: Job, worker_id: str, *, now: datetime | None = None) -> b
         "updated_at": _utc(now),
     }
     return await _owned_update(job, worker_id, values, uncount=True)
+
+
+async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None = None) -> int:
+    """Queue again the DEAD jobs of kinds starting `kind_prefix` whose last error holds
+    `error_contains`; returns how many.
+
+    For failures a later event cures (an Instagram token that is replaced, say): the jobs run
+    now with their attempts reset, as if new. One UPDATE, so a job is revived once however
+    many callers race; jobs that died for other reasons, or are not DEAD, are left alone.
+    """
+    if not kind_prefix or not error_contains:
+        raise ValueError("revive needs a kind prefix and an error text")
+    now = _utc(now)
+    dead = Job.filter(
+        state=JobState.DEAD, kind__startswith=kind_prefix, last_error__contains=error_contains
+    )
+    return await dead.update(
+        state=JobState.QUEUED,
+        run_at=now,
+        attempts=0,
+        lease_owner=None,
+        lease_expires_at=None,
+        finished_at=None,
+        last_error=None,
+        updated_at=now,
+    )
 
 
 async def job_counts() -> dict[str, int]:

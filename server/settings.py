@@ -60,14 +60,17 @@ def parse_private_networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _secret(env: Mapping[str, str], name: str) -> Secret | None:
@@ -120,12 +123,17 @@ class Settings:
     instagram_app_secret: Secret | None = None
     instagram_verify_token: Secret | None = None
     instagram_poll_seconds: int = 600
+    # How often the comments of a media less than a day old are polled (later: less often).
+    instagram_comment_poll_seconds: int = 600
     # Post the short link back on Instagram as the first comment of each copied media.
     instagram_first_comment: bool = True
     # Its text; "{citation}" becomes the permashortcitation, e.g. "(example.com s/p5my1)".
     instagram_comment_template: str = "Also on my website {citation}"
-    # Seconds a worker holds a job before another worker may take it over.
+    # Seconds a worker holds a job before another worker may take it over: also how long a
+    # crashed worker's Instagram copy or first-comment claim blocks the next try.
     job_lease_seconds: int = 300
+    # The first retry of a failed job waits about this long; each further one twice as long.
+    job_backoff_seconds: int = 30
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
@@ -165,11 +173,23 @@ class Settings:
             "instagram_poll_seconds": _int(
                 env, "HEARTH_INSTAGRAM_POLL_SECONDS", cls.instagram_poll_seconds
             ),
+            "instagram_comment_poll_seconds": _int(
+                env,
+                "HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS",
+                cls.instagram_comment_poll_seconds,
+                minimum=1,
+            ),
             "instagram_first_comment": _flag(
                 env, "HEARTH_INSTAGRAM_FIRST_COMMENT", cls.instagram_first_comment
             ),
             "instagram_comment_template": env.get("HEARTH_INSTAGRAM_COMMENT_TEMPLATE")
             or cls.instagram_comment_template,
+            "job_lease_seconds": _int(
+                env, "HEARTH_JOB_LEASE_SECONDS", cls.job_lease_seconds, minimum=1
+            ),
+            "job_backoff_seconds": _int(
+                env, "HEARTH_JOB_BACKOFF_SECONDS", cls.job_backoff_seconds, minimum=0
+            ),
         }
         if secret:
             values["secret_key"] = Secret(secret)

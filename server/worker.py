@@ -89,6 +89,8 @@ class Worker:
         self.concurrency = concurrency
         self.grace_period = grace_period
         self.lease_seconds = float(lease_seconds or settings.job_lease_seconds)
+        # First retry delay of a failed job (HEARTH_JOB_BACKOFF_SECONDS), doubling after.
+        self.backoff = float(settings.job_backoff_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then wind down gracefully and return."""
@@ -188,13 +190,16 @@ class Worker:
         elif isinstance(exc, jobs.Retry):
             log.info("%s: retry requested: %s", where, exc)
             error = _describe(exc)
-            recorded = await jobs.fail(job, self.worker_id, error, retry_after=exc.retry_after)
+            recorded = await jobs.fail(
+                job, self.worker_id, error, retry_after=exc.retry_after, backoff_base=self.backoff
+            )
         elif isinstance(exc, jobs.PermanentFailure):
             log.warning("%s: failed permanently: %s", where, _describe(exc))
             recorded = await jobs.fail(job, self.worker_id, _describe(exc), permanent=True)
         else:
             log.warning("%s failed: %s", where, _describe(exc), exc_info=exc)
-            recorded = await jobs.fail(job, self.worker_id, _describe(exc))
+            error = _describe(exc)
+            recorded = await jobs.fail(job, self.worker_id, error, backoff_base=self.backoff)
         if not recorded:
             log.warning("%s: lease lost before the outcome was recorded", where)
 

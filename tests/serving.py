@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,13 +25,66 @@ def free_port() -> int:
         return port
 
 
-@dataclass(frozen=True)
+@dataclass
 class Served:
-    """A running `hearth serve`: its base URL, the environment it runs in, its log."""
+    """A running `hearth serve`: its base URL, the environment it runs in, its log.
+
+    `kill()` ends it with SIGKILL (a crash: no shutdown, no lease released) and `restart()`
+    starts it again on the same port and data dir, so its URLs stay the same.
+    """
 
     base: str
     env: dict[str, str]
     log_path: Path
+    args: Sequence[str] = ()
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # Where the running process's output starts in the log (earlier runs come before it).
+    log_offset: int = 0
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rstrip("/").rpartition(":")[2])
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        with self.log_path.open("ab") as log:
+            self.log_offset = log.tell()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+                 *self.args],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        _wait_until_up(self.base, self.log_path, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a power cut would: nothing gets to clean up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def restart(self) -> None:
+        self.start()
+
+    def output(self) -> str:
+        """What the current (or last) process logged."""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
+
+    def terminate(self) -> int | None:
+        """SIGTERM unless it has ended already; its exit status (None if it never started)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def check_graceful_stop(self, returncode: int | None) -> None:
+        """The last process shut down gracefully, and no process logged a traceback."""
+        output = self.output()
+        assert returncode in (0, -signal.SIGTERM), output
+        assert "Application shutdown complete" in output
+        assert "Traceback" not in self.log_path.read_text()
 
 
 def hearth_env(data_dir: Path, base: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -54,33 +107,26 @@ def hearth_serve(
     """`hearth serve ARGS` on a free port of 127.0.0.1 until the block ends.
 
     Waits until the home page answers; on exit stops it with SIGTERM, and checks that it
-    shut down gracefully and logged no traceback.
+    (the last one, after a `kill()` and `restart()`) shut down gracefully and logged no
+    traceback.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    full_env = hearth_env(data_dir, base, env)
     log_path = data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args],
-            env=full_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_until_up(base, log_path)
-            yield Served(base, full_env, log_path)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why.
-            returncode = process.wait(timeout=30)
-    output = log_path.read_text()
-    assert returncode in (0, -signal.SIGTERM), output
-    assert "Application shutdown complete" in output
-    assert "Traceback" not in output
+    log_path.write_bytes(b"")
+    served = Served(base, hearth_env(data_dir, base, env), log_path, tuple(args))
+    try:
+        served.start()
+        yield served
+    finally:
+        # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why.
+        returncode = served.terminate()
+    served.check_graceful_stop(returncode)
 
 
-def _wait_until_up(base: str, log_path: Path) -> None:
+def _wait_until_up(base: str, log_path: Path, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(base, timeout=1).status_code == 200:
                 return

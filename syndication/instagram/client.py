@@ -9,13 +9,12 @@ the body with `fetch`'s size limit. The access token travels as the documented `
 parameter, so it is redacted from every error message and from httpx's request log; exceptions
 from httpx are re-raised as `TemporaryError`/`InstagramError` without chaining, because their
 text holds the URL. After each response `usage` holds what the usage headers said, so callers
-can pause before Instagram refuses.
+can pause before Instagram refuses. What the calls return (`Media`, `Comment`, `Token`, ...)
+and how it is read from the JSON lives in `graph`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -32,6 +31,17 @@ from syndication.instagram.errors import (
     redact,
     usage_from_headers,
 )
+from syndication.instagram.graph import (
+    Account,
+    Comment,
+    Media,
+    MediaPage,
+    Token,
+    read_comment,
+    read_media,
+    read_paging,
+    read_token,
+)
 
 DEFAULT_API_URL = "https://graph.instagram.com"
 # The authorization code is exchanged on another host (§1.2).
@@ -47,66 +57,6 @@ MEDIA_FIELDS = (
 )
 REPLY_FIELDS = "id,text,timestamp,username,from,parent_id,like_count,hidden"
 COMMENT_FIELDS = f"{REPLY_FIELDS},replies{{{REPLY_FIELDS}}}"
-
-
-@dataclass(frozen=True)
-class Account:
-    """The connected professional account (`GET /me`)."""
-
-    id: str
-    username: str
-
-
-@dataclass(frozen=True)
-class Media:
-    """An IG Media (§1.3) or a carousel child (§1.4, which has no caption or permalink)."""
-
-    id: str
-    media_type: str  # IMAGE, VIDEO or CAROUSEL_ALBUM; reels are VIDEO with product REELS
-    media_product_type: str | None = None
-    caption: str | None = None
-    media_url: str | None = None  # absent for copyright-flagged media; expires (§0.7)
-    thumbnail_url: str | None = None  # VIDEO only
-    permalink: str | None = None
-    shortcode: str | None = None
-    timestamp: datetime | None = None
-    like_count: int | None = None  # absent when the owner hides like counts
-    comments_count: int | None = None
-    alt_text: str | None = None
-    children: tuple[Media, ...] = ()
-
-
-@dataclass(frozen=True)
-class Comment:
-    """An IG Comment (§1.6); `replies` is filled for top-level comments listed with replies."""
-
-    id: str
-    text: str
-    username: str | None = None
-    from_id: str | None = None
-    timestamp: datetime | None = None
-    parent_id: str | None = None
-    like_count: int | None = None
-    hidden: bool = False
-    replies: tuple[Comment, ...] = ()
-
-
-@dataclass(frozen=True)
-class MediaPage:
-    """One page of `/me/media`: pass `after` to the next call while `has_next`."""
-
-    items: tuple[Media, ...]
-    after: str | None
-    has_next: bool
-
-
-@dataclass(frozen=True)
-class Token:
-    """An access token from the OAuth endpoints (§1.2); `expires_in` is in seconds."""
-
-    access_token: Secret
-    expires_in: int | None = None
-    user_id: str | None = None
 
 
 class InstagramClient:
@@ -151,16 +101,16 @@ class InstagramClient:
         params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
         params |= {k: v for k, v in (("after", after), ("since", since)) if v is not None}
         data = await self._get("/me/media", **params)
-        cursor, has_next = _paging(data)
-        return MediaPage(tuple(_media(item) for item in data.get("data", [])), cursor, has_next)
+        cursor, has_next = read_paging(data)
+        return MediaPage(tuple(read_media(item) for item in data.get("data", [])), cursor, has_next)
 
     async def media(self, media_id: str) -> Media:
-        return _media(await self._get(f"/{_id(media_id)}", fields=MEDIA_FIELDS))
+        return read_media(await self._get(f"/{_id(media_id)}", fields=MEDIA_FIELDS))
 
     async def children(self, media_id: str) -> list[Media]:
         """A carousel's items in order (§1.4)."""
         data = await self._get(f"/{_id(media_id)}/children", fields=CHILD_FIELDS)
-        return [_media(item) for item in data.get("data", [])]
+        return [read_media(item) for item in data.get("data", [])]
 
     async def comments(self, media_id: str) -> list[Comment]:
         """Every top-level comment with its replies, newest first, across all pages (§1.6)."""
@@ -200,20 +150,20 @@ class InstagramClient:
         # Documented as {"data": [{...}]}; many clients receive the flat object (§1.2).
         if isinstance(data.get("data"), list) and data["data"]:
             data = data["data"][0]
-        return _token(data)
+        return read_token(data)
 
     async def long_lived_token(self, short_lived: str | Secret) -> Token:
         """Exchange a short-lived token for a 60-day one."""
         params = {"grant_type": "ig_exchange_token", "client_secret": self._secret()}
         params["access_token"] = str(short_lived)
-        return _token(
+        return read_token(
             await self._call("GET", "/access_token", params, base=self._root, token=False)
         )
 
     async def refresh_token(self) -> Token:
         """A fresh 60-day token for this client's (at least a day old, unexpired) token."""
         params = {"grant_type": "ig_refresh_token"}
-        return _token(await self._call("GET", "/refresh_access_token", params, base=self._root))
+        return read_token(await self._call("GET", "/refresh_access_token", params, base=self._root))
 
     # Plumbing -----------------------------------------------------------------------------
 
@@ -223,8 +173,8 @@ class InstagramClient:
         while True:
             params: dict[str, Any] = {"fields": fields, "limit": COMMENT_PAGE_SIZE}
             data = await self._get(path, **params, **({"after": after} if after else {}))
-            found += [_comment(item) for item in data.get("data", [])]
-            after, has_next = _paging(data)
+            found += [read_comment(item) for item in data.get("data", [])]
+            after, has_next = read_paging(data)
             if not (has_next and after):
                 return found
 
@@ -275,60 +225,3 @@ def _id(value: str) -> str:
     if not value or not value.replace("_", "").isalnum():
         raise InstagramError(f"Not an Instagram id: {value!r}")
     return value
-
-
-def _paging(data: dict[str, Any]) -> tuple[str | None, bool]:
-    paging = data.get("paging") or {}
-    after = (paging.get("cursors") or {}).get("after")
-    # "If [next is] not included, this is the last page of data" (§1.5).
-    return (str(after) if after else None), bool(paging.get("next"))
-
-
-def _time(value: Any) -> datetime | None:
-    # "2019-09-26T22:36:43+0000": fromisoformat reads this on Python 3.11+ (§1.3).
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _media(item: dict[str, Any]) -> Media:
-    children = (item.get("children") or {}).get("data") or []
-    return Media(
-        id=str(item["id"]),
-        media_type=str(item.get("media_type") or ""),
-        media_product_type=item.get("media_product_type"),
-        caption=item.get("caption"),
-        media_url=item.get("media_url"),
-        thumbnail_url=item.get("thumbnail_url"),
-        permalink=item.get("permalink"),
-        shortcode=item.get("shortcode"),
-        timestamp=_time(item.get("timestamp")),
-        like_count=item.get("like_count"),
-        comments_count=item.get("comments_count"),
-        alt_text=item.get("alt_text"),
-        children=tuple(_media(child) for child in children),
-    )
-
-
-def _comment(item: dict[str, Any]) -> Comment:
-    author = item.get("from") or {}
-    replies = (item.get("replies") or {}).get("data") or []
-    return Comment(
-        id=str(item["id"]),
-        text=str(item.get("text") or ""),
-        username=item.get("username") or author.get("username"),
-        from_id=author.get("id"),
-        timestamp=_time(item.get("timestamp")),
-        parent_id=item.get("parent_id"),
-        like_count=item.get("like_count"),
-        hidden=bool(item.get("hidden")),
-        replies=tuple(_comment(reply) for reply in replies),
-    )
-
-
-def _token(data: dict[str, Any]) -> Token:
-    expires_in = data.get("expires_in")
-    user_id = data.get("user_id")
-    return Token(
-        access_token=Secret(str(data["access_token"])),
-        expires_in=int(expires_in) if isinstance(expires_in, int | float) else None,
-        user_id=str(user_id) if user_id is not None else None,
-    )

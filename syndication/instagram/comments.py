@@ -10,16 +10,22 @@ Job `instagram.first_comment` `{media_id}`, queued by `schedule_first_comment` w
 (media id, short code). Exactly once per media across retries, restarts and workers:
 
 * `InstagramMedia.comment_id` is claimed with a compare-and-set before any Graph API write, set
-  to `posting:<unix time>`; a second worker finds it taken and retries later. A claim older than
-  `CLAIM_SECONDS` (its worker died) may be taken over.
+  to `posting:<unix time>`; a second worker finds it taken and retries once it would expire.
+  The claim lasts the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`), so a worker killed
+  mid-post holds the comment up exactly as long as the queue holds up its job; then the claim
+  may be taken over. It is renewed (compare-and-set again) right before the POST, so a worker
+  whose claim was taken over meanwhile stops instead of posting a second comment.
 * Before posting, the media's comments are listed (§1.6); a comment of ours that already cites
   the current short code (the stored id, or by the account's username) is adopted, not posted
-  again. Ours citing another code (the short link changed), and extra copies, are deleted.
+  again. Ours citing another code (the short link changed), and extra copies, are deleted. So
+  a worker that died after its POST but before saving the id leaves no duplicate: the next
+  run finds that comment and adopts it.
 * The new comment's id and the short code it cites are saved right after the POST.
 
-Settings (read with `getattr` until `Settings` grows them): `instagram_first_comment` (bool,
-default True; env `HEARTH_INSTAGRAM_FIRST_COMMENT`) and `instagram_comment_template` (default
-`DEFAULT_TEMPLATE`, `{citation}` is replaced; env `HEARTH_INSTAGRAM_COMMENT_TEMPLATE`).
+Settings: `instagram_first_comment` (env `HEARTH_INSTAGRAM_FIRST_COMMENT`, default on) and
+`instagram_comment_template` (env `HEARTH_INSTAGRAM_COMMENT_TEMPLATE`, default
+`DEFAULT_TEMPLATE`; `{citation}` is replaced). `take_claim` and `swap_comment_id` are also how
+`syndication.instagram.retract` takes the comment back without racing this job.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from server import jobs
 from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
 from syndication.instagram import account as accounts
-from syndication.instagram.client import Comment, InstagramClient
+from syndication.instagram.client import InstagramClient
+from syndication.instagram.graph import Comment
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -44,9 +51,8 @@ log = logging.getLogger(__name__)
 KIND = "instagram.first_comment"
 DEFAULT_TEMPLATE = "Also on my website {citation}"
 CLAIM_PREFIX = "posting:"
-CLAIM_SECONDS = 300.0
-# How long a second worker waits for the one holding the claim.
-BUSY_RETRY_SECONDS = 60.0
+# The shortest wait before a second worker looks again at a claim another one holds.
+BUSY_RETRY_SECONDS = 1.0
 
 
 def enabled(settings: Settings) -> bool:
@@ -117,35 +123,55 @@ async def client_for(ctx: JobContext) -> tuple[InstagramAccount, InstagramClient
     return account, accounts.client_for(ctx.settings, ctx.http, account)
 
 
-async def _claim(media: InstagramMedia) -> str | None:
-    """Compare-and-set `comment_id` to a claim; the previous value, or raise Retry if busy."""
-    current = media.comment_id
-    if current and current.startswith(CLAIM_PREFIX):
-        since = float(current.removeprefix(CLAIM_PREFIX) or 0)
-        if time.time() - since < CLAIM_SECONDS:
-            raise jobs.Retry(
-                "another worker is posting this comment", retry_after=BUSY_RETRY_SECONDS
-            )
-    rows = InstagramMedia.filter(media_id=media.media_id)
+def _busy(retry_after: float) -> jobs.Retry:
+    return jobs.Retry(
+        "another worker is posting this comment", retry_after=max(retry_after, BUSY_RETRY_SECONDS)
+    )
+
+
+async def swap_comment_id(media_id: str, current: str | None, new: str | None) -> bool:
+    """Compare-and-set `comment_id` from `current` to `new`; False if it changed meanwhile."""
+    rows = InstagramMedia.filter(media_id=media_id)
     rows = rows.filter(comment_id=current) if current else rows.filter(comment_id__isnull=True)
-    if not await rows.update(comment_id=f"{CLAIM_PREFIX}{time.time():.0f}"):
-        raise jobs.Retry("another worker is posting this comment", retry_after=BUSY_RETRY_SECONDS)
-    return None if current is None or current.startswith(CLAIM_PREFIX) else current
+    return bool(await rows.update(comment_id=new))
+
+
+async def take_claim(settings: Settings, media: InstagramMedia) -> tuple[str | None, str]:
+    """Take the claim: (the comment id it replaces, the claim), or raise Retry if it is held."""
+    current = media.comment_id
+    lease = float(settings.job_lease_seconds)
+    if current and current.startswith(CLAIM_PREFIX):
+        left = float(current.removeprefix(CLAIM_PREFIX) or 0) + lease - time.time()
+        if left > 0:
+            raise _busy(left)
+    claim = f"{CLAIM_PREFIX}{time.time():.0f}"
+    if not await swap_comment_id(media.media_id, current, claim):
+        raise _busy(BUSY_RETRY_SECONDS)  # taken just now: look again soon, then wait its rest
+    previous = None if current is None or current.startswith(CLAIM_PREFIX) else current
+    return previous, claim
+
+
+async def _renew(media_id: str, claim: str) -> str:
+    """Restart the claim's lease; raise Retry if another worker took the claim over."""
+    renewed = f"{CLAIM_PREFIX}{time.time():.0f}"
+    if not await swap_comment_id(media_id, claim, renewed):
+        raise jobs.Retry("the claim on this comment was taken over by another worker")
+    return renewed
 
 
 def _flatten(comments: list[Comment]) -> list[Comment]:
     return [c for top in comments for c in (top, *top.replies)]
 
 
-async def _post_once(
+async def _adopt(
     ctx: JobContext,
     account: InstagramAccount,
     client: InstagramClient,
     media: InstagramMedia,
     short_code: str,
     previous: str | None,
-) -> str:
-    """Adopt our comment citing `short_code`, or post it; delete our other ones. Its id."""
+) -> str | None:
+    """The id of our listed comment citing `short_code`, if any; our other ones are deleted."""
     keep: str | None = None
     for c in _flatten(await client.comments(media.media_id)):
         mine = c.id == previous or (
@@ -158,8 +184,6 @@ async def _post_once(
             keep = c.id
         else:
             await client.delete_comment(c.id)
-    if keep is None:
-        keep = await client.create_comment(media.media_id, comment_text(ctx.settings, short_code))
     return keep
 
 
@@ -169,18 +193,25 @@ async def first_comment(ctx: JobContext, payload: dict[str, Any]) -> None:
     post = await Post.get_or_none(id=media.post_id) if media else None  # type: ignore[attr-defined]
     if media is None or post is None or not enabled(ctx.settings):
         return
+    if post.deleted_at is not None:
+        return  # no citation of a deleted copy; its undelete queues this job anew (retract.py)
     done = media.comment_id and not media.comment_id.startswith(CLAIM_PREFIX)
     if done and media.comment_short_code == post.short_code:
         return
     account, client = await client_for(ctx)
-    previous = await _claim(media)
+    previous, claim = await take_claim(ctx.settings, media)
     try:
         # api_errors: a bad token or a rate limit also marks the account, as for polling.
         async with accounts.api_errors(account):
-            comment_id = await _post_once(ctx, account, client, media, post.short_code, previous)
+            comment_id = await _adopt(ctx, account, client, media, post.short_code, previous)
+            if comment_id is None:
+                claim = await _renew(media.media_id, claim)
+                text = comment_text(ctx.settings, post.short_code)
+                comment_id = await client.create_comment(media.media_id, text)
     except BaseException:
-        # Release the claim. The old comment may be gone already; the next run lists again.
-        await InstagramMedia.filter(media_id=media.media_id).update(comment_id=previous)
+        # Release the claim if it is still ours. The old comment may be gone already; the next
+        # run lists again.
+        await swap_comment_id(media.media_id, claim, previous)
         raise
     await InstagramMedia.filter(media_id=media.media_id).update(
         comment_id=comment_id, comment_short_code=post.short_code

@@ -11,6 +11,12 @@ limits) and §6 (the recommended pipeline).
   media store, and creates the post and links the row in one transaction: never two posts
   for one media, whatever races. A failed download marks the row `failed`; the next poll
   retries it. No post is made without its media.
+* The claim's lease is the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`): a poller killed
+  mid-copy holds up the media exactly as long as the queue holds up its job, then the next
+  poll takes the copy over. The claim is renewed after each file, so a long carousel is not
+  taken over while it still makes progress; a poller that finds its claim gone stops.
+* A copied media whose first comment is not posted yet gets its job queued again on every
+  poll (idempotent by key): a crash between the copy and the queueing loses no comment.
 * After each run (success or a retryable failure) the next poll is queued at the next slot of
   `instagram_poll_seconds`, keyed by the slot, so concurrent runs schedule it once.
 """
@@ -40,16 +46,15 @@ from server.worker import Handler, JobContext
 from syndication.instagram import account as accounts
 from syndication.instagram import pesos
 from syndication.instagram.backfeed import schedule_comment_polls
-from syndication.instagram.client import InstagramClient, Media
+from syndication.instagram.client import InstagramClient
 from syndication.instagram.comments import schedule_first_comment
 from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
+from syndication.instagram.graph import Media
 
 log = logging.getLogger(__name__)
 
 POLL = "instagram.poll"
 OVERLAP = timedelta(days=2)
-# A poller that died mid-copy loses its claim after this long.
-COPY_LEASE = timedelta(minutes=10)
 MAX_PAGES = 400  # /me/media returns at most 10K media (§1.5)
 
 
@@ -159,21 +164,36 @@ async def _handle(
         return False
     if media.timestamp and media.timestamp < horizon:
         return True
+    if row.comment_id is None:
+        await _first_comment_if_new(settings, media)
     if (media.caption or None) != (row.caption or None):
         await _update_caption(settings, row, media)
         result.updated += 1
     return False
 
 
-async def _claim(media_id: str) -> bool:
+def copy_lease(settings: Settings) -> timedelta:
+    """How long a copy claim lasts unless renewed: the job lease (see the module docstring)."""
+    return timedelta(seconds=settings.job_lease_seconds)
+
+
+async def _claim(settings: Settings, media_id: str) -> bool:
     now = _now()
     claimable = Q(copy_state__in=["pending", "failed"]) | Q(
-        copy_state="copying", updated_at__lt=now - COPY_LEASE
+        copy_state="copying", updated_at__lt=now - copy_lease(settings)
     )
     claimed = await InstagramMedia.filter(claimable, media_id=media_id, post_id=None).update(
         copy_state="copying", updated_at=now
     )
     return bool(claimed)
+
+
+async def _renew(media_id: str) -> bool:
+    """Restart the claim's lease after a file; False if the copy was finished meanwhile."""
+    renewed = await InstagramMedia.filter(
+        media_id=media_id, copy_state="copying", post_id=None
+    ).update(updated_at=_now())
+    return bool(renewed)
 
 
 async def _fail(media_id: str, error: str, result: PollResult) -> None:
@@ -187,7 +207,7 @@ async def _fail(media_id: str, error: str, result: PollResult) -> None:
 async def _copy(
     settings: Settings, http: httpx.AsyncClient, media: Media, result: PollResult
 ) -> None:
-    if not await _claim(media.id):
+    if not await _claim(settings, media.id):
         return  # copied meanwhile, or another poller is copying it now
     if missing := pesos.missing_files(media):
         await _fail(media.id, f"Instagram gives no media_url for {', '.join(missing)}", result)
@@ -199,6 +219,8 @@ async def _copy(
         except (httpx.HTTPError, MicropubError) as exc:
             await _fail(media.id, f"download failed: {type(exc).__name__}: {exc}", result)
             return
+        if not await _renew(media.id):
+            return  # our claim expired and another poller finished the copy: let it win
     properties, published = pesos.to_post(media, files)
     async with in_transaction():
         post = await create_post(properties, published=published, client_id="instagram")

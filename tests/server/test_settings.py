@@ -104,3 +104,41 @@ def test_instagram_settings(tmp_path: Path) -> None:
         "https://graph.instagram.com"
         == Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)}).instagram_api_url
     )
+
+
+def test_job_timing_settings(tmp_path: Path) -> None:
+    """Job lease, retry backoff and the comment poll period come from the environment."""
+    settings = Settings.from_env(
+        {
+            "HEARTH_DATA_DIR": str(tmp_path),
+            "HEARTH_JOB_LEASE_SECONDS": "5",
+            "HEARTH_JOB_BACKOFF_SECONDS": "2",
+            "HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS": "120",
+        }
+    )
+    assert (5, 2, 120) == (
+        settings.job_lease_seconds,
+        settings.job_backoff_seconds,
+        settings.instagram_comment_poll_seconds,
+    )
+    defaults = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
+    assert (300, 30, 600) == (
+        defaults.job_lease_seconds,
+        defaults.job_backoff_seconds,
+        defaults.instagram_comment_poll_seconds,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HEARTH_JOB_LEASE_SECONDS", "0"),
+        ("HEARTH_JOB_BACKOFF_SECONDS", "-1"),
+        ("HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS", "0"),
+        ("HEARTH_JOB_LEASE_SECONDS", "soon"),
+    ],
+)
+def test_bad_job_timing_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    """A lease or poll period below one second, or a negative backoff, is refused clearly."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path), name: value})

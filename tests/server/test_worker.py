@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -101,6 +102,25 @@ async def test_retry_exception_honours_retry_after(settings: Settings) -> None:
     row = await Job.get(id=job.id)
     assert (row.state, row.last_error) == (JobState.QUEUED, "Retry: HTTP 429")
     assert before + timedelta(seconds=120) <= row.run_at <= after + timedelta(seconds=120)
+
+
+@pytest.mark.parametrize("backoff", [0, 400])
+async def test_failed_attempt_waits_the_configured_backoff(
+    settings: Settings, backoff: int
+) -> None:
+    """The first retry waits between half and all of `HEARTH_JOB_BACKOFF_SECONDS`."""
+
+    async def broken(context: JobContext, payload: dict[str, Any]) -> None:
+        raise ValueError("boom")
+
+    settings = dataclasses.replace(settings, job_backoff_seconds=backoff)
+    job = await jobs.enqueue("syndicate", {}, key="k")
+    before = jobs.utcnow()
+    assert await worker(settings, {"syndicate": broken}).run_once()
+    after = jobs.utcnow()
+    row = await Job.get(id=job.id)
+    assert before + timedelta(seconds=backoff / 2) <= row.run_at
+    assert row.run_at <= after + timedelta(seconds=backoff)
 
 
 async def test_permanent_failure_exception_is_dead_at_once(settings: Settings) -> None:

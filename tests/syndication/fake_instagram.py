@@ -13,6 +13,7 @@ In tests: `with serve_instagram() as fake: ...` runs it with uvicorn in a backgr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -28,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import uvicorn
@@ -135,8 +137,13 @@ class FakeInstagram:
         self.usage_percent: float | None = None
         self.regain_minutes = 0
         self.flat_oauth_response = False
+        self.deny_next_authorization = False  # the owner presses "Cancel" on /oauth/authorize
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API call
         self._ids = itertools.count(17900000000000001)
+        # hold_downloads(): `/cdn/` answers wait until released; `download_held` says one waits.
+        self._downloads_open = threading.Event()
+        self._downloads_open.set()
+        self.download_held = threading.Event()
 
     # Test controls -------------------------------------------------------------------------
 
@@ -200,6 +207,14 @@ class FakeInstagram:
         """Send usage headers at `percent` (None: none) on every API response (§1.11)."""
         self.usage_percent, self.regain_minutes = percent, regain_minutes
 
+    def hold_downloads(self) -> None:
+        """Make `/cdn/` requests wait (e.g. to kill the poller mid-copy) until released."""
+        self.download_held.clear()
+        self._downloads_open.clear()
+
+    def release_downloads(self) -> None:
+        self._downloads_open.set()
+
     def expire_token(self) -> None:
         """Every token stops working with code 190, subcode 463 (expired)."""
         self.tokens.clear()
@@ -240,6 +255,7 @@ class FakeInstagram:
 
     def app(self) -> Any:
         routes = [
+            Route("/oauth/authorize", self.authorize),
             Route("/oauth/access_token", self.oauth_token, methods=["POST"]),
             Route("/access_token", self.exchange_token),
             Route("/refresh_access_token", self.refresh_token),
@@ -489,6 +505,33 @@ class FakeInstagram:
         self.comments[comment_id].from_id = self.user_id
         return self._json({"id": comment_id})
 
+    async def authorize(self, request: Request) -> Response:
+        """GET www.instagram.com/oauth/authorize: the owner allows at once (or cancels) (§1.2).
+
+        Redirects to `redirect_uri?code=...&state=...#_`, or, once `deny_next_authorization`
+        is set, with the documented `error=access_denied` parameters instead.
+        """
+        params = request.query_params
+        redirect_uri = params.get("redirect_uri", "")
+        if (
+            params.get("client_id") != self.app_id
+            or params.get("response_type") != "code"
+            or not redirect_uri.startswith(("http://", "https://"))
+        ):
+            return HTMLResponse("<h1>Invalid request: check client_id and redirect_uri</h1>", 400)
+        state = {"state": params["state"]} if "state" in params else {}
+        if self.deny_next_authorization:
+            self.deny_next_authorization = False
+            query = {"error": "access_denied", "error_reason": "user_denied"}
+            query |= {"error_description": "The user denied your request", **state}
+            return Response(
+                status_code=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}"}
+            )
+        query = {"code": self.new_code(redirect_uri), **state}
+        return Response(
+            status_code=302, headers={"Location": f"{redirect_uri}?{urlencode(query)}#_"}
+        )
+
     async def oauth_token(self, request: Request) -> Response:
         """POST api.instagram.com/oauth/access_token: code -> short-lived token (§1.2)."""
         form = await self._params(request)
@@ -541,6 +584,10 @@ class FakeInstagram:
         media_id, _, ext = name.partition(".")
         if self._media_by_id(media_id) is None or ext not in ("jpg", "mp4"):
             return Response(status_code=404)
+        while not self._downloads_open.is_set():
+            # Polled, not awaited in a thread: the server's event loop keeps answering the API.
+            self.download_held.set()
+            await asyncio.sleep(0.02)
         if ext == "mp4":
             return Response(MP4_BYTES, media_type="video/mp4")
         return Response(jpeg_bytes(media_id), media_type="image/jpeg")
@@ -601,7 +648,8 @@ def main() -> None:
     print(f"  HEARTH_INSTAGRAM_APP_SECRET={fake.app_secret}")
     print(f"  access token: {fake.token}")
     print("Serves /me, /me/media, /{id}, /{id}/children, /{id}/comments, /{id}/replies,")
-    print("  /access_token, /refresh_access_token, /oauth/access_token, /cdn/{id}.jpg|mp4")
+    print("  /access_token, /refresh_access_token, /oauth/authorize, /oauth/access_token,")
+    print("  /cdn/{id}.jpg|mp4")
     uvicorn.run(fake.app(), host=args.host, port=args.port, log_level="info", lifespan="off")
 
 
