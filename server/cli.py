@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from server.settings import Settings, SettingsError
@@ -111,6 +112,24 @@ async def _demo(settings: Settings) -> int:
     return await _with_db(settings, run)
 
 
+async def _instagram_import_zip(settings: Settings, paths: list[Path]) -> int:
+    from syndication.instagram.export_zip import ExportError
+    from syndication.instagram.history import queue_import
+
+    try:
+        queued = await queue_import(settings, paths)
+    except ExportError as exc:
+        print(f"hearth: instagram: {exc}", file=sys.stderr)
+        return 1
+    if not queued.new:
+        print(f"These zip files were queued for import before (job {queued.job.id}, "
+              f"{queued.job.state.value}): nothing new queued.")  # fmt: skip
+        return 0
+    print(f"Queued the import of {queued.posts} posts from {len(paths)} zip file(s) "
+          f"(job {queued.job.id}); the worker imports them.")  # fmt: skip
+    return 0
+
+
 async def _instagram(settings: Settings, args: argparse.Namespace) -> int:
     from server import jobs
     from server.http import create_http_client
@@ -118,6 +137,8 @@ async def _instagram(settings: Settings, args: argparse.Namespace) -> int:
     from syndication.instagram.errors import InstagramError
 
     async def run() -> int:
+        if args.instagram_action == "import-zip":
+            return await _instagram_import_zip(settings, args.paths)
         async with create_http_client(settings) as http:
             try:
                 if args.instagram_action == "connect":
@@ -184,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     connect = ig_actions.add_parser("connect", help="store the account of a long-lived token")
     connect.add_argument("--access-token", required=True, help="a long-lived Instagram token")
     ig_actions.add_parser("poll", help="copy new Instagram posts home now")
+    import_zip = ig_actions.add_parser(
+        "import-zip", help="import your history from the data-export zip(s), in JSON"
+    )
+    import_zip.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                            help="the zip file(s) of one export")  # fmt: skip
     return parser
 
 

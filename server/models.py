@@ -365,3 +365,23 @@ class InstagramMedia(Model):
 
     class Meta:
         table = "instagram_media"
+
+
+class InstagramImport(Model):
+    """A post of an Instagram data export that is home: one row per post of the export.
+
+    Written in the transaction that creates the post, so a retried import never makes two.
+    """
+
+    # sha256 of the post's first file name and time (syndication.instagram.export_json).
+    key = fields.CharField(max_length=64, primary_key=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="instagram_imports", null=True, on_delete=fields.SET_NULL
+    )
+    # "imported" (made from the zip) or "api" (its API copy was home already).
+    source = fields.CharField(max_length=16)
+    published = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "instagram_imports"

@@ -1,0 +1,210 @@
+"""Importing the whole Instagram history from the data-export zip(s), as durable jobs.
+
+shared/reference/instagram_export.md §8 (the import), §5.3 (no permalinks: no u-syndication,
+and a key made from the first file and the time); shared/reference/instagram.md §6 (the
+post a media becomes, shared with the API copy through `pesos`).
+
+    hearth instagram import-zip PATH... --> queue_import: zips copied to DATA_DIR/imports/
+        --> IMPORT job (keyed by the zips' hashes): reads the posts
+            --> one IMPORT_POST job per post (keyed by the post's key): files + post
+
+* `queue_import` reads the export once so a wrong zip is refused at the command, then keeps
+  a copy of each zip named by its SHA-256, so the jobs do not depend on the original staying
+  put; the same zips queued again find their job and queue nothing.
+* An IMPORT_POST job stores the post's files through `micropub.media.ingest_bytes`, the
+  uploads' own checks (type from the bytes, image checks, EXIF and GPS stripped), creates the
+  post and its `InstagramImport` marker in one transaction, and announces it with
+  `post_changed` like any new post (that only queues jobs). The marker's key is the post's
+  key, so a job run again after a crash, or the same post in another export, finds it and
+  makes no second post. A file that cannot be stored (HEIC, which Pillow here cannot decode,
+  a broken file, one missing from the zips) fails that post's job with the reason, and only it.
+* A post whose time matches an `InstagramMedia` copied through the API (to the second) is home
+  already: it gets a marker and nothing else.
+* History never gets the first comment; stories, reels, archived and deleted posts are not
+  read at all (`export_zip`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from micropub.errors import MicropubError
+from micropub.media import ingest_bytes
+from micropub.uploads import discard
+from server import jobs
+from server.events import post_changed
+from server.media import media_url
+from server.models import InstagramImport, InstagramMedia, Job, Media
+from server.posts import create_post
+from server.settings import Settings
+from server.worker import Handler, JobContext
+from syndication.instagram import pesos
+from syndication.instagram.export_zip import ExportError, ExportPost, read_export, read_member
+
+log = logging.getLogger(__name__)
+
+IMPORT = "instagram.import_zip"
+IMPORT_POST = "instagram.import_post"
+# The client_id of imported posts, beside the API copies' "instagram".
+CLIENT_ID = "instagram-export"
+_KEPT_NAME = re.compile(r"^[0-9a-f]{64}\.zip$")
+_CHUNK = 1024 * 1024
+# Property of a stored file, by the type its bytes have.
+_PROPERTIES = {"image/": "photo", "video/": "video", "audio/": "audio"}
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What `queue_import` did: the import job, whether it is new, how many posts it holds."""
+
+    job: Job
+    new: bool
+    posts: int
+
+
+def imports_dir(settings: Settings) -> Path:
+    return settings.data_dir / "imports"
+
+
+def _keep_copy(settings: Settings, path: Path) -> str:
+    """Copy the zip at `path` into the imports dir as `<sha256>.zip`; returns that name."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+    name = f"{digest.hexdigest()}.zip"
+    target = imports_dir(settings) / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A temporary name and a rename: a crash never leaves a half zip under the real name.
+        partial = target.with_suffix(".part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    return name
+
+
+async def queue_import(settings: Settings, paths: Sequence[Path]) -> Queued:
+    """Check the export in `paths`, keep copies, and queue its import (once per set of zips).
+
+    Raises ExportError, with a message for the owner, when the zips are not an export.
+    """
+    export = await asyncio.to_thread(read_export, paths)
+    names = [await asyncio.to_thread(_keep_copy, settings, path) for path in paths]
+    hashes = "\n".join(sorted(set(names)))
+    key = f"{IMPORT}:{hashlib.sha256(hashes.encode()).hexdigest()}"
+    earlier = await Job.get_or_none(idempotency_key=key)
+    job = await jobs.enqueue(IMPORT, {"zips": names}, key=key)
+    return Queued(job, new=earlier is None, posts=len(export.posts))
+
+
+def _zip_paths(settings: Settings, payload: dict[str, Any]) -> list[Path]:
+    names = payload.get("zips")
+    if not isinstance(names, list) or not all(_KEPT_NAME.match(str(n)) for n in names):
+        raise jobs.PermanentFailure("the job names no kept zip files")
+    return [imports_dir(settings) / name for name in names]
+
+
+async def handle_import(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The IMPORT job: one IMPORT_POST job per post of the export (each queued once)."""
+    paths = _zip_paths(ctx.settings, payload)
+    try:
+        export = await asyncio.to_thread(read_export, paths)
+    except ExportError as exc:
+        raise jobs.PermanentFailure(str(exc)) from None
+    for reason in export.skipped:
+        log.warning("instagram import: skipped %s", reason)
+    for post in export.posts:
+        data = {"zips": payload["zips"], "post": post.to_json()}
+        await jobs.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
+    log.info("instagram import: %d posts queued", len(export.posts))
+
+
+async def _api_copy(post: ExportPost) -> InstagramMedia | None:
+    """The media copied through the API at one of the post's times (to the second), if any."""
+    for seconds in post.times:
+        start = datetime.fromtimestamp(seconds, UTC)
+        row = await InstagramMedia.filter(
+            timestamp__gte=start, timestamp__lt=start + timedelta(seconds=1)
+        ).first()
+        if row is not None:
+            return row
+    return None
+
+
+async def _store_files(settings: Settings, paths: list[Path], post: ExportPost) -> list[Media]:
+    """Every file of the post in the media store, in order; all or none (PermanentFailure)."""
+    stored: list[Media] = []
+    try:
+        for item in post.media:
+            if item.part is None or item.member is None or item.part >= len(paths):
+                raise jobs.PermanentFailure(f"{item.uri} is not in the export's zip files")
+            try:
+                limit = settings.media_max_bytes
+                data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
+                stored.append(await ingest_bytes(settings, data, item.basename))
+            except ExportError as exc:
+                raise jobs.PermanentFailure(str(exc)) from None
+            except MicropubError as exc:
+                raise jobs.PermanentFailure(f"{item.basename}: {exc.description}") from None
+    except BaseException:
+        await discard(settings, stored)
+        raise
+    return stored
+
+
+def _properties(settings: Settings, post: ExportPost, stored: list[Media]) -> dict[str, Any]:
+    """The post: caption as content and category (as for API copies), files in order."""
+    properties: dict[str, list[Any]] = pesos.caption_properties(post.caption)
+    for media in stored:
+        kinds = (p for prefix, p in _PROPERTIES.items() if media.content_type.startswith(prefix))
+        name = next(kinds, "photo")
+        properties.setdefault(name, []).append(media_url(settings, media))
+    return properties
+
+
+async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The IMPORT_POST job: the post, its files and its marker, unless it is home already."""
+    settings = ctx.settings
+    post = ExportPost.from_json(payload["post"])
+    if await InstagramImport.exists(key=post.key):
+        return  # imported by an earlier run of this job, or from another export
+    if (copy := await _api_copy(post)) is not None:
+        post_id = copy.post_id  # type: ignore[attr-defined]
+        marker = {"source": "api", "published": post.published, "post_id": post_id}
+        await InstagramImport.get_or_create(marker, key=post.key)
+        return
+    stored = await _store_files(settings, _zip_paths(settings, payload), post)
+    try:
+        async with in_transaction():
+            created = await create_post(
+                _properties(settings, post, stored), published=post.published, client_id=CLIENT_ID
+            )
+            await InstagramImport.create(
+                key=post.key, post=created, source="imported", published=post.published
+            )
+            await post_changed(settings, created)
+    except IntegrityError:
+        await discard(settings, stored)
+        if await InstagramImport.exists(key=post.key):
+            return  # a concurrent run of this job (its lease ran out) made the post first
+        raise
+    except BaseException:
+        await discard(settings, stored)
+        raise
+    log.info("instagram import: %s -> /%s", post.key[:12], created.path)
+
+
+HANDLERS: dict[str, Handler] = {IMPORT: handle_import, IMPORT_POST: handle_import_post}
