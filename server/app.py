@@ -25,6 +25,7 @@ from server.web import TEMPLATE_DIR, create_templates
 from server.webmention import receive as webmention
 from server.worker import Worker
 from syndication.instagram import admin as instagram_admin  # noqa: F401 - registers its section
+from syndication.instagram import connect as instagram_connect
 from syndication.instagram import webhook as instagram_webhook
 
 
@@ -44,6 +45,7 @@ def create_app(
         *webmention.routes,
         Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
         *instagram_webhook.routes,
+        *instagram_connect.routes,
         # Last: the permalink pattern would otherwise shadow other three-part paths.
         *pages.routes,
     ]

@@ -33,6 +33,8 @@ LOGIN_URL = "/admin/login"
 NOTICES = {
     "profile": "Profile saved. The public h-card shows it now.",
     "revoked": "Token revoked.",
+    "instagram": "Instagram connected. Hearth polls it now and copies new posts home.",
+    "instagram_poll": "Poll queued: the worker asks Instagram for new posts next.",
 }
 HCARD_LIMITS = {"name": 200, "photo": 2048, "note": 2000}
 

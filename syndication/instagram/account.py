@@ -4,7 +4,9 @@ shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable onc
 §1.10 (code 190: expired or revoked), §1.11 (rate limits: pause until the window passes), §6.
 
 * `connect` asks `/me` with the given long-lived token and stores the account (one only: it
-  replaces any other), then starts polling and schedules the token refresh.
+  replaces any other), queues again the Instagram jobs that died of the old token, then
+  starts polling and schedules the token refresh. The CLI and the admin's Connect page
+  (`syndication.instagram.connect`) both end here.
 * `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain and
   schedules itself again (`run_at`), keyed per day so replays schedule once.
 * `api_errors(account)` turns client errors into job outcomes: code 190 marks the account
@@ -34,10 +36,14 @@ REFRESH_BEFORE = timedelta(days=10)
 TOKEN_OK = "ok"  # noqa: S105 - a state name, not a secret
 # Meta refreshes only tokens at least a day old (§1.2); an unknown expiry is checked then.
 MIN_TOKEN_AGE = timedelta(days=1)
+# Every job that dies because of the token says so with this text, and only those: a new
+# connection revives exactly the jobs whose error holds it (`jobs.revive`).
+RECONNECT_MARKER = "Reconnect Instagram:"
 RECONNECT = (
-    "Reconnect Instagram: run `hearth instagram connect --access-token TOKEN` with a new "
+    f"{RECONNECT_MARKER} run `hearth instagram connect --access-token TOKEN` with a new "
     "long-lived token (or use Connect Instagram in the admin)."
 )
+JOB_KIND_PREFIX = "instagram."
 
 
 def _now() -> datetime:
@@ -49,17 +55,28 @@ async def current_account() -> InstagramAccount | None:
 
 
 async def connect(
-    settings: Settings, http: httpx.AsyncClient, access_token: str
+    settings: Settings,
+    http: httpx.AsyncClient,
+    access_token: str,
+    *,
+    expires_in: int | None = None,
 ) -> InstagramAccount:
-    """Store the account that `access_token` belongs to, replacing any other; start polling."""
+    """Store the account that `access_token` belongs to, replacing any other; start polling.
+
+    `expires_in` (seconds, from the token exchange) sets `token_expires_at`; a token pasted
+    without it has an unknown expiry, checked a day later by the refresh job.
+    """
     me = await InstagramClient(http, settings, access_token).me()
+    expires_at = _now() + timedelta(seconds=expires_in) if expires_in else None
     async with in_transaction():
         await InstagramAccount.exclude(user_id=me.id).delete()
         values: dict[str, Any] = {
-            "username": me.username, "access_token": access_token, "token_expires_at": None,
+            "username": me.username, "access_token": access_token, "token_expires_at": expires_at,
             "token_state": TOKEN_OK, "last_error": None, "paused_until": None,
         }  # fmt: skip
         account, _ = await InstagramAccount.update_or_create(values, user_id=me.id)
+    # Only now that the token is good: revived jobs run at once and would die again before.
+    await jobs.revive(JOB_KIND_PREFIX, RECONNECT_MARKER)
     from syndication.instagram.poll import ensure_polling  # poll imports this module
 
     await ensure_polling(settings)
@@ -82,13 +99,21 @@ async def active_account() -> InstagramAccount | None:
     if account is None:
         return None
     if account.token_state != TOKEN_OK:
-        raise jobs.PermanentFailure(account.last_error or f"Instagram token {account.token_state}")
+        raise token_failure(account)
     if account.paused_until and account.paused_until > _now():
         wait = (account.paused_until - _now()).total_seconds()
         raise jobs.Retry(
             f"Instagram rate limit: paused until {account.paused_until}", retry_after=wait
         )
     return account
+
+
+def token_failure(account: InstagramAccount) -> jobs.PermanentFailure:
+    """The failure of a job stopped by a bad token; its text holds RECONNECT_MARKER."""
+    error = account.last_error or ""
+    if RECONNECT_MARKER not in error:  # e.g. a rate-limit note written over it meanwhile
+        error = f"Instagram token {account.token_state}. {RECONNECT}"
+    return jobs.PermanentFailure(error)
 
 
 async def mark_token_invalid(account: InstagramAccount, error: TokenInvalid) -> None:
@@ -113,7 +138,7 @@ async def api_errors(account: InstagramAccount) -> AsyncIterator[None]:
         yield
     except TokenInvalid as exc:
         await mark_token_invalid(account, exc)
-        raise jobs.PermanentFailure(account.last_error or str(exc)) from None
+        raise token_failure(account) from None
     except RateLimited as exc:
         raise await pause(account, exc.retry_after, str(exc)) from None
     except InstagramError as exc:
