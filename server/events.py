@@ -1,9 +1,9 @@
 """What happens after a post changes: the one place that queues the follow-up work.
 
 Micropub creates, updates, deletes and undeletes, imports and the admin all call
-`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings and
-webmentions; syndication joins here in its issue), so the request that made the change
-never waits on another server.
+`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings,
+webmentions, remote photo copies, and the Instagram citation comment of a copied media
+following its deletion), so the request that made the change never waits on another server.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from server import websub
 from server.models import Post
 from server.settings import Settings
 from server.webmention.send import schedule_webmentions
+from syndication.instagram.retract import follow_deletion as instagram_follow_deletion
 
 
 def _change_key(post: Post) -> str:
@@ -40,3 +41,6 @@ async def post_changed(
     # Its own rules: unlisted posts send too, deleted ones re-send to every former target.
     await schedule_webmentions(settings, post, previous_properties)
     await schedule_copies(settings, post)
+    # A deleted Instagram copy takes its citation comment back; an undelete posts it again.
+    # (Imported at the top: retract must never import the poller, which imports this module.)
+    await instagram_follow_deletion(settings, post)

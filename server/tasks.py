@@ -12,8 +12,6 @@ from server.settings import Settings
 from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
-from syndication.instagram import backfeed as instagram_backfeed
-from syndication.instagram import changes as instagram_changes
 from syndication.instagram import jobs as instagram_jobs
 from syndication.instagram import poll as instagram_poll
 
@@ -24,9 +22,7 @@ def job_handlers() -> dict[str, Handler]:
         **remote_copy.HANDLERS,
         **webmention_send.HANDLERS,
         **webmention_verify.HANDLERS,
-        **instagram_changes.HANDLERS,
         **instagram_jobs.HANDLERS,
-        **instagram_backfeed.HANDLERS,
     }
 
 

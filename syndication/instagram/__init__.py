@@ -1,7 +1,12 @@
 """Instagram: PESOS copies, the permashortcitation comment, comment backfeed and webhooks.
 
-Modules: `client` speaks the Instagram API with Instagram Login, `errors` reads its error
-objects and usage headers, `webhook` receives Meta's signed deliveries.
+Modules: `client` speaks the Instagram API with Instagram Login (`graph` holds its answers'
+shapes, `errors` reads its error objects and usage headers); `account` and `connect` hold the
+connected account (CLI and admin OAuth); `poll` and `pesos` copy media home; `comments` posts
+the first comment and `retract` takes it back when the copy is deleted; `backfeed` turns
+Instagram comments into responses; `webhook` receives Meta's signed deliveries and `changes`
+acts on them; `export_zip`, `export_json` and `history` import the data-export zip; `admin` is
+the dashboard section; `jobs` lists every job handler.
 """
 
 from __future__ import annotations

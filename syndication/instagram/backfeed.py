@@ -39,7 +39,6 @@ from server.render import sanitize_html
 from server.settings import Settings
 from server.webmention import moderation
 from syndication.instagram import account as accounts
-from syndication.instagram import comments
 from syndication.instagram.client import InstagramClient
 from syndication.instagram.comments import client_for, is_ours
 
@@ -63,7 +62,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 
 @dataclass(frozen=True)
 class Incoming:
-    """One comment as the poll (`client.Comment`) or the webhook payload gives it."""
+    """One comment as the poll (`graph.Comment`) or the webhook payload gives it."""
 
     id: str
     text: str
@@ -251,8 +250,4 @@ async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 # Every Instagram comment job, the first comment's too: one entry in `server.tasks`.
-HANDLERS: dict[str, Handler] = {
-    COMMENT_CHANGED: comment_changed,
-    POLL_COMMENTS: poll_comments,
-    **comments.HANDLERS,
-}
+HANDLERS: dict[str, Handler] = {COMMENT_CHANGED: comment_changed, POLL_COMMENTS: poll_comments}

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Job.idempotency_key is a 255-character column.
 MAX_KEY = 255
 
+
 def _id(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
@@ -98,5 +99,6 @@ async def handle_change(ctx: JobContext, payload: dict[str, Any]) -> None:
         await _comment_changed(payload.get("value"))
         return
     log.info("instagram webhook: job %s: nothing to do for a %r change", ctx.job.id, field)
+
 
 HANDLERS: dict[str, Handler] = {KIND: handle_change}

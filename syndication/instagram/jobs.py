@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from server.worker import Handler
-from syndication.instagram import account, poll
+from syndication.instagram import account, backfeed, changes, comments, history, poll, retract
 
-HANDLERS: dict[str, Handler] = {**account.HANDLERS, **poll.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    **account.HANDLERS,  # token refresh
+    **poll.HANDLERS,  # copying media home
+    **comments.HANDLERS,  # the first comment
+    **retract.HANDLERS,  # taking it back
+    **backfeed.HANDLERS,  # comments to responses
+    **changes.HANDLERS,  # webhook deliveries
+    **history.HANDLERS,  # the data-export import
+}
