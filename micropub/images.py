@@ -1,10 +1,10 @@
 """What an uploaded file is, and images checked with Pillow, turned upright and stripped.
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6), which leaves checking to the
-server. `identify` names a file's type from its magic bytes alone: JPEG, PNG, GIF, WebP and
-AVIF images, and the common audio and video containers (stored as sent). Anything else,
-SVG included (it can carry script), is refused. Images then go through `clean_image`, in a
-worker thread:
+server. `identify` names a file's type from its magic bytes alone: JPEG, PNG, GIF, WebP,
+AVIF and HEIC images (HEIC is turned into JPEG first, by `micropub.heic`), and the common audio
+and video containers (stored as sent). Anything else, SVG included (it can carry script), is
+refused. Images then go through `clean_image`, in a worker thread:
 
 1. The format comes from the magic bytes (`sniff_image`), never from the client's
    Content-Type or file name, and Pillow opens the file as that one format only.
@@ -111,8 +111,8 @@ def identify(data: bytes) -> tuple[str, str | None]:
     if head.startswith(b"<") and b"<svg" in head:
         raise InvalidRequest("unsupported media type: SVG is not accepted (it can carry scripts)")
     if ftyp_brands(data) & _HEIF_BRANDS:
-        raise InvalidRequest("unsupported media type: HEIC/HEIF; send JPEG, PNG, WebP or AVIF")
-    supported = "JPEG, PNG, GIF, WebP, AVIF, MP4, MOV, WebM, Ogg, MP3, AAC, WAV or FLAC"
+        return "image/heic", "HEIF"  # stored as JPEG: see micropub.heic
+    supported = "JPEG, PNG, GIF, WebP, AVIF, HEIC, MP4, MOV, WebM, Ogg, MP3, AAC, WAV or FLAC"
     raise InvalidRequest(f"unsupported media type: the file is not {supported}")
 
 

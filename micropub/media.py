@@ -8,8 +8,9 @@ one part named `file` and gets 201 Created with the file's public, unguessable U
   `photo`/`video`/`audio` parts call; `copy_remote_photo` does the same for a URL (the
   "copy photos given by URL" setting, run by a job). The type always comes from the bytes:
   images are checked and cleaned by `micropub.images` (EXIF and GPS stripped unless
-  `Settings.media_keep_exif`), audio and video are recognised by their container's magic
-  bytes and stored as sent. Anything else, SVG included (it can carry script), is 400.
+  `Settings.media_keep_exif`; HEIC is stored as JPEG), audio and video are recognised by
+  their container's magic bytes and stored as sent. Anything else, SVG included (it can
+  carry script), is 400.
 * `Settings.media_max_bytes` bounds a file (413). The request is bounded too, before the
   multipart parser spools it to disk: by its Content-Length and, for a body that declares
   none, by counting the bytes as they arrive.
@@ -33,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive
 
+from micropub import heic
 from micropub.auth import verifier_of
 from micropub.cors import allow_browser_clients
 from micropub.errors import (
@@ -71,8 +73,11 @@ async def ingest_bytes(settings: Settings, data: bytes, original_name: str | Non
     if not data:
         raise InvalidRequest("the file is empty")
     content_type, fmt = identify(data)
+    keep = settings.media_keep_exif
+    if fmt == "HEIF":  # few browsers show HEIC: store the picture as a JPEG
+        data = await asyncio.to_thread(heic.to_jpeg, data, keep_metadata=keep)
+        content_type, fmt = identify(data)
     if fmt is not None:
-        keep = settings.media_keep_exif
         data = await asyncio.to_thread(clean_image, data, fmt, keep_metadata=keep)
     name = PurePosixPath((original_name or "").replace("\\", "/")).name[:255] or None
     return await store_media(settings, data, content_type, name)

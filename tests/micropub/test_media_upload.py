@@ -125,12 +125,13 @@ async def test_svg_is_refused(client: httpx.AsyncClient) -> None:
         b"%PDF-1.7\n",
         b"\xff\xd8\xff\xe0 this is no JPEG at all",
     ],
-    ids=["html", "heic", "pdf", "fake-jpeg-magic"],
+    ids=["html", "broken-heic", "pdf", "fake-jpeg-magic"],
 )
 async def test_unsupported_or_broken_files_are_refused(
     client: httpx.AsyncClient, data: bytes
 ) -> None:
-    """HTML, HEIC, PDF and a file with only JPEG magic bytes are each 400 invalid_request."""
+    """HTML, a HEIC header without a picture, PDF and a file with only JPEG magic bytes are
+    each 400 invalid_request."""
     response = await upload(client, data, secret=await token(), content_type="image/jpeg")
     assert 400 == response.status_code
     assert "invalid_request" == response.json()["error"]
