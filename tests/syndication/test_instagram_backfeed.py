@@ -198,6 +198,17 @@ async def test_poll_queues_the_next_slot(
     assert 1 == await Job.filter(kind=backfeed.POLL_COMMENTS, state=JobState.QUEUED).count()
 
 
+async def test_first_day_polls_follow_the_comment_poll_setting(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """`HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS` sets how soon a new media's next poll is due."""
+    settings = dataclasses.replace(settings, instagram_comment_poll_seconds=30)
+    media = await copied_media(fake)
+    await poll(settings, http, media)
+    [queued] = await Job.filter(kind=backfeed.POLL_COMMENTS, state=JobState.QUEUED)
+    assert timedelta(0) < queued.run_at - datetime.now(UTC) <= timedelta(seconds=30)
+
+
 def test_schedule_decays() -> None:
     """Every 10 min on day one, hourly for a week, daily for a month, weekly, then never."""
     assert timedelta(minutes=10) == backfeed.interval_for(timedelta(hours=3))
