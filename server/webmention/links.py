@@ -7,7 +7,7 @@ are read from the same view the permalink is rendered from (`server.render.entry
 exactly as its links show them: in-reply-to, like-of, repost-of and bookmark-of (URLs or
 h-cites), quotation-of, person tags (h-card or URL categories) and the `<a href>`s of the
 sanitized HTML content. Plain-text content is not autolinked on the page, so its URLs are
-not sent to; nor are links to this site.
+not sent to; nor are links to this site, or to silos known to have no endpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from server.settings import Settings
 
 # The OutgoingWebmention.target column; longer URLs cannot be recorded, so are not sent.
 MAX_TARGET = 2048
+# Silos without a webmention endpoint, where discovery would only fetch a login wall: an
+# Instagram copy links every #tag and @person there (syndication.instagram.pesos), and an
+# import of years of them would send instagram.com thousands of pointless requests.
+NO_ENDPOINT_HOSTS = frozenset({"instagram.com", "www.instagram.com"})
 
 
 class _Anchors(HTMLParser):
@@ -60,6 +64,7 @@ def _sendable(url: str, settings: Settings) -> bool:
             parts.scheme in ("http", "https")
             and bool(parts.hostname)
             and len(url) <= MAX_TARGET
+            and (parts.hostname or "").lower() not in NO_ENDPOINT_HOSTS
             and not is_own(url, settings)
         )
     except ValueError:  # a malformed port or IPv6 address

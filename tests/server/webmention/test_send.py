@@ -96,6 +96,16 @@ def test_person_tags_are_targets(settings: Settings) -> None:
     assert {"https://bob.example/", "https://alice.example/"} == targets(props, settings)
 
 
+def test_instagram_links_are_not_targets(settings: Settings) -> None:
+    """An Instagram copy's #tag and @person links (Instagram has no endpoint) are not sent."""
+    html = (
+        '<a href="https://www.instagram.com/explore/tags/sea/">#sea</a>'
+        ' <a href="https://Instagram.com/friend/">@friend</a> <a href="https://x.example/">x</a>'
+    )
+    props = {"content": [{"html": html}], "category": ["https://www.instagram.com/friend/"]}
+    assert {"https://x.example/"} == targets(props, settings)
+
+
 def test_own_site_links_are_not_targets(settings: Settings) -> None:
     """Links to this site, by either scheme or relative, are skipped; another port is not ours."""
     html = (
