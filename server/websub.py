@@ -7,6 +7,11 @@ switchboard) is a form POST of `hub.mode=publish` and `hub.url=<topic>`, one per
 Pings go through the durable job queue: `schedule_ping` enqueues one `websub.publish` job
 per topic, keyed by the topic and the reason (e.g. the post and its modification time), so
 the same change is never pinged twice and a hub that is down is retried with backoff.
+
+A ping that is queued and not started yet covers every change stored before it runs (the hub
+fetches the topic after the ping), so a change finding one queues nothing more: a burst of
+changes, such as an import, costs a few pings rather than one per post and topic. Topics too
+long for a readable key (hashed, see `ping_key`) are pinged for every change.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from server.http import (
     error_excerpt,
     retry_after_seconds,
 )
+from server.models import Job, JobState
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,13 +53,25 @@ async def schedule_ping(settings: Settings, *, reason_key: str) -> None:
     """Queue a publish ping for every topic (home page and feeds); nothing without a hub.
 
     `reason_key` names the change, e.g. f"post:{id}:{modified_at timestamp}": pinging for
-    the same reason again finds the existing jobs and queues nothing.
+    the same reason again finds the existing jobs and queues nothing. A topic whose ping is
+    still queued gets no second one (see the module docstring).
     """
     hub = settings.websub_hub
     if not hub:
         return
     for topic in feeds.topic_urls(settings):
+        if await _ping_waiting(topic):
+            continue  # it runs after this change is stored, so it tells the hub of it too
         await jobs.enqueue(KIND, {"hub": hub, "topic": topic}, key=ping_key(topic, reason_key))
+
+
+async def _ping_waiting(topic: str) -> bool:
+    """Whether a ping of `topic` is queued and has not started (a running one may have
+    been sent before the change being announced was stored)."""
+    waiting = Job.filter(
+        kind=KIND, state=JobState.QUEUED, idempotency_key__startswith=f"websub:{topic}:"
+    )
+    return await waiting.exists()
 
 
 async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:

@@ -213,10 +213,29 @@ async def test_schedule_ping_is_idempotent(app: Starlette, hub_settings: Setting
 async def test_schedule_ping_new_reason_queues_again(
     app: Starlette, hub_settings: Settings
 ) -> None:
-    """A new change (a new reason key) is pinged again."""
+    """A new change (a new reason key) after the last pings were sent is pinged again."""
     await websub.schedule_ping(hub_settings, reason_key="post:1:100")
+    await Job.filter(kind="websub.publish").update(state=JobState.DONE)
     await websub.schedule_ping(hub_settings, reason_key="post:1:200")
     assert await Job.filter(kind="websub.publish").count() == 2 * len(TOPICS)
+
+
+async def test_queued_ping_covers_later_changes(app: Starlette, hub_settings: Settings) -> None:
+    """Changes while a topic's ping waits in the queue add no ping: it tells the hub of all."""
+    for modified in range(100, 150):
+        await websub.schedule_ping(hub_settings, reason_key=f"post:{modified}:{modified}")
+    assert await Job.filter(kind="websub.publish").count() == len(TOPICS)
+
+
+async def test_running_ping_does_not_cover_a_later_change(
+    app: Starlette, hub_settings: Settings
+) -> None:
+    """A ping already running may have been sent before the change: the change gets its own."""
+    await websub.schedule_ping(hub_settings, reason_key="post:1:100")
+    await Job.filter(kind="websub.publish").update(state=JobState.RUNNING)
+    await websub.schedule_ping(hub_settings, reason_key="post:1:200")
+    queued = await Job.filter(kind="websub.publish", state=JobState.QUEUED).count()
+    assert len(TOPICS) == queued
 
 
 async def test_schedule_ping_without_hub_does_nothing(app: Starlette, settings: Settings) -> None:
