@@ -7,10 +7,10 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from server.settings import Settings, SettingsError
+from syndication.instagram import cli as instagram_cli
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -112,53 +112,6 @@ async def _demo(settings: Settings) -> int:
     return await _with_db(settings, run)
 
 
-async def _instagram_import_zip(settings: Settings, paths: list[Path]) -> int:
-    from syndication.instagram.export_zip import ExportError
-    from syndication.instagram.history import queue_import
-
-    try:
-        queued = await queue_import(settings, paths)
-    except ExportError as exc:
-        print(f"hearth: instagram: {exc}", file=sys.stderr)
-        return 1
-    if not queued.new:
-        print(f"These zip files were queued for import before (job {queued.job.id}, "
-              f"{queued.job.state.value}): nothing new queued.")  # fmt: skip
-        return 0
-    print(f"Queued the import of {queued.posts} posts from {len(paths)} zip file(s) "
-          f"(job {queued.job.id}); the worker imports them.")  # fmt: skip
-    return 0
-
-
-async def _instagram(settings: Settings, args: argparse.Namespace) -> int:
-    from server import jobs
-    from server.http import create_http_client
-    from syndication.instagram import account, poll
-    from syndication.instagram.errors import InstagramError
-
-    async def run() -> int:
-        if args.instagram_action == "import-zip":
-            return await _instagram_import_zip(settings, args.paths)
-        async with create_http_client(settings) as http:
-            try:
-                if args.instagram_action == "connect":
-                    row = await account.connect(settings, http, args.access_token)
-                    print(f"Connected Instagram account @{row.username} (id {row.user_id}).")
-                    return 0
-                result = await poll.poll_once(settings, http)
-            except (InstagramError, jobs.Retry, jobs.PermanentFailure) as exc:
-                print(f"hearth: instagram: {exc}", file=sys.stderr)
-                return 1
-            if await account.current_account() is None:
-                print("No Instagram account is connected.", file=sys.stderr)
-                return 1
-            print(f"Copied {result.copied} posts from Instagram "
-                  f"({result.updated} updated, {result.failed} failed).")  # fmt: skip
-            return 0
-
-    return await _with_db(settings, run)
-
-
 async def _migrate(settings: Settings) -> int:
     from server import db
 
@@ -200,16 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_actions.add_parser("revoke", help="revoke a token (or its listed prefix)")
     revoke.add_argument("token")
 
-    instagram = commands.add_parser("instagram", help="connect Instagram and copy posts home")
-    ig_actions = instagram.add_subparsers(dest="instagram_action", required=True, metavar="ACTION")
-    connect = ig_actions.add_parser("connect", help="store the account of a long-lived token")
-    connect.add_argument("--access-token", required=True, help="a long-lived Instagram token")
-    ig_actions.add_parser("poll", help="copy new Instagram posts home now")
-    import_zip = ig_actions.add_parser(
-        "import-zip", help="import your history from the data-export zip(s), in JSON"
-    )
-    import_zip.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                            help="the zip file(s) of one export")  # fmt: skip
+    instagram_cli.add_commands(commands)
     return parser
 
 
@@ -229,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "set-password": lambda: _set_password(settings),
             "demo": lambda: _demo(settings),
             "token": lambda: _token(settings, args),
-            "instagram": lambda: _instagram(settings, args),
+            "instagram": lambda: _with_db(settings, lambda: instagram_cli.run(settings, args)),
         }
         return asyncio.run(runners[args.command]())
     except ValueError as exc:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -92,12 +93,15 @@ def is_ours(settings: Settings, account: InstagramAccount, media: InstagramMedia
     return author == account.username.lower() and cited_code(settings, c.text or "") is not None
 
 
-async def schedule_first_comment(settings: Settings, media: InstagramMedia) -> Job | None:
+async def schedule_first_comment(
+    settings: Settings, media: InstagramMedia, *, run_at: datetime | None = None
+) -> Job | None:
     """Queue the first comment for `media` once its copy exists (the poller calls this).
 
     Idempotent: keyed by (media id, short code), so calling it on every poll is fine, and a
     changed short code queues a job that replaces the old comment. None when the setting is
-    off, the media has no post, or the comment already cites the current code.
+    off, the media has no post, or the comment already cites the current code. `run_at`
+    delays it (spreading many comments out).
     """
     post_id = media.post_id  # type: ignore[attr-defined]
     post = await Post.get_or_none(id=post_id) if post_id is not None else None
@@ -106,7 +110,7 @@ async def schedule_first_comment(settings: Settings, media: InstagramMedia) -> J
     if media.comment_short_code == post.short_code and media.comment_id is not None:
         return None
     key = f"{KIND}:{media.media_id}:{post.short_code}"
-    return await jobs.enqueue(KIND, {"media_id": media.media_id}, key=key)
+    return await jobs.enqueue(KIND, {"media_id": media.media_id}, key=key, run_at=run_at)
 
 
 async def client_for(ctx: JobContext) -> tuple[InstagramAccount, InstagramClient]:

@@ -1,0 +1,59 @@
+"""First comments on history, when the owner asks: `hearth instagram comment-history`.
+
+shared/reference/instagram.md §4.1 (the permashortcitation comment). Media that were on
+Instagram before the account was connected are copied home without a comment (the poller's
+`HISTORY_GRACE`): commenting on years of posts at once is not something to do unasked. An
+owner who wants every Instagram copy to point home asks with this command; it queues the
+`instagram.first_comment` job of every copied history media that has none, `spacing` apart,
+oldest first, because a burst of identical comments looks like spam to Instagram and eats
+the rate limit. The jobs are the ordinary first-comment jobs (same keys), so asking twice,
+or while some are still queued, posts each comment once. Deleted copies are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from server.models import InstagramMedia, JobState
+from server.settings import Settings
+from syndication.instagram import account as accounts
+from syndication.instagram.comments import enabled, schedule_first_comment
+
+DEFAULT_SPACING = timedelta(minutes=1)
+
+
+async def history_without_comment() -> list[InstagramMedia]:
+    """Copied media older than the connection with no first comment, oldest first."""
+    account = await accounts.current_account()
+    if account is None:
+        return []
+    from syndication.instagram.poll import HISTORY_GRACE  # poll imports the comment modules
+
+    before = account.created_at - HISTORY_GRACE
+    return (
+        await InstagramMedia.filter(
+            post_id__isnull=False,
+            post__deleted_at__isnull=True,
+            comment_id__isnull=True,
+            timestamp__lt=before,
+        )
+        .order_by("timestamp", "media_id")
+        .all()
+    )
+
+
+async def comment_history(settings: Settings, *, spacing: timedelta = DEFAULT_SPACING) -> int:
+    """Queue the first comment of every history copy lacking one; how many are queued.
+
+    A comment whose job failed for good earlier stays failed (the admin lists why).
+
+    Raises ValueError when first comments are turned off (HEARTH_INSTAGRAM_FIRST_COMMENT).
+    """
+    if not enabled(settings):
+        raise ValueError("first comments are turned off (HEARTH_INSTAGRAM_FIRST_COMMENT)")
+    start = datetime.now(UTC)
+    queued = 0
+    for media in await history_without_comment():
+        job = await schedule_first_comment(settings, media, run_at=start + spacing * queued)
+        queued += job is not None and job.state == JobState.QUEUED
+    return queued
