@@ -3,7 +3,8 @@
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6), which leaves checking to the
 server. `identify` names a file's type from its magic bytes alone: JPEG, PNG, GIF, WebP,
 AVIF and HEIC images (HEIC is turned into JPEG first, by `micropub.heic`), and the common audio
-and video containers (stored as sent). Anything else, SVG included (it can carry script), is
+and video containers (stored as sent but for their recording location: `micropub.video_meta`).
+Anything else, SVG included (it can carry script), is
 refused. Images then go through `clean_image`, in a worker thread:
 
 1. The format comes from the magic bytes (`sniff_image`), never from the client's

@@ -9,8 +9,10 @@ one part named `file` and gets 201 Created with the file's public, unguessable U
   "copy photos given by URL" setting, run by a job). The type always comes from the bytes:
   images are checked and cleaned by `micropub.images` (EXIF and GPS stripped unless
   `Settings.media_keep_exif`; HEIC is stored as JPEG), audio and video are recognised by
-  their container's magic bytes and stored as sent. Anything else, SVG included (it can
-  carry script), is 400.
+  their container's magic bytes and stored as sent, except that MP4, MOV, 3GP and M4A
+  files lose their recording location (`micropub.video_meta`, same setting) without a
+  byte of them moving; one whose box tree cannot be walked is 400. Anything else, SVG
+  included (it can carry script), is 400.
 * `Settings.media_max_bytes` bounds a file (413). The request is bounded too, before the
   multipart parser spools it to disk: by its Content-Length and, for a body that declares
   none, by counting the bytes as they arrive.
@@ -45,6 +47,7 @@ from micropub.errors import (
     Unauthorized,
 )
 from micropub.images import clean_image, identify
+from micropub.video_meta import CONTENT_TYPES, BrokenBoxes, strip_location
 from server.http import ResponseTooLarge, fetch
 from server.media import media_url, store_media
 from server.models import Media, Token
@@ -63,10 +66,12 @@ _CHUNK = 64 * 1024
 
 
 async def ingest_bytes(settings: Settings, data: bytes, original_name: str | None) -> Media:
-    """Check `data`, clean it if it is an image, and store it; returns the stored row.
+    """Check `data`, clean it if it is an image or an MP4/MOV, and store it; returns the row.
 
-    Raises RequestTooLarge (413) over `settings.media_max_bytes` and InvalidRequest (400)
-    for an empty, broken or unsupported file. Nothing is stored when it raises.
+    Images lose their EXIF and GPS, MP4, MOV, 3GP and M4A files their recording location,
+    unless `settings.media_keep_exif`. Raises RequestTooLarge (413) over
+    `settings.media_max_bytes` and InvalidRequest (400) for an empty, broken or unsupported
+    file. Nothing is stored when it raises.
     """
     if len(data) > settings.media_max_bytes:
         raise RequestTooLarge(f"the file is larger than {settings.media_max_bytes} bytes")
@@ -79,8 +84,21 @@ async def ingest_bytes(settings: Settings, data: bytes, original_name: str | Non
         content_type, fmt = identify(data)
     if fmt is not None:
         data = await asyncio.to_thread(clean_image, data, fmt, keep_metadata=keep)
+    elif content_type in CONTENT_TYPES and not keep:
+        data = await asyncio.to_thread(_without_location, data)
     name = PurePosixPath((original_name or "").replace("\\", "/")).name[:255] or None
     return await store_media(settings, data, content_type, name)
+
+
+def _without_location(data: bytes) -> bytes:
+    """An ISO BMFF file (MP4, MOV, 3GP, M4A) with its recording location neutralised."""
+    try:
+        return strip_location(data)
+    except BrokenBoxes as exc:
+        # Refused, not stored as sent: a tree that cannot be walked may still hold a position.
+        raise InvalidRequest(
+            f"the file's boxes are broken, so its location cannot be removed: {exc}"
+        ) from exc
 
 
 async def ingest_upload(settings: Settings, upload: UploadFile) -> Media:
