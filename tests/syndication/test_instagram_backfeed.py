@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import mf2py
+import pytest
 
 from server import jobs
 from server.models import (
@@ -30,13 +31,12 @@ from server.webmention import moderation
 from server.worker import Worker
 from syndication.instagram import backfeed, comments
 from tests.syndication.fake_instagram import FakeInstagram
-from tests.syndication.test_instagram_first_comment import (  # noqa: F401 - fixtures
-    copied_media,
-    fake_fixture,
-    http_fixture,
-    instagram_settings_fixture,
-    run_jobs,
-)
+from tests.syndication.instagram_setup import copied_media, run_jobs
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 async def shown_comments(client: httpx.AsyncClient, media: InstagramMedia) -> list[dict[str, Any]]:

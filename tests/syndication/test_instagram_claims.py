@@ -21,15 +21,14 @@ from server.settings import Settings
 from server.worker import JobContext
 from syndication.instagram import comments, poll
 from tests.syndication.fake_instagram import FakeInstagram
-from tests.syndication.test_instagram_first_comment import (  # noqa: F401 - fixtures
-    copied_media,
-    fake_fixture,
-    http_fixture,
-    instagram_settings_fixture,
-    ours,
-)
+from tests.syndication.instagram_setup import copied_media, ours
 
 LEASE = 60
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 @pytest.fixture(name="leased")

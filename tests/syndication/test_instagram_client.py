@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,13 +24,7 @@ from syndication.instagram.errors import (
     TokenInvalid,
     job_error,
 )
-from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
-
-
-@pytest.fixture(name="fake")
-def fake_fixture() -> Iterator[FakeInstagram]:
-    with serve_instagram() as fake:
-        yield fake
+from tests.syndication.fake_instagram import FakeInstagram
 
 
 @pytest.fixture(name="ig_settings")

@@ -8,20 +8,17 @@ the code and token exchanges Hearth makes from the callback.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.datastructures import Secret
 
 from server import jobs
 from server.admin import set_password
-from server.http import create_http_client
 from server.models import InstagramAccount, Job, JobState, Post, SiteSetting
-from server.settings import ALL_NETWORKS, Settings
+from server.settings import Settings
 from server.tasks import job_handlers
 from server.worker import Worker
 from syndication.instagram import account, connect, poll
@@ -33,33 +30,14 @@ from tests.server.admin.conftest import (
     post_login,
     signed_in_fixture,  # noqa: F401
 )
-from tests.syndication.fake_instagram import LONG_LIVED_SECONDS, FakeInstagram, serve_instagram
+from tests.syndication.fake_instagram import LONG_LIVED_SECONDS, FakeInstagram
 
 CALLBACK = "https://example.test/admin/instagram/callback"
 
 
-@pytest.fixture(name="fake")
-def fake_fixture() -> Iterator[FakeInstagram]:
-    with serve_instagram() as fake:
-        yield fake
-
-
 @pytest.fixture(name="settings")
-def instagram_settings_fixture(settings: Settings, fake: FakeInstagram) -> Settings:
-    return dataclasses.replace(
-        settings,
-        instagram_api_url=fake.base.rstrip("/"),
-        instagram_app_id=fake.app_id,
-        instagram_app_secret=Secret(fake.app_secret),
-        allowed_private_networks=ALL_NETWORKS,
-    )
-
-
-@pytest.fixture(name="http")
-async def http_fixture(settings: Settings, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """Hearth's guarded client for running jobs; depends on `app` so the database is open."""
-    async with create_http_client(settings) as http:
-        yield http
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 async def consent(client: httpx.AsyncClient) -> str:

@@ -1,94 +1,28 @@
 """The first comment with the permashortcitation, against the fake Instagram over real HTTP.
 
 shared/reference/instagram.md §4.1 (the comment trick), §5.1 (the citation format), §1.6.
-The helpers and fixtures here are shared with test_instagram_backfeed.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.datastructures import Secret
 
 from server import jobs
-from server.http import create_http_client
-from server.models import InstagramAccount, InstagramMedia, Job, JobState, Post
-from server.posts import create_post
-from server.settings import ALL_NETWORKS, Settings
-from server.tasks import job_handlers
-from server.worker import JobContext, Worker
+from server.models import InstagramMedia, Job, JobState, Post
+from server.settings import Settings
+from server.worker import JobContext
 from syndication.instagram import comments
-from tests.syndication.fake_instagram import FakeInstagram, FakeMedia, serve_instagram
-
-
-@pytest.fixture(name="fake")
-def fake_fixture() -> Iterator[FakeInstagram]:
-    with serve_instagram() as fake:
-        yield fake
+from tests.syndication.fake_instagram import FakeInstagram
+from tests.syndication.instagram_setup import copied_media, ours, run_jobs
 
 
 @pytest.fixture(name="settings")
-def instagram_settings_fixture(settings: Settings, fake: FakeInstagram) -> Settings:
-    return dataclasses.replace(
-        settings,
-        instagram_api_url=fake.base.rstrip("/"),
-        instagram_app_id=fake.app_id,
-        instagram_app_secret=Secret(fake.app_secret),
-        allowed_private_networks=ALL_NETWORKS,
-        moderation="all",
-    )
-
-
-@pytest.fixture(name="http")
-async def http_fixture(settings: Settings, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """The guarded client; depends on `app` so the database is up."""
-    async with create_http_client(settings) as http:
-        yield http
-
-
-def fake_media(fake: FakeInstagram, media_id: str) -> FakeMedia:
-    return next(m for m in fake.media if m.id == media_id)
-
-
-async def copied_media(fake: FakeInstagram, *, like_count: int = 0) -> InstagramMedia:
-    """A media "posted in the app", its own-site copy and the connected account."""
-    await InstagramAccount.get_or_create(
-        user_id=fake.user_id, defaults={"username": fake.username, "access_token": fake.token}
-    )
-    media_id = fake.add_media("IMAGE", caption="Sunset over the bay", like_count=like_count)
-    permalink = f"{fake.base}p/{fake_media(fake, media_id).shortcode}/"
-    post = await create_post({"content": ["Sunset over the bay"], "syndication": [permalink]})
-    return await InstagramMedia.create(
-        media_id=media_id, post=post, permalink=permalink, timestamp=datetime.now(UTC)
-    )
-
-
-async def run_jobs(settings: Settings, http: httpx.AsyncClient) -> None:
-    """Run every queued job that is due now, retries included (their wait is skipped).
-
-    Skipping a wait also ends a rate-limit pause of the account: time has "passed".
-    """
-    worker = Worker(settings, job_handlers(), http=http)
-    for _ in range(100):
-        await Job.filter(state=JobState.QUEUED, attempts__gt=0).update(run_at=jobs.utcnow())
-        await InstagramAccount.all().update(paused_until=None)
-        if not await worker.run_once():
-            return
-
-
-def ours(fake: FakeInstagram, media_id: str) -> list[str]:
-    """The texts of the owner's comments on a media."""
-    return [
-        c.text
-        for c in fake.comments.values()
-        if c.media_id == media_id and c.username == fake.username
-    ]
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 async def test_first_comment_posted_once_with_citation_at_end(

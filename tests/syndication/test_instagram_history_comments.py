@@ -17,6 +17,7 @@ from syndication.instagram import comments
 from syndication.instagram.history_comments import comment_history
 from tests.serving import hearth_cli
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
+from tests.syndication.instagram_setup import copied_media, ours, run_jobs
 from tests.syndication.served_instagram import (
     connected_site,
     owner_comments,
@@ -24,14 +25,11 @@ from tests.syndication.served_instagram import (
     wait_for_copy,
     wait_for_polls,
 )
-from tests.syndication.test_instagram_first_comment import (  # noqa: F401 - fixtures
-    copied_media,
-    fake_fixture,
-    http_fixture,
-    instagram_settings_fixture,
-    ours,
-    run_jobs,
-)
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 @pytest.fixture(autouse=True)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,40 +13,18 @@ from typing import Any
 import httpx
 import mf2py
 import pytest
-from starlette.applications import Starlette
-from starlette.datastructures import Secret
 
 from server import jobs
-from server.http import create_http_client
 from server.models import InstagramAccount, InstagramMedia, Job, JobState, Post
-from server.settings import ALL_NETWORKS, Settings
+from server.settings import Settings
 from server.worker import JobContext
 from syndication.instagram import account, poll
-from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
-
-
-@pytest.fixture(name="fake")
-def fake_fixture() -> Iterator[FakeInstagram]:
-    with serve_instagram() as fake:
-        yield fake
+from tests.syndication.fake_instagram import FakeInstagram
 
 
 @pytest.fixture(name="settings")
-def instagram_settings_fixture(settings: Settings, fake: FakeInstagram) -> Settings:
-    return dataclasses.replace(
-        settings,
-        instagram_api_url=fake.base.rstrip("/"),
-        instagram_app_id=fake.app_id,
-        instagram_app_secret=Secret(fake.app_secret),
-        allowed_private_networks=ALL_NETWORKS,
-    )
-
-
-@pytest.fixture(name="http")
-async def http_fixture(settings: Settings, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """Hearth's guarded client; depends on `app` so the database is open."""
-    async with create_http_client(settings) as http:
-        yield http
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 @pytest.fixture(name="connected")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from server.models import InstagramAccount, InstagramMedia, Job, JobState, Post
 from server.settings import Settings
@@ -18,15 +19,12 @@ from server.worker import JobContext, Worker
 from syndication.instagram import comments, poll, retract
 from tests.micropub.endpoint_helpers import bearer, create, post_form, post_json
 from tests.syndication.fake_instagram import FakeInstagram
-from tests.syndication.test_instagram_first_comment import (  # noqa: F401 - fixtures
-    copied_media,
-    fake_fixture,
-    fake_media,
-    http_fixture,
-    instagram_settings_fixture,
-    ours,
-    run_jobs,
-)
+from tests.syndication.instagram_setup import copied_media, fake_media, ours, run_jobs
+
+
+@pytest.fixture(name="settings")
+def settings_fixture(instagram_settings: Settings) -> Settings:
+    return instagram_settings
 
 
 async def commented_copy(

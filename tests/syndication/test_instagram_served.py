@@ -64,12 +64,6 @@ def polling_site_fixture(
             yield site
 
 
-@pytest.fixture(name="fake")
-def fake_fixture() -> Iterator[FakeInstagram]:
-    with serve_instagram() as fake:
-        yield fake
-
-
 def copied_media(site: Site, caption: str) -> tuple[str, str]:
     """Post a photo on the fake; (its media id, the URL of its own-site copy) once copied."""
     media_id = site.fake.add_media("IMAGE", caption=caption)
