@@ -341,6 +341,17 @@ class InstagramAccount(Model):
         table = "instagram_accounts"
 
 
+class CopyState(StrEnum):
+    """Where the own-site copy of an Instagram media stands (`InstagramMedia.copy_state`)."""
+
+    PENDING = "pending"  # seen, not copied yet
+    COPYING = "copying"  # a poller holds the copy claim
+    COPIED = "copied"  # the post exists
+    FAILED = "failed"  # the last try failed; the next poll tries again
+    UNAVAILABLE = "unavailable"  # Instagram gives no file to copy (e.g. copyright-flagged)
+    GONE = "gone"  # deleted on Instagram: nothing more to read or comment on
+
+
 class InstagramMedia(Model):
     """One Instagram media and its own-site copy: never two posts for one media id."""
 
@@ -356,8 +367,8 @@ class InstagramMedia(Model):
     # The first comment with the permashortcitation: its id and the short code it cites.
     comment_id = fields.CharField(max_length=64, null=True)
     comment_short_code = fields.CharField(max_length=32, null=True)
-    # pending, copied, failed: the copy's state as the admin shows it.
-    copy_state = fields.CharField(max_length=16, default="pending")
+    # A CopyState: the copy's state as the admin shows it.
+    copy_state = fields.CharField(max_length=16, default=CopyState.PENDING.value)
     last_error = fields.TextField(null=True)
     comments_polled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
