@@ -34,13 +34,24 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, Post, Response, ResponseState
+from server.models import (
+    Approval,
+    CopyState,
+    InstagramAccount,
+    InstagramMedia,
+    Job,
+    Post,
+    Response,
+    ResponseState,
+)
 from server.render import sanitize_html
 from server.settings import Settings
 from server.webmention import moderation
 from syndication.instagram import account as accounts
 from syndication.instagram.client import InstagramClient
 from syndication.instagram.comments import client_for, is_ours
+from syndication.instagram.errors import InstagramError
+from syndication.instagram.graph import with_replies
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -69,6 +80,8 @@ class Incoming:
     username: str | None
     timestamp: datetime | None
     parent_id: str | None
+    # Hidden by the owner in the Instagram app: kept hidden here (only a poll says so).
+    hidden: bool = False
 
 
 def interval_for(age: timedelta) -> timedelta | None:
@@ -105,7 +118,7 @@ async def schedule_comment_polls(settings: Settings) -> int:
     recent = Q(timestamp__gte=oldest) | Q(timestamp__isnull=True, created_at__gte=oldest)
     count = 0
     live = InstagramMedia.filter(recent, post_id__isnull=False, post__deleted_at__isnull=True)
-    for media in await live:
+    for media in await live.exclude(copy_state=CopyState.GONE):
         count += await _schedule(settings, media, now) is not None
     return count
 
@@ -156,6 +169,8 @@ async def _store(
         row.state, row.reason = ResponseState.REJECTED, moderation.BLOCKED_REASON
     rule = moderation.ALLOW if moderation.ALLOW in rules else None
     row.approval = await moderation.approval_for(row, settings.moderation, rule)
+    if c.hidden:  # the owner hid it on Instagram: not shown here either
+        row.approval = Approval.HIDDEN
     try:
         await row.save()
     except IntegrityError:  # a webhook and a poll stored the same new comment at once
@@ -178,6 +193,8 @@ async def _load(payload: dict[str, Any]) -> tuple[InstagramMedia, Post] | None:
     post = await Post.get_or_none(id=post_id) if post_id is not None else None
     if media is None or post is None or post.deleted_at is not None:
         return None
+    if media.copy_state == CopyState.GONE:
+        return None
     return media, post
 
 
@@ -188,18 +205,28 @@ async def _poll(
     media: InstagramMedia,
     post: Post,
 ) -> None:
-    """Read every comment of `media`, store them, mark the missing ones DELETED (§1.6)."""
-    found = await ig.media(media.media_id)
+    """Read every comment of `media`, store them, mark the missing ones DELETED (§1.6).
+
+    A media deleted on Instagram (Graph error 100/33 for it) is marked GONE: its responses
+    stay (they were said), and its comment polls stop.
+    """
+    try:
+        found = await ig.media(media.media_id)
+    except InstagramError as exc:
+        if not exc.missing:
+            raise
+        media.copy_state = CopyState.GONE
+        media.last_error = f"deleted on Instagram: {exc}"[:4000]
+        await media.save(update_fields=["copy_state", "last_error", "updated_at"])
+        return
     media.like_count = found.like_count
     media.permalink = found.permalink or media.permalink
-    top = await ig.comments(media.media_id)
-    listed = [(c, None) for c in top] + [(r, r.parent_id or c.id) for c in top for r in c.replies]
     seen: set[str] = set()
-    for c, parent_id in listed:
+    for c in with_replies(await ig.comments(media.media_id)):
         seen.add(c.id)
         if is_ours(ctx.settings, account, media, c):
             continue
-        incoming = Incoming(c.id, c.text, c.username, c.timestamp, parent_id)
+        incoming = Incoming(c.id, c.text, c.username, c.timestamp, c.parent_id, c.hidden)
         await _store(ctx.settings, media, post, incoming)
     gone = Response.filter(origin=ORIGIN, post_id=post.id, state=ResponseState.ACCEPTED)
     await gone.exclude(external_id__in=seen).update(

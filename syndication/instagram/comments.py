@@ -42,7 +42,7 @@ from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
 from syndication.instagram import account as accounts
 from syndication.instagram.client import InstagramClient
-from syndication.instagram.graph import Comment
+from syndication.instagram.graph import with_replies
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -163,10 +163,6 @@ async def _renew(media_id: str, claim: str) -> str:
     return renewed
 
 
-def _flatten(comments: list[Comment]) -> list[Comment]:
-    return [c for top in comments for c in (top, *top.replies)]
-
-
 async def _adopt(
     ctx: JobContext,
     account: InstagramAccount,
@@ -177,7 +173,7 @@ async def _adopt(
 ) -> str | None:
     """The id of our listed comment citing `short_code`, if any; our other ones are deleted."""
     keep: str | None = None
-    for c in _flatten(await client.comments(media.media_id)):
+    for c in with_replies(await client.comments(media.media_id)):
         mine = c.id == previous or (
             (c.username or "").lower() == account.username.lower()
             and cited_code(ctx.settings, c.text) is not None
@@ -217,10 +213,29 @@ async def first_comment(ctx: JobContext, payload: dict[str, Any]) -> None:
         # run lists again.
         await swap_comment_id(media.media_id, claim, previous)
         raise
-    await InstagramMedia.filter(media_id=media.media_id).update(
+    stored = await InstagramMedia.filter(media_id=media.media_id, comment_id=claim).update(
         comment_id=comment_id, comment_short_code=post.short_code
     )
+    if not stored:
+        await _claim_lost_after_posting(account, client, media, comment_id)
+        return
     log.info("instagram: first comment %s on media %s", comment_id, media.media_id)
+
+
+async def _claim_lost_after_posting(
+    account: InstagramAccount, client: InstagramClient, media: InstagramMedia, comment_id: str
+) -> None:
+    """Instagram answered after our claim ran out, and another job took it over meanwhile.
+
+    That job could not see the comment we were posting. If it took the copy's citation back
+    (the copy was deleted), ours must go too; otherwise the next run finds and adopts it.
+    """
+    post = await Post.get_or_none(instagram_media__media_id=media.media_id)
+    if post is not None and post.deleted_at is None:
+        raise jobs.Retry("the claim ran out while posting; the next run adopts the comment")
+    async with accounts.api_errors(account):
+        await client.delete_comment(comment_id)
+    log.info("instagram: comment %s posted after its copy was deleted: deleted", comment_id)
 
 
 HANDLERS: dict[str, Handler] = {KIND: first_comment}

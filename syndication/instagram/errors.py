@@ -65,6 +65,11 @@ class InstagramError(Exception):
         self.code = code
         self.subcode = subcode
 
+    @property
+    def missing(self) -> bool:
+        """Code 100, subcode 33: "Object with ID ... does not exist" (deleted, or never was)."""
+        return (self.code, self.subcode) == (100, 33)
+
 
 class TokenInvalid(InstagramError):
     """Code 190: the token expired or was revoked; only a new connection helps."""

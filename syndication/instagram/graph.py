@@ -12,7 +12,8 @@ media, carousel children): those become None or an empty tuple; only a missing `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +125,15 @@ def read_comment(item: dict[str, Any]) -> Comment:
         hidden=bool(item.get("hidden")),
         replies=tuple(read_comment(reply) for reply in replies),
     )
+
+
+def with_replies(comments: Iterable[Comment]) -> list[Comment]:
+    """Top-level comments each followed by its replies, every reply naming its parent."""
+    return [
+        c
+        for top in comments
+        for c in (top, *(replace(r, parent_id=r.parent_id or top.id) for r in top.replies))
+    ]
 
 
 def read_token(data: dict[str, Any]) -> Token:

@@ -46,7 +46,7 @@ from syndication.instagram import account as accounts
 from syndication.instagram import comments
 from syndication.instagram.client import InstagramClient
 from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
-from syndication.instagram.graph import Comment
+from syndication.instagram.graph import Comment, with_replies
 
 if TYPE_CHECKING:
     from server.worker import Handler, JobContext
@@ -54,10 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "instagram.delete_comment"
-# Graph API code 100 / subcode 33: "Object with ID '…' does not exist, cannot be loaded due to
-# missing permissions, or does not support this operation". Asked for the comments of the
-# owner's own media, that means the media is gone.
-NOT_FOUND = (100, 33)
 
 
 async def follow_deletion(settings: Settings, post: Post) -> Job | None:
@@ -106,19 +102,15 @@ async def _copy_deleted(media_id: str) -> bool:
     return post is None or post.deleted_at is not None
 
 
-def _gone(error: InstagramError) -> bool:
-    return (error.code, error.subcode) == NOT_FOUND
-
-
 async def _listed(client: InstagramClient, media: InstagramMedia) -> list[Comment]:
     """Every comment and reply on the media; none if the media is gone from Instagram."""
     try:
         top = await client.comments(media.media_id)
     except InstagramError as exc:
-        if _gone(exc):
+        if exc.missing:
             return []  # deleted in the app: its comments went with it
         raise
-    return [c for t in top for c in (t, *t.replies)]
+    return with_replies(top)
 
 
 async def _delete(client: InstagramClient, media: InstagramMedia, comment_id: str) -> None:

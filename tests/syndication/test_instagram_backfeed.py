@@ -17,6 +17,7 @@ import pytest
 from server import jobs
 from server.models import (
     Approval,
+    CopyState,
     InstagramAccount,
     InstagramMedia,
     Job,
@@ -259,3 +260,32 @@ async def test_deleted_copy_gets_no_comments(
     await poll(settings, http, media)
     assert 0 == await Response.filter(origin="instagram").count()
     assert 0 == await backfeed.schedule_comment_polls(settings)
+
+
+async def test_comment_hidden_on_instagram_is_not_shown(
+    settings: Settings, http: httpx.AsyncClient, client: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """A comment the owner hid in the Instagram app stays hidden on the copy."""
+    media = await copied_media(fake)
+    rude = fake.add_comment(media.media_id, "Rude words", username="troll")
+    fake.add_comment(media.media_id, "Lovely", username="friend")
+    fake.comments[rude].hidden = True
+    await poll(settings, http, media)
+    assert ["Lovely"] == [text_of(c) for c in await shown_comments(client, media)]
+    assert Approval.HIDDEN == (await Response.get(external_id=rude)).approval
+
+
+async def test_media_deleted_on_instagram_stops_its_comment_polls(
+    settings: Settings, http: httpx.AsyncClient, client: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """Once Instagram says the media does not exist, it is marked gone, its comments stay
+    shown as they were, and no more comment polls are queued for it."""
+    media = await copied_media(fake)
+    fake.add_comment(media.media_id, "Said before", username="friend")
+    await poll(settings, http, media)
+    fake.media = [m for m in fake.media if m.id != media.media_id]
+    await poll(settings, http, media)
+    assert CopyState.GONE == (await InstagramMedia.get(media_id=media.media_id)).copy_state
+    assert ["Said before"] == [text_of(c) for c in await shown_comments(client, media)]
+    assert 0 == await backfeed.schedule_comment_polls(settings)
+    assert 0 == await Job.filter(kind=backfeed.POLL_COMMENTS, state=JobState.DEAD).count()

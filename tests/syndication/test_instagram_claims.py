@@ -20,6 +20,7 @@ from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
 from server.worker import JobContext
 from syndication.instagram import comments, poll
+from syndication.instagram.client import InstagramClient
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, ours
 
@@ -178,3 +179,49 @@ async def test_comment_claim_taken_over_meanwhile_posts_nothing(
     assert [] == ours(fake, media.media_id)
     # The other worker's claim is not clobbered by our release.
     assert "posting:1" == (await InstagramMedia.get(media_id=media.media_id)).comment_id
+
+
+async def slow_post_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, media: InstagramMedia, *, delete_copy: bool
+) -> None:
+    """Instagram answers the comment POST only after the claim ran out and another job (a
+    retraction, if `delete_copy`) took it over and cleared the stored comment."""
+    original = InstagramClient.create_comment
+
+    async def slow_create(self: InstagramClient, media_id: str, message: str) -> str:
+        comment_id = await original(self, media_id, message)
+        if delete_copy:
+            await Post.filter(id=media.post_id).update(deleted_at=datetime.now(UTC))  # type: ignore[attr-defined]
+        await InstagramMedia.filter(media_id=media_id).update(comment_id=None)
+        return comment_id
+
+    monkeypatch.setattr(InstagramClient, "create_comment", slow_create)
+
+
+async def test_comment_posted_after_its_copy_was_deleted_is_taken_back(
+    leased: Settings, http: httpx.AsyncClient, fake: FakeInstagram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retraction could not see a comment still being posted: the poster deletes it."""
+    media = await copied_media(fake)
+    job = await comments.schedule_first_comment(leased, media)
+    assert job is not None
+    await slow_post_meanwhile(monkeypatch, media, delete_copy=True)
+    await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
+    assert [] == ours(fake, media.media_id)
+    assert (await InstagramMedia.get(media_id=media.media_id)).comment_id is None
+
+
+async def test_comment_posted_after_the_claim_ran_out_is_adopted_next_time(
+    leased: Settings, http: httpx.AsyncClient, fake: FakeInstagram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the copy still live, the late comment is kept and adopted by the retry, not doubled."""
+    media = await copied_media(fake)
+    job = await comments.schedule_first_comment(leased, media)
+    assert job is not None
+    await slow_post_meanwhile(monkeypatch, media, delete_copy=False)
+    with pytest.raises(jobs.Retry):
+        await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
+    monkeypatch.undo()
+    await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
+    [posted] = [c.id for c in fake.comments.values() if c.username == fake.username]
+    assert posted == (await InstagramMedia.get(media_id=media.media_id)).comment_id
