@@ -6,6 +6,7 @@ A job is a row in `jobs` (`server.models.Job`). Its life:
                  ^                  |  \\--fail (attempts left)--> QUEUED, run_at = now + backoff
                  |                  |   \\-fail (none left, or permanent)--> DEAD, last_error kept
                  +----release-------+    (lease expired: a crashed worker's job is claimed again)
+                 +----postpone------+    (not now: wait, the attempt not counted)
 
 * `enqueue` is idempotent on `key`: the same effect is never queued twice. A key whose job is
   DONE or DEAD is *not* queued again (the effect happened, or we gave up on it); a caller that
@@ -15,9 +16,18 @@ A job is a row in `jobs` (`server.models.Job`). Its life:
   `SELECT ... FOR UPDATE SKIP LOCKED`, so parallel workers pass over each other's rows instead
   of queueing behind them; everywhere the claim itself is a compare-and-set UPDATE, so even two
   claimers that picked the same row cannot both win.
-* `complete`, `fail`, `release` and `extend_lease` only act while the caller still holds the
-  lease; they return False otherwise. The lease owner plus the attempt number form a fencing
-  token: a worker whose lease expired and was taken over cannot clobber the new owner's state.
+* `postpone` is for "not now, try again at T; this was not an attempt": a handler raises
+  `Postpone` when the job waits on something outside it that ends by itself (the Instagram
+  account's rate-limit pause), so waiting never uses up `max_attempts`. The job runs at a
+  random moment in a short window after T (`postpone_delay`), so the many jobs waiting on the
+  same pause do not all start at once and trip it again. `last_error` says "postponed since
+  ..." (the time is kept in `postponed_since`), so the wait shows on the dashboard; a job
+  postponed without a break for longer than `POSTPONE_LIMIT` (a handler that postpones by
+  mistake) has its attempts counted again and ends DEAD like any failing job.
+* `complete`, `fail`, `release`, `postpone` and `extend_lease` only act while the caller
+  still holds the lease; they return False otherwise. The lease owner plus the attempt number
+  form a fencing token: a worker whose lease expired and was taken over cannot clobber the new
+  owner's state.
 
 Delivery is at least once: a worker that dies after its side effect but before `complete` runs
 the job again once the lease expires, so handlers must tolerate repeats. Leases compare the
@@ -50,6 +60,15 @@ RETRY_AFTER_CAP = 24 * 3600.0
 MAX_ERROR_CHARS = 4000
 # How many due rows a compare-and-set claim tries per round before it looks again.
 _CAS_CANDIDATES = 8
+# A postponed job starts at a random moment in a window after its time: a tenth of the wait,
+# at least a few seconds (short waits still spread) and at most five minutes (long ones
+# still start soon after they end).
+POSTPONE_SPREAD = 0.1
+POSTPONE_SPREAD_MIN = 5.0
+POSTPONE_SPREAD_MAX = 300.0
+# Waits that postpone a job end within hours (a rate-limit window); a job postponed without a
+# break for longer than this is caught in a loop, so its postponements count as attempts.
+POSTPONE_LIMIT = timedelta(days=7)
 
 
 class Retry(Exception):
@@ -58,6 +77,15 @@ class Retry(Exception):
     def __init__(self, message: str = "retry requested", *, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Postpone(Retry):
+    """Raised by a handler for "not now": run again after `retry_after` seconds (plus a short
+    random spread) without counting this attempt. Only for waits that end by themselves."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, retry_after=retry_after)
+        self.delay = retry_after
 
 
 class PermanentFailure(Exception):
@@ -236,12 +264,14 @@ async def fail(
     *,
     permanent: bool = False,
     backoff_base: float = BACKOFF_BASE,
+    postponed: bool = False,
     now: datetime | None = None,
 ) -> bool:
     """Record a failed attempt: queue a retry after a backoff, or DEAD if none are left.
 
     `retry_after` (e.g. from an HTTP Retry-After header) replaces the computed backoff, whose
-    first step is `backoff_base` seconds.
+    first step is `backoff_base` seconds. A failure ends a run of postponements, unless it is
+    one (`postponed`: `postpone` counting an attempt past POSTPONE_LIMIT).
     """
     now = _utc(now)
     values: dict[str, Any] = {
@@ -250,6 +280,8 @@ async def fail(
         "last_error": error[:MAX_ERROR_CHARS],
         "updated_at": now,
     }
+    if not postponed:
+        values["postponed_since"] = None
     if permanent or job.attempts >= job.max_attempts:
         values.update(state=JobState.DEAD, finished_at=now)
     else:
@@ -259,6 +291,41 @@ async def fail(
             delay = min(max(retry_after, 0.0), RETRY_AFTER_CAP)
         values.update(state=JobState.QUEUED, run_at=now + timedelta(seconds=delay))
     return await _owned_update(job, worker_id, values)
+
+
+def postpone_delay(delay: float) -> float:
+    """`delay` (within 0 and RETRY_AFTER_CAP) plus a random spread of POSTPONE_SPREAD of it,
+    between POSTPONE_SPREAD_MIN and POSTPONE_SPREAD_MAX seconds."""
+    delay = min(max(delay, 0.0), RETRY_AFTER_CAP)
+    window = min(max(delay * POSTPONE_SPREAD, POSTPONE_SPREAD_MIN), POSTPONE_SPREAD_MAX)
+    return delay + random.random() * window  # noqa: S311 - jitter, not a secret
+
+
+async def postpone(
+    job: Job, worker_id: str, reason: str, delay: float, *, now: datetime | None = None
+) -> bool:
+    """Queue the job again after `postpone_delay(delay)` seconds, the attempt not counted.
+
+    `last_error` becomes "postponed since <first postponement>: <reason>"; the time carries
+    over while the job keeps being postponed, and once it is older than POSTPONE_LIMIT the
+    attempt is counted after all (`fail`), so a job cannot wait unseen forever.
+    """
+    now = _utc(now)
+    since = _utc(job.postponed_since) if job.postponed_since else now
+    error = f"postponed since {since.isoformat()}: {reason}"[:MAX_ERROR_CHARS]
+    wait = postpone_delay(delay)
+    if now - since > POSTPONE_LIMIT:
+        return await fail(job, worker_id, error, retry_after=wait, now=now, postponed=True)
+    values: dict[str, Any] = {
+        "state": JobState.QUEUED,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error,
+        "postponed_since": since,
+        "run_at": now + timedelta(seconds=wait),
+        "updated_at": now,
+    }
+    return await _owned_update(job, worker_id, values, uncount=True)
 
 
 async def release(job: Job, worker_id: str, *, now: datetime | None = None) -> bool:

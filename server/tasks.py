@@ -12,6 +12,7 @@ from server.settings import Settings
 from server.webmention import send as webmention_send
 from server.webmention import verify as webmention_verify
 from server.worker import Handler
+from syndication.instagram import account as instagram_account
 from syndication.instagram import jobs as instagram_jobs
 from syndication.instagram import poll as instagram_poll
 
@@ -27,5 +28,7 @@ def job_handlers() -> dict[str, Handler]:
 
 
 async def on_worker_start(settings: Settings) -> None:
-    """Restart the self-scheduling job chains, which may have ended while no worker ran."""
+    """Restart the self-scheduling job chains, which may have ended while no worker ran
+    (or when one was killed on a job's last attempt): the Instagram poll and token refresh."""
     await instagram_poll.ensure_polling(settings)
+    await instagram_account.ensure_refresh()

@@ -3,6 +3,8 @@
 Each handler is an async function `handler(ctx, payload)` registered under a job kind. It
 returns to succeed, raises `Retry` to try again later, `PermanentFailure` to give up, and any
 other exception counts as a failed attempt (retried with backoff until `max_attempts`).
+`Postpone` (a `Retry`) waits without counting the attempt: "not now", not "failed"
+(`jobs.postpone`).
 
 While a handler runs, a heartbeat renews the job's lease every third of the lease time, so a
 long import is not taken over by another worker; if the lease is lost anyway (the database
@@ -187,6 +189,9 @@ class Worker:
             exc = task.exception()
         if exc is None:
             recorded = await jobs.complete(job, self.worker_id)
+        elif isinstance(exc, jobs.Postpone):
+            log.info("%s: postponed %.0fs, attempt not counted: %s", where, exc.delay, exc)
+            recorded = await jobs.postpone(job, self.worker_id, str(exc), exc.delay)
         elif isinstance(exc, jobs.Retry):
             log.info("%s: retry requested: %s", where, exc)
             error = _describe(exc)

@@ -7,11 +7,20 @@ shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable onc
   replaces any other), queues again the Instagram jobs that died of the old token, then
   starts polling and schedules the token refresh. The CLI and the admin's Connect page
   (`syndication.instagram.connect`) both end here.
-* `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain and
-  schedules itself again (`run_at`), keyed per day so replays schedule once.
+* `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain,
+  reads the username again (a rename on Instagram must not hide our own comments), and
+  schedules its successor whatever happened, like the poll: an outage or a worker killed
+  mid-refresh must not end the chain, or the token quietly expires 60 days later. Only a bad
+  token ends it (the owner must reconnect, and `connect` starts a new chain). The successor is
+  keyed by the job that schedules it, so replays schedule once, and is left out while another
+  refresh is queued to run by then, so chains merge instead of multiplying.
+  `ensure_refresh` (worker start) restarts a chain that ended anyway.
 * `api_errors(account)` turns client errors into job outcomes: code 190 marks the account
   `expired`/`revoked` with what to do and raises PermanentFailure; every Instagram job then
   refuses (`active_account`) until the owner reconnects. A rate limit sets `paused_until`.
+* While a pause lasts, jobs are postponed (`jobs.Postpone`), not failed: waiting on the account
+  is not an attempt, and the queue spreads them over a window after the pause ends. A call
+  Instagram refused with a rate limit is a counted attempt (`jobs.Retry`): a call was made.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import httpx
 from tortoise.transactions import in_transaction
 
 from server import jobs
-from server.models import InstagramAccount
+from server.models import InstagramAccount, Job, JobState
 from server.settings import Settings
 from server.worker import Handler, JobContext
 from syndication.instagram.client import InstagramClient
@@ -93,7 +102,8 @@ def client_for(
 async def active_account() -> InstagramAccount | None:
     """The account if Instagram work may run now; PermanentFailure if its token is bad.
 
-    None when no account is connected; `jobs.Retry` while a rate-limit pause lasts.
+    None when no account is connected; `jobs.Postpone` (not an attempt) while a rate-limit
+    pause lasts.
     """
     account = await current_account()
     if account is None:
@@ -102,7 +112,7 @@ async def active_account() -> InstagramAccount | None:
         raise token_failure(account)
     if account.paused_until and account.paused_until > _now():
         wait = (account.paused_until - _now()).total_seconds()
-        raise jobs.Retry(
+        raise jobs.Postpone(
             f"Instagram rate limit: paused until {account.paused_until}", retry_after=wait
         )
     return account
@@ -123,12 +133,11 @@ async def mark_token_invalid(account: InstagramAccount, error: TokenInvalid) -> 
     await account.save(update_fields=["token_state", "last_error", "updated_at"])
 
 
-async def pause(account: InstagramAccount, seconds: float, reason: str) -> jobs.Retry:
-    """Record a rate-limit pause on the account; returns the Retry to raise."""
+async def pause(account: InstagramAccount, seconds: float, reason: str) -> None:
+    """Record a rate-limit pause on the account: Instagram jobs wait until it ends."""
     account.paused_until = _now() + timedelta(seconds=seconds)
     account.last_error = reason
     await account.save(update_fields=["paused_until", "last_error", "updated_at"])
-    return jobs.Retry(reason, retry_after=seconds)
 
 
 @asynccontextmanager
@@ -140,17 +149,20 @@ async def api_errors(account: InstagramAccount) -> AsyncIterator[None]:
         await mark_token_invalid(account, exc)
         raise token_failure(account) from None
     except RateLimited as exc:
-        raise await pause(account, exc.retry_after, str(exc)) from None
+        await pause(account, exc.retry_after, str(exc))
+        raise jobs.Retry(str(exc), retry_after=exc.retry_after) from None
     except InstagramError as exc:
         raise job_error(exc) from None
 
 
 async def check_usage(account: InstagramAccount, client: InstagramClient) -> None:
-    """Pause (raise Retry) once the usage headers pass 90% (§1.11)."""
+    """Pause once the usage headers pass 90% (§1.11), postponing the job: its call worked."""
     wait = client.usage.pause_seconds() if client.usage else 0.0
     if wait > 0:
         percent = client.usage.percent if client.usage else 0
-        raise await pause(account, wait, f"Instagram usage at {percent:.0f}%: pausing")
+        reason = f"Instagram usage at {percent:.0f}%: pausing"
+        await pause(account, wait, reason)
+        raise jobs.Postpone(reason, retry_after=wait)
 
 
 def _refresh_at(account: InstagramAccount) -> datetime:
@@ -159,28 +171,73 @@ def _refresh_at(account: InstagramAccount) -> datetime:
     return max(account.token_expires_at - REFRESH_BEFORE, _now() + MIN_TOKEN_AGE)
 
 
-async def schedule_refresh(account: InstagramAccount) -> None:
+async def schedule_refresh(account: InstagramAccount, *, after: Job | None = None) -> None:
+    """Queue the next refresh unless another one is queued to run by then.
+
+    `after` is the refresh job scheduling its successor (keyed by it: replays queue it once);
+    without it (connect, worker start) the key is the second it runs.
+    """
     run_at = _refresh_at(account)
-    key = f"{REFRESH}:{account.user_id}:{run_at:%Y-%m-%d}"
+    queued = Job.filter(
+        kind=REFRESH,
+        state=JobState.QUEUED,
+        idempotency_key__startswith=f"{REFRESH}:{account.user_id}:",
+        run_at__lte=run_at,
+    )
+    if after is not None:
+        queued = queued.exclude(id=after.id)
+    if await queued.exists():
+        return
+    origin = f"after:{after.id}" if after is not None else f"{run_at:%Y-%m-%dT%H:%M:%S}"
+    key = f"{REFRESH}:{account.user_id}:{origin}"
     await jobs.enqueue(REFRESH, {"user_id": account.user_id}, key=key, run_at=run_at)
+
+
+async def ensure_refresh() -> None:
+    """Restart the refresh chain of a connected account with a working token, if it ended.
+
+    For worker start: a worker killed on a refresh's last attempt leaves no successor.
+    """
+    account = await current_account()
+    if account is not None and account.token_state == TOKEN_OK:
+        await schedule_refresh(account)
 
 
 async def refresh_token(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `instagram.refresh_token` job: refresh when fewer than 10 days are left."""
+    try:
+        await _refresh(ctx, payload)
+    finally:
+        # Whatever happened, unless the token went bad or the account changed (see above).
+        account = await current_account()
+        if (
+            account is not None
+            and account.user_id == payload.get("user_id")
+            and account.token_state == TOKEN_OK
+        ):
+            await schedule_refresh(account, after=ctx.job)
+
+
+async def _refresh(ctx: JobContext, payload: dict[str, Any]) -> None:
     account = await active_account()
     if account is None or account.user_id != payload.get("user_id"):
         return  # disconnected or replaced since: the new connection scheduled its own
+    if ctx.http is None:
+        raise jobs.Retry("no HTTP client in this worker")
     expires = account.token_expires_at
     if expires is None or expires - _now() < REFRESH_BEFORE:
-        if ctx.http is None:
-            raise jobs.Retry("no HTTP client in this worker")
         async with api_errors(account):
             token = await client_for(ctx.settings, ctx.http, account).refresh_token()
         account.access_token = str(token.access_token)
         if token.expires_in:
             account.token_expires_at = _now() + timedelta(seconds=token.expires_in)
         await account.save(update_fields=["access_token", "token_expires_at", "updated_at"])
-    await schedule_refresh(account)
+    # Our own citation comments are recognised by username, which the owner may change.
+    async with api_errors(account):
+        me = await client_for(ctx.settings, ctx.http, account).me()
+    if me.username != account.username:
+        account.username = me.username
+        await account.save(update_fields=["username", "updated_at"])
 
 
 HANDLERS: dict[str, Handler] = {REFRESH: refresh_token}

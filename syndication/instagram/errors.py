@@ -11,7 +11,8 @@ and the OAuth host (api.instagram.com, §1.2) with a flat one:
     InstagramError            anything else (bad id, permission, bad request): do not retry
     ├── TokenInvalid          code 190: expired, revoked or invalid; the owner must reconnect
     ├── RateLimited           codes 4, 17, 32, 613, 80002 or usage at 100% (§1.11); wait
-    └── TemporaryError        5xx, timeouts, transport errors, `is_transient`; retry with backoff
+    └── TemporaryError        5xx, timeouts, transport errors, `is_transient`, codes -1/-2
+                              (unless `is_transient: false`); retry with backoff
 
 Messages never carry the access token or the app secret: the client redacts them first.
 """
@@ -31,6 +32,9 @@ from server.jobs import PermanentFailure, Retry
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # Graph API "API Unknown" and "API Service": temporary by Meta's error-handling guide.
 TRANSIENT_CODES = frozenset({1, 2})
+# Instagram's "server error. Try again" (-1) and "takes too long to download the media" (-2)
+# (§1.10 table): temporary unless the error itself says `is_transient: false`.
+RETRY_CODES = frozenset({-1, -2})
 TOKEN_CODES = frozenset({190})
 # A usage header at or above this percentage means "stop now"; above PAUSE_PERCENT, slow down.
 LIMIT_PERCENT = 100.0
@@ -158,7 +162,13 @@ def error_from_response(response: httpx.Response, message_prefix: str) -> Instag
     ):
         wait = retry_after_seconds(response) or (usage and usage.regain_seconds)
         return RateLimited(message, retry_after=wait or DEFAULT_PAUSE_SECONDS, **details)
-    if response.status_code >= 500 or error.get("is_transient") is True or code in TRANSIENT_CODES:
+    transient = error.get("is_transient")
+    if (
+        response.status_code >= 500
+        or transient is True
+        or code in TRANSIENT_CODES
+        or (code in RETRY_CODES and transient is not False)
+    ):
         return TemporaryError(message, retry_after=retry_after_seconds(response), **details)
     return InstagramError(message, **details)
 

@@ -104,6 +104,28 @@ async def test_retry_exception_honours_retry_after(settings: Settings) -> None:
     assert before + timedelta(seconds=120) <= row.run_at <= after + timedelta(seconds=120)
 
 
+async def test_postpone_exception_waits_without_counting_the_attempt(
+    settings: Settings,
+) -> None:
+    """`Postpone` requeues after its delay (plus a spread) and gives the attempt back, so a
+    job postponed more often than max_attempts is still there to run."""
+
+    async def paused(context: JobContext, payload: dict[str, Any]) -> None:
+        raise jobs.Postpone("account paused", retry_after=120)
+
+    job = await jobs.enqueue("instagram.poll", {}, key="k", max_attempts=2)
+    runner = worker(settings, {"instagram.poll": paused})
+    for _ in range(3):
+        await Job.filter(id=job.id).update(run_at=jobs.utcnow())
+        before = jobs.utcnow()
+        assert await runner.run_once()
+    row = await Job.get(id=job.id)
+    assert (row.state, row.attempts) == (JobState.QUEUED, 0)
+    assert (row.last_error or "").endswith(": account paused")
+    assert before + timedelta(seconds=120) <= row.run_at
+    assert row.run_at <= jobs.utcnow() + timedelta(seconds=120 + 12)  # a tenth of it
+
+
 @pytest.mark.parametrize("backoff", [0, 400])
 async def test_failed_attempt_waits_the_configured_backoff(
     settings: Settings, backoff: int
