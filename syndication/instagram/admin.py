@@ -19,12 +19,14 @@ from starlette.requests import Request
 from tortoise.functions import Count
 
 from server.admin.dashboard import SECTIONS, DashboardSection
-from server.models import AdminSession, InstagramAccount, InstagramMedia, Response
+from server.models import AdminSession, CopyState, InstagramAccount, InstagramMedia, Response
 from server.settings import Settings
 from server.web import settings_of
 from syndication.instagram.comments import CLAIM_PREFIX
 
 RECENT_MEDIA = 20
+# Copy states whose last error says why there is no copy (what a copied row once hit is old).
+SHOWN_ERRORS = frozenset({CopyState.FAILED, CopyState.UNAVAILABLE, CopyState.GONE})
 ORIGIN = "instagram"
 CONNECT_COMMAND = "hearth instagram connect --access-token TOKEN"
 
@@ -114,7 +116,7 @@ async def load_instagram(request: Request, session: AdminSession) -> Mapping[str
             timestamp=m.timestamp,
             post_url=settings.absolute(m.post.path) if m.post is not None else None,
             copy_state=m.copy_state,
-            last_error=m.last_error if m.copy_state == "failed" else None,
+            last_error=m.last_error if m.copy_state in SHOWN_ERRORS else None,
             comment=comment_state(m, settings),
             comment_short_code=m.comment_short_code,
             backfed=counts.get(m.post.id, 0) if m.post is not None else 0,

@@ -12,14 +12,18 @@ post a media becomes, shared with the API copy through `pesos`).
   a copy of each zip named by its SHA-256, so the jobs do not depend on the original staying
   put; the same zips queued again find their job and queue nothing.
 * An IMPORT_POST job stores the post's files through `micropub.media.ingest_bytes`, the
-  uploads' own checks (type from the bytes, image checks, EXIF and GPS stripped), creates the
-  post and its `InstagramImport` marker in one transaction, and announces it with
-  `post_changed` like any new post (that only queues jobs). The marker's key is the post's
-  key, so a job run again after a crash, or the same post in another export, finds it and
-  makes no second post. A file that cannot be stored (HEIC, which Pillow here cannot decode,
-  a broken file, one missing from the zips) fails that post's job with the reason, and only it.
-* A post whose time matches an `InstagramMedia` copied through the API (to the second) is home
-  already: it gets a marker and nothing else.
+  uploads' own checks (type from the bytes, image checks, EXIF and GPS stripped), then
+  creates the post and its `InstagramImport` marker and announces it with `post_changed`,
+  all in one transaction (`store.create_with_files`: a failure leaves no stored file). The
+  marker's key is the post's key, so a job run again after a crash, or the same post in
+  another export, finds it and makes no second post. A file that cannot be stored (HEIC,
+  which Pillow here cannot decode, a broken file, one missing from the zips) fails that
+  post's job with the reason, and only it.
+* A post that matches a media already copied through the API (`matching.api_copy`: COPIED
+  with its post, at one of the post's times within a few seconds) is home already: it gets a
+  marker and nothing else. A media the API could not copy (failed, unavailable) does not
+  count: the zip brings that post home. The other way round, the poller links a media to
+  the post imported here (`matching.imported_post`) instead of copying it again.
 * History never gets the first comment; stories, reels, archived and deleted posts are not
   read at all (`export_zip`).
 """
@@ -32,26 +36,21 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from micropub.errors import MicropubError
 from micropub.media import ingest_bytes
-from micropub.uploads import discard
 from server import jobs
-from server.events import post_changed
 from server.media import media_url
-from server.models import InstagramImport, InstagramMedia, Job, Media
-from server.posts import create_post
+from server.models import InstagramImport, Job, Media, Post
 from server.settings import Settings
 from server.worker import Handler, JobContext
-from syndication.instagram import pesos
+from syndication.instagram import matching, pesos, store
 from syndication.instagram.export_zip import ExportError, ExportPost, read_export, read_member
 
 log = logging.getLogger(__name__)
@@ -132,37 +131,23 @@ async def handle_import(ctx: JobContext, payload: dict[str, Any]) -> None:
     log.info("instagram import: %d posts queued", len(export.posts))
 
 
-async def _api_copy(post: ExportPost) -> InstagramMedia | None:
-    """The media copied through the API at one of the post's times (to the second), if any."""
-    for seconds in post.times:
-        start = datetime.fromtimestamp(seconds, UTC)
-        row = await InstagramMedia.filter(
-            timestamp__gte=start, timestamp__lt=start + timedelta(seconds=1)
-        ).first()
-        if row is not None:
-            return row
-    return None
-
-
-async def _store_files(settings: Settings, paths: list[Path], post: ExportPost) -> list[Media]:
-    """Every file of the post in the media store, in order; all or none (PermanentFailure)."""
-    stored: list[Media] = []
-    try:
-        for item in post.media:
-            if item.part is None or item.member is None or item.part >= len(paths):
-                raise jobs.PermanentFailure(f"{item.uri} is not in the export's zip files")
-            try:
-                limit = settings.media_max_bytes
-                data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
-                stored.append(await ingest_bytes(settings, data, item.basename))
-            except ExportError as exc:
-                raise jobs.PermanentFailure(str(exc)) from None
-            except MicropubError as exc:
-                raise jobs.PermanentFailure(f"{item.basename}: {exc.description}") from None
-    except BaseException:
-        await discard(settings, stored)
-        raise
-    return stored
+async def _read_files(
+    settings: Settings, paths: list[Path], post: ExportPost
+) -> AsyncGenerator[Media, None]:
+    """Each file of the post stored in the media store, in order; PermanentFailure if one
+    cannot be (the caller discards those stored before it)."""
+    for item in post.media:
+        if item.part is None or item.member is None or item.part >= len(paths):
+            raise jobs.PermanentFailure(f"{item.uri} is not in the export's zip files")
+        try:
+            limit = settings.media_max_bytes
+            data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
+            stored = await ingest_bytes(settings, data, item.basename)
+        except ExportError as exc:
+            raise jobs.PermanentFailure(str(exc)) from None
+        except MicropubError as exc:
+            raise jobs.PermanentFailure(f"{item.basename}: {exc.description}") from None
+        yield stored
 
 
 def _properties(settings: Settings, post: ExportPost, stored: list[Media]) -> dict[str, Any]:
@@ -181,28 +166,26 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
     post = ExportPost.from_json(payload["post"])
     if await InstagramImport.exists(key=post.key):
         return  # imported by an earlier run of this job, or from another export
-    if (copy := await _api_copy(post)) is not None:
+    if (copy := await matching.api_copy(post.times)) is not None:
         post_id = copy.post_id  # type: ignore[attr-defined]
         marker = {"source": "api", "published": post.published, "post_id": post_id}
         await InstagramImport.get_or_create(marker, key=post.key)
         return
-    stored = await _store_files(settings, _zip_paths(settings, payload), post)
+
+    def draft(stored: list[Media]) -> store.Draft:
+        return store.Draft(_properties(settings, post, stored), post.published, CLIENT_ID)
+
+    async def mark(created: Post) -> None:
+        await InstagramImport.create(
+            key=post.key, post=created, source=matching.IMPORTED, published=post.published
+        )
+
+    files = _read_files(settings, _zip_paths(settings, payload), post)
     try:
-        async with in_transaction():
-            created = await create_post(
-                _properties(settings, post, stored), published=post.published, client_id=CLIENT_ID
-            )
-            await InstagramImport.create(
-                key=post.key, post=created, source="imported", published=post.published
-            )
-            await post_changed(settings, created)
+        created = await store.create_with_files(settings, files, draft, mark)
     except IntegrityError:
-        await discard(settings, stored)
         if await InstagramImport.exists(key=post.key):
             return  # a concurrent run of this job (its lease ran out) made the post first
-        raise
-    except BaseException:
-        await discard(settings, stored)
         raise
     log.info("instagram import: %s -> /%s", post.key[:12], created.path)
 

@@ -1,13 +1,14 @@
 """First comments on history, when the owner asks: `hearth instagram comment-history`.
 
 shared/reference/instagram.md §4.1 (the permashortcitation comment). Media that were on
-Instagram before the account was connected are copied home without a comment (the poller's
-`HISTORY_GRACE`): commenting on years of posts at once is not something to do unasked. An
-owner who wants every Instagram copy to point home asks with this command; it queues the
-`instagram.first_comment` job of every copied history media that has none, `spacing` apart,
-oldest first, because a burst of identical comments looks like spam to Instagram and eats
-the rate limit. The jobs are the ordinary first-comment jobs (same keys), so asking twice,
-or while some are still queued, posts each comment once. Deleted copies are left out.
+Instagram before the account was connected are copied home without a comment
+(`copied.HISTORY_GRACE`): commenting on years of posts at once is not something to do
+unasked. An owner who wants every Instagram copy to point home asks with this command; it
+queues the `instagram.first_comment` job of every copied history media that has none,
+`spacing` apart, oldest first, because a burst of identical comments looks like spam to
+Instagram and eats the rate limit. The jobs are the ordinary first-comment jobs (same keys),
+so asking twice, or while some are still queued, posts each comment once. Deleted copies
+are left out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from server.models import InstagramMedia, JobState
 from server.settings import Settings
 from syndication.instagram import account as accounts
 from syndication.instagram.comments import enabled, schedule_first_comment
+from syndication.instagram.copied import HISTORY_GRACE
 
 DEFAULT_SPACING = timedelta(minutes=1)
 
@@ -27,8 +29,6 @@ async def history_without_comment() -> list[InstagramMedia]:
     account = await accounts.current_account()
     if account is None:
         return []
-    from syndication.instagram.poll import HISTORY_GRACE  # poll imports the comment modules
-
     before = account.created_at - HISTORY_GRACE
     return (
         await InstagramMedia.filter(

@@ -7,10 +7,14 @@ limits) and §6 (the recommended pipeline).
 * Pages `/me/media` until a page holds media already copied and older than `OVERLAP`; media in
   the overlap window are re-read so edited captions reach the post.
 * Each media gets its `InstagramMedia` row first (primary key = media id), then one poller
-  claims the copy (`copying`, a compare-and-set with a lease), downloads every file into the
-  media store, and creates the post and links the row in one transaction: never two posts
-  for one media, whatever races. A failed download marks the row `failed`; the next poll
-  retries it. No post is made without its media.
+  claims the copy (`copying`, a compare-and-set with a lease). A media the zip import
+  brought home already (`matching`) is linked to that post, which gains its permalink.
+  Otherwise the poller downloads every file into the media store, and creates the post and
+  links the row in one transaction (`store`: no files left behind if anything fails): never
+  two posts for one media, whatever races. A failed download marks the row `failed` and a
+  later poll retries it; a media Instagram gives no file for (copyright-flagged) becomes
+  `unavailable`, and one Instagram says is deleted `gone`: neither is retried. No post is
+  made without its media.
 * The claim's lease is the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`): a poller killed
   mid-copy holds up the media exactly as long as the queue holds up its job, then the next
   poll takes the copy over. The claim is renewed after each file, so a long carousel is not
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,22 +37,19 @@ from typing import Any
 import httpx
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from micropub.errors import MicropubError
 from micropub.media import copy_remote_photo
 from server import jobs
-from server.events import post_changed
 from server.media import media_url
-from server.models import InstagramAccount, InstagramMedia, Post
-from server.posts import create_post, set_categories
+from server.models import CopyState, InstagramAccount, InstagramMedia, Post
+from server.models import Media as StoredMedia
 from server.settings import Settings
 from server.worker import Handler, JobContext
 from syndication.instagram import account as accounts
-from syndication.instagram import pesos
+from syndication.instagram import copied, matching, pesos, store
 from syndication.instagram.backfeed import schedule_comment_polls
 from syndication.instagram.client import InstagramClient
-from syndication.instagram.comments import schedule_first_comment
 from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
 from syndication.instagram.graph import Media
 
@@ -56,6 +58,8 @@ log = logging.getLogger(__name__)
 POLL = "instagram.poll"
 OVERLAP = timedelta(days=2)
 MAX_PAGES = 400  # /me/media returns at most 10K media (§1.5)
+# The client_id of API copies, beside the zip import's "instagram-export".
+CLIENT_ID = "instagram"
 
 
 @dataclass
@@ -63,6 +67,7 @@ class PollResult:
     copied: int = 0
     updated: int = 0
     failed: int = 0
+    linked: int = 0  # media linked to the post the zip import made of them
 
 
 def _now() -> datetime:
@@ -112,8 +117,9 @@ async def poll_once(settings: Settings, http: httpx.AsyncClient) -> PollResult:
             if stop or not (page.has_next and page.after):
                 break
             after = page.after
-        # Failed copies that have scrolled out of the pages read above are tried again.
-        for row in await InstagramMedia.filter(copy_state="failed"):
+        # Failed copies that have scrolled out of the pages read above are tried again
+        # (UNAVAILABLE and GONE ones are not: trying again would only cost a call each poll).
+        for row in await InstagramMedia.filter(copy_state=CopyState.FAILED):
             if row.media_id not in seen:
                 await _retry_failed(settings, client, http, row, horizon, result)
     account.last_polled_at = _now()
@@ -135,23 +141,30 @@ async def _retry_failed(
         media = await client.media(row.media_id)
     except (TokenInvalid, RateLimited, TemporaryError):
         raise
-    except InstagramError as exc:  # e.g. deleted on Instagram: keep the row, say why
-        row.last_error = str(exc)[:4000]
-        await row.save(update_fields=["last_error", "updated_at"])
+    except InstagramError as exc:  # keep the row and say why; a deleted media is GONE
+        state = CopyState.GONE if exc.missing else CopyState.FAILED
+        prefix = "deleted on Instagram: " if state == CopyState.GONE else ""
+        await InstagramMedia.filter(media_id=row.media_id, copy_state=CopyState.FAILED).update(
+            copy_state=state, last_error=f"{prefix}{exc}"[:4000], updated_at=_now()
+        )
         return
     await _handle(settings, http, media, horizon, result)
 
 
 async def _row(media: Media) -> InstagramMedia:
-    values: dict[str, Any] = {
-        "permalink": media.permalink, "media_type": media.media_type,
-        "timestamp": media.timestamp, "caption": media.caption, "like_count": media.like_count,
-    }  # fmt: skip
     try:
-        row, _ = await InstagramMedia.get_or_create(values, media_id=media.id)
+        row, _ = await InstagramMedia.get_or_create(_media_fields(media), media_id=media.id)
     except IntegrityError:  # another poller inserted it between our lookup and insert
         row = await InstagramMedia.get(media_id=media.id)
     return row
+
+
+def _media_fields(media: Media) -> dict[str, Any]:
+    """What the row keeps of the media: set on creation and again when its copy is linked."""
+    return {
+        "permalink": media.permalink, "media_type": media.media_type,
+        "timestamp": media.timestamp, "caption": media.caption, "like_count": media.like_count,
+    }  # fmt: skip
 
 
 async def _handle(
@@ -159,15 +172,15 @@ async def _handle(
 ) -> bool:
     """Copy or refresh one media; True when it is copied and older than the overlap window."""
     row = await _row(media)
-    if row.copy_state != "copied":
+    if row.copy_state != CopyState.COPIED:
         await _copy(settings, http, media, result)
         return False
     if media.timestamp and media.timestamp < horizon:
         return True
     if row.comment_id is None:
-        await _first_comment_if_new(settings, media)
+        await copied.first_comment_if_new(settings, media)
     if (media.caption or None) != (row.caption or None):
-        await _update_caption(settings, row, media)
+        await copied.update_caption(settings, row, media)
         result.updated += 1
     return False
 
@@ -179,11 +192,11 @@ def copy_lease(settings: Settings) -> timedelta:
 
 async def _claim(settings: Settings, media_id: str) -> bool:
     now = _now()
-    claimable = Q(copy_state__in=["pending", "failed"]) | Q(
-        copy_state="copying", updated_at__lt=now - copy_lease(settings)
+    claimable = Q(copy_state__in=[CopyState.PENDING, CopyState.FAILED]) | Q(
+        copy_state=CopyState.COPYING, updated_at__lt=now - copy_lease(settings)
     )
     claimed = await InstagramMedia.filter(claimable, media_id=media_id, post_id=None).update(
-        copy_state="copying", updated_at=now
+        copy_state=CopyState.COPYING, updated_at=now
     )
     return bool(claimed)
 
@@ -191,17 +204,36 @@ async def _claim(settings: Settings, media_id: str) -> bool:
 async def _renew(media_id: str) -> bool:
     """Restart the claim's lease after a file; False if the copy was finished meanwhile."""
     renewed = await InstagramMedia.filter(
-        media_id=media_id, copy_state="copying", post_id=None
+        media_id=media_id, copy_state=CopyState.COPYING, post_id=None
     ).update(updated_at=_now())
     return bool(renewed)
 
 
-async def _fail(media_id: str, error: str, result: PollResult) -> None:
-    log.warning("instagram poll: media %s not copied: %s", media_id, error)
-    await InstagramMedia.filter(media_id=media_id, copy_state="copying").update(
-        copy_state="failed", last_error=error[:4000], updated_at=_now()
+async def _fail(media_id: str, error: str, result: PollResult, state: CopyState) -> None:
+    """Give up the claim as FAILED (the next poll tries again) or UNAVAILABLE (it does not)."""
+    log.warning("instagram poll: media %s not copied (%s): %s", media_id, state, error)
+    await InstagramMedia.filter(media_id=media_id, copy_state=CopyState.COPYING).update(
+        copy_state=state, last_error=error[:4000], updated_at=_now()
     )
     result.failed += 1
+
+
+class _ClaimLost(Exception):
+    """Our claim expired and another poller took the copy over: let it win."""
+
+
+class _DownloadFailed(Exception):
+    """A file of the media could not be downloaded or stored; the message says why."""
+
+
+async def _link(media: Media, post: Post) -> None:
+    """Point the claimed row at its post (in the post's transaction); _ClaimLost if not ours."""
+    linked = await InstagramMedia.filter(media_id=media.id, copy_state=CopyState.COPYING).update(
+        post_id=post.id, copy_state=CopyState.COPIED, last_error=None, updated_at=_now(),
+        **_media_fields(media),
+    )  # fmt: skip
+    if not linked:
+        raise _ClaimLost(media.id)
 
 
 async def _copy(
@@ -209,59 +241,57 @@ async def _copy(
 ) -> None:
     if not await _claim(settings, media.id):
         return  # copied meanwhile, or another poller is copying it now
-    if missing := pesos.missing_files(media):
-        await _fail(media.id, f"Instagram gives no media_url for {', '.join(missing)}", result)
-        return
-    files: dict[str, str] = {}
-    for url in pesos.remote_urls(media):
+
+    async def link(post: Post) -> None:
+        await _link(media, post)
+
+    if (imported := await matching.imported_post(media.timestamp)) is not None:
+        # The zip import brought it home first: link that post instead of a second copy.
         try:
-            files[url] = media_url(settings, await copy_remote_photo(settings, http, url))
-        except (httpx.HTTPError, MicropubError) as exc:
-            await _fail(media.id, f"download failed: {type(exc).__name__}: {exc}", result)
+            adopted = await matching.adopt(settings, imported, media.permalink, link)
+        except _ClaimLost:
             return
-        if not await _renew(media.id):
-            return  # our claim expired and another poller finished the copy: let it win
-    properties, published = pesos.to_post(media, files)
-    async with in_transaction():
-        post = await create_post(properties, published=published, client_id="instagram")
-        linked = await InstagramMedia.filter(media_id=media.id, copy_state="copying").update(
-            post_id=post.id, copy_state="copied", last_error=None, updated_at=_now()
+        if adopted:
+            result.linked += 1
+            await copied.first_comment_if_new(settings, media)
+            return
+    if missing := pesos.missing_files(media):
+        error = f"Instagram gives no media_url for {', '.join(missing)}"
+        await _fail(media.id, error, result, CopyState.UNAVAILABLE)
+        return
+    urls = pesos.remote_urls(media)
+
+    def draft(stored: list[StoredMedia]) -> store.Draft:
+        files = {url: media_url(settings, copy) for url, copy in zip(urls, stored, strict=True)}
+        properties, published = pesos.to_post(media, files)
+        return store.Draft(properties, published, CLIENT_ID)
+
+    try:
+        await store.create_with_files(
+            settings, _download(settings, http, media.id, urls), draft, link
         )
-        if not linked:  # our claim expired and another poller took over: let it win
-            raise jobs.Retry(f"lost the copy claim on Instagram media {media.id}")
-    await post_changed(settings, post)
+    except _DownloadFailed as exc:
+        await _fail(media.id, str(exc), result, CopyState.FAILED)
+        return
+    except _ClaimLost:
+        log.info("instagram poll: media %s was copied by another poller", media.id)
+        return
     result.copied += 1
-    await _first_comment_if_new(settings, media)
+    await copied.first_comment_if_new(settings, media)
 
 
-# Media older than the account's connection by more than this is history: the copy gets no
-# first comment (the issue: history imports never comment unless asked).
-HISTORY_GRACE = timedelta(days=1)
-
-
-async def _first_comment_if_new(settings: Settings, media: Media) -> None:
-    account = await InstagramAccount.first()
-    row = await InstagramMedia.get_or_none(media_id=media.id)
-    if account is None or row is None or media.timestamp is None:
-        return
-    if media.timestamp >= account.created_at - HISTORY_GRACE:
-        await schedule_first_comment(settings, row)
-
-
-async def _update_caption(settings: Settings, row: InstagramMedia, media: Media) -> None:
-    await InstagramMedia.filter(media_id=row.media_id).update(
-        caption=media.caption, like_count=media.like_count, updated_at=_now()
-    )
-    post = await Post.filter(instagram_media__media_id=row.media_id).first()
-    if post is None:
-        return
-    previous = dict(post.properties)
-    properties = {k: v for k, v in post.properties.items() if k not in ("content", "category")}
-    post.properties = properties | pesos.caption_properties(media.caption)
-    post.updated = _now()
-    await post.save()
-    await set_categories(post)
-    await post_changed(settings, post, previous_properties=previous)
+async def _download(
+    settings: Settings, http: httpx.AsyncClient, media_id: str, urls: list[str]
+) -> AsyncGenerator[StoredMedia, None]:
+    """Each file of the media in the media store, renewing the claim after each."""
+    for url in urls:
+        try:
+            stored = await copy_remote_photo(settings, http, url)
+        except (httpx.HTTPError, MicropubError) as exc:
+            raise _DownloadFailed(f"download failed: {type(exc).__name__}: {exc}") from exc
+        yield stored
+        if not await _renew(media_id):
+            raise _ClaimLost(media_id)
 
 
 async def handle_poll(ctx: JobContext, payload: dict[str, Any]) -> None:
