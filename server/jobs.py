@@ -117,6 +117,17 @@ def backoff_delay(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BAC
     return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - jitter, not a secret
 
 
+def next_slot(after: datetime, period_seconds: float) -> tuple[int, datetime]:
+    """The first boundary of `period_seconds`-long slots after `after`: its number and time.
+
+    For self-scheduling jobs: keyed by the slot number, a job queued for the next slot by
+    several runs at once is queued once.
+    """
+    period = max(int(period_seconds), 1)
+    slot = int(after.timestamp()) // period + 1
+    return slot, datetime.fromtimestamp(slot * period, UTC)
+
+
 async def enqueue(
     kind: str,
     payload: dict[str, Any],

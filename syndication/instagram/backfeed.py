@@ -27,7 +27,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
@@ -101,8 +101,7 @@ async def _schedule(settings: Settings, media: InstagramMedia, now: datetime) ->
     if every is None or media.post_id is None:  # type: ignore[attr-defined]
         return None
     seconds = int(every.total_seconds())
-    slot = int(now.timestamp()) // seconds + 1
-    run_at = datetime.fromtimestamp(slot * seconds, UTC)
+    slot, run_at = jobs.next_slot(now, seconds)
     key = f"{POLL_COMMENTS}:{media.media_id}:{seconds}:{slot}"
     return await jobs.enqueue(POLL_COMMENTS, {"media_id": media.media_id}, key=key, run_at=run_at)
 

@@ -87,9 +87,7 @@ async def ensure_polling(settings: Settings) -> None:
 
 async def schedule_next(settings: Settings, account: InstagramAccount) -> None:
     period = max(settings.instagram_poll_seconds, 1)
-    start = max(_now(), account.paused_until or _now())
-    slot = int(start.timestamp() // period) + 1
-    run_at = datetime.fromtimestamp(slot * period, UTC)
+    slot, run_at = jobs.next_slot(max(_now(), account.paused_until or _now()), period)
     await jobs.enqueue(
         POLL, {"reason": "schedule"}, key=f"{POLL}:slot:{period}:{slot}", run_at=run_at
     )

@@ -240,3 +240,14 @@ async def test_job_counts_and_recent_failures() -> None:
     failures = await jobs.recent_failures(10)
     assert [job.idempotency_key for job in failures] == ["broken", "flaky"]
     assert [job.idempotency_key for job in await jobs.recent_failures(1)] == ["broken"]
+
+
+def test_next_slot_is_the_next_boundary_and_numbers_it() -> None:
+    """Any time within one slot gives the same next boundary (and key number); a boundary
+    itself belongs to the slot it starts, so the next one is a full period on."""
+    start = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    inside = [start + timedelta(seconds=s) for s in (0, 1, 599)]
+    assert {(jobs.next_slot(t, 600)) for t in inside} == {
+        (int(start.timestamp()) // 600 + 1, start + timedelta(minutes=10))
+    }
+    assert start + timedelta(minutes=20) == jobs.next_slot(start + timedelta(minutes=10), 600)[1]
