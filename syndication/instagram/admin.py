@@ -22,12 +22,13 @@ from server.admin.dashboard import SECTIONS, DashboardSection
 from server.models import AdminSession, CopyState, InstagramAccount, InstagramMedia, Response
 from server.settings import Settings
 from server.web import settings_of
+from syndication.instagram import account as accounts
+from syndication.instagram.backfeed import ORIGIN
 from syndication.instagram.comments import CLAIM_PREFIX
 
 RECENT_MEDIA = 20
 # Copy states whose last error says why there is no copy (what a copied row once hit is old).
 SHOWN_ERRORS = frozenset({CopyState.FAILED, CopyState.UNAVAILABLE, CopyState.GONE})
-ORIGIN = "instagram"
 CONNECT_COMMAND = "hearth instagram connect --access-token TOKEN"
 
 
@@ -100,7 +101,7 @@ async def backfed_counts(post_ids: list[int]) -> dict[int, int]:
 async def load_instagram(request: Request, session: AdminSession) -> Mapping[str, Any]:
     """The account (or None), the connect command, and the latest media rows."""
     settings = settings_of(request)
-    account = await InstagramAccount.all().order_by("-id").first()
+    account = await accounts.current_account()
     media = (
         await InstagramMedia.all()
         .order_by("-timestamp", "-created_at")
