@@ -53,6 +53,7 @@ class MediaRow:
     media_type: str | None
     timestamp: datetime | None
     post_url: str | None
+    post_path: str | None
     copy_state: str
     last_error: str | None
     comment: str
@@ -116,6 +117,7 @@ async def load_instagram(request: Request, session: AdminSession) -> Mapping[str
             media_type=m.media_type,
             timestamp=m.timestamp,
             post_url=settings.absolute(m.post.path) if m.post is not None else None,
+            post_path=f"/{m.post.path}" if m.post is not None else None,
             copy_state=m.copy_state,
             last_error=m.last_error if m.copy_state in SHOWN_ERRORS else None,
             comment=comment_state(m, settings),
