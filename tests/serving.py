@@ -7,13 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +26,37 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, for `serve_in_thread`."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def loopback_base(sock: socket.socket) -> str:
+    """The base URL, `http://127.0.0.1:PORT/`, of a site served on `sock`."""
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+@contextmanager
+def serve_in_thread(app: Any, sockets: Sequence[socket.socket]) -> Iterator[None]:
+    """Serve the ASGI `app` with uvicorn on `sockets` in a daemon thread until the block ends
+    (a fake remote site for a test); the sockets are closed after."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": list(sockets)}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for sock in sockets:
+            sock.close()
 
 
 @dataclass

@@ -17,15 +17,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     BrowserType,
@@ -36,7 +33,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.serving import ROOT, Served, hearth_serve
+from tests.serving import ROOT, Served, hearth_serve, serve_in_thread
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.served_instagram import instagram_env
 
@@ -195,19 +192,8 @@ def serve_instagram_on(host: str) -> Iterator[tuple[FakeInstagram, list[str]]]:
     addresses = _loopback_addresses(host)
     sockets = _bind_all(addresses)
     fake = FakeInstagram(f"http://{host}:{sockets[0].getsockname()[1]}/")
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(fake.app(), sockets):
         yield fake, addresses
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        for sock in sockets:
-            sock.close()
 
 
 def set_password(data_dir: Path, password: str) -> None:

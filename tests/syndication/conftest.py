@@ -20,7 +20,9 @@ from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
 from server.http import create_http_client
+from server.models import InstagramAccount
 from server.settings import ALL_NETWORKS, Settings
+from syndication.instagram import account
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 
 
@@ -49,3 +51,11 @@ async def http_fixture(settings: Settings, app: Starlette) -> AsyncIterator[http
     """Hearth's guarded client for running jobs; depends on `app` so the database is open."""
     async with create_http_client(settings) as http:
         yield http
+
+
+@pytest.fixture(name="connected")
+async def connected_fixture(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> InstagramAccount:
+    """The fake's account, connected as `hearth instagram connect` does (polling started)."""
+    return await account.connect(settings, http, fake.token)

@@ -15,7 +15,7 @@ import pytest
 
 from server.models import InstagramAccount, InstagramMedia, Job, Post
 from server.settings import Settings
-from syndication.instagram import account, comments, poll
+from syndication.instagram import comments, poll
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media
 
@@ -23,13 +23,6 @@ from tests.syndication.instagram_setup import fake_media
 @pytest.fixture(name="settings")
 def settings_fixture(instagram_settings: Settings) -> Settings:
     return instagram_settings
-
-
-@pytest.fixture(name="connected")
-async def connected_fixture(
-    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
-) -> InstagramAccount:
-    return await account.connect(settings, http, fake.token)
 
 
 async def test_caption_edit_leaves_a_deleted_post_alone(

@@ -19,7 +19,7 @@ import pytest
 import server.events
 from server.models import CopyState, InstagramAccount, InstagramMedia, Job, Media, Post
 from server.settings import Settings
-from syndication.instagram import account, poll
+from syndication.instagram import poll
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401
@@ -36,13 +36,6 @@ OLD = datetime.now(UTC) - timedelta(days=30)
 @pytest.fixture(name="settings")
 def settings_fixture(instagram_settings: Settings) -> Settings:
     return instagram_settings
-
-
-@pytest.fixture(name="connected")
-async def connected_fixture(
-    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
-) -> InstagramAccount:
-    return await account.connect(settings, http, fake.token)
 
 
 def copyright_flagged(monkeypatch: pytest.MonkeyPatch, media_id: str) -> None:

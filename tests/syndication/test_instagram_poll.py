@@ -27,13 +27,6 @@ def settings_fixture(instagram_settings: Settings) -> Settings:
     return instagram_settings
 
 
-@pytest.fixture(name="connected")
-async def connected_fixture(
-    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
-) -> InstagramAccount:
-    return await account.connect(settings, http, fake.token)
-
-
 async def only_post(media_id: str) -> Post:
     row = await InstagramMedia.get(media_id=media_id)
     assert "copied" == row.copy_state

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +23,12 @@ from urllib.parse import urlsplit
 
 import html5lib
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.serving import loopback_base, loopback_socket, serve_in_thread
 
 
 @dataclass(frozen=True)
@@ -509,19 +508,7 @@ class FakeRocks:
 @contextmanager
 def serve_rocks() -> Iterator[FakeRocks]:
     """Run a FakeRocks on a free 127.0.0.1 port in a background thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    rocks = FakeRocks(base=f"http://127.0.0.1:{sock.getsockname()[1]}/")
-    config = uvicorn.Config(rocks.app(), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    sock = loopback_socket()
+    rocks = FakeRocks(base=loopback_base(sock))
+    with serve_in_thread(rocks.app(), [sock]):
         yield rocks
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -23,13 +21,12 @@ from typing import Any
 import httpx
 import mf2py
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.serving import hearth_cli, hearth_serve
+from tests.serving import hearth_cli, hearth_serve, loopback_base, loopback_socket, serve_in_thread
 
 # mention-client-php 1.1.8's Link header test, as quoted in conformance.md §2.4.
 MENTION_CLIENT_LINK = re.compile(
@@ -77,28 +74,14 @@ class SourceSite:
         return StreamingResponse(trickle(), status_code=source.status, headers=headers)
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture(name="site", scope="module")
 def site_fixture() -> Iterator[SourceSite]:
     """The fake source sites, served by uvicorn in a thread."""
-    sock = free_socket()
-    site = SourceSite(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+    sock = loopback_socket()
+    site = SourceSite(loopback_base(sock))
     app = Starlette(routes=[Route("/{path:path}", site.page)])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield site
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(app, [sock]):
+        yield site
 
 
 @pytest.fixture(name="hearth", scope="module")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
 
+from tests.serving import loopback_base, loopback_socket, serve_in_thread
 from tests.syndication.fake_instagram.state import FakeInstagram
 
 # The package docstring's first line, shown by `--help`.
@@ -22,21 +20,10 @@ DESCRIPTION = (
 @contextmanager
 def serve_instagram() -> Iterator[FakeInstagram]:
     """Run a FakeInstagram with uvicorn on a free 127.0.0.1 port in a background thread."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    fake = FakeInstagram(f"http://127.0.0.1:{sock.getsockname()[1]}/")
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    sock = loopback_socket()
+    fake = FakeInstagram(loopback_base(sock))
+    with serve_in_thread(fake.app(), [sock]):
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def seed_demo(fake: FakeInstagram) -> None:
