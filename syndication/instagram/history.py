@@ -47,7 +47,7 @@ from micropub.errors import MicropubError
 from micropub.media import ingest_bytes
 from server import jobs
 from server.media import media_url
-from server.models import InstagramImport, Job, Media, Post
+from server.models import InstagramImport, InstagramMedia, Job, Media, Post
 from server.settings import Settings
 from server.worker import Handler, JobContext
 from syndication.instagram import matching, pesos, store
@@ -160,6 +160,21 @@ def _properties(settings: Settings, post: ExportPost, stored: list[Media]) -> di
     return properties
 
 
+class _CopiedMeanwhile(Exception):
+    """The poller copied the post through the API while its files were read from the zip."""
+
+    def __init__(self, copy: InstagramMedia) -> None:
+        super().__init__(copy.media_id)
+        self.copy = copy
+
+
+async def _mark_api_copy(post: ExportPost, copy: InstagramMedia) -> None:
+    """Record that the API's copy is this export post (so no run imports it again)."""
+    post_id = copy.post_id  # type: ignore[attr-defined]
+    marker = {"source": "api", "published": post.published, "post_id": post_id}
+    await InstagramImport.get_or_create(marker, key=post.key)
+
+
 async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The IMPORT_POST job: the post, its files and its marker, unless it is home already."""
     settings = ctx.settings
@@ -167,15 +182,17 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
     if await InstagramImport.exists(key=post.key):
         return  # imported by an earlier run of this job, or from another export
     if (copy := await matching.api_copy(post.times)) is not None:
-        post_id = copy.post_id  # type: ignore[attr-defined]
-        marker = {"source": "api", "published": post.published, "post_id": post_id}
-        await InstagramImport.get_or_create(marker, key=post.key)
+        await _mark_api_copy(post, copy)
         return
 
     def draft(stored: list[Media]) -> store.Draft:
         return store.Draft(_properties(settings, post, stored), post.published, CLIENT_ID)
 
     async def mark(created: Post) -> None:
+        # The poller may have copied it through the API while the files were read.
+        await matching.hold_home_lock()
+        if (late := await matching.api_copy(post.times)) is not None:
+            raise _CopiedMeanwhile(late)
         await InstagramImport.create(
             key=post.key, post=created, source=matching.IMPORTED, published=post.published
         )
@@ -183,6 +200,9 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
     files = _read_files(settings, _zip_paths(settings, payload), post)
     try:
         created = await store.create_with_files(settings, files, draft, mark)
+    except _CopiedMeanwhile as exc:  # the files are discarded; the API's copy counts
+        await _mark_api_copy(post, exc.copy)
+        return
     except IntegrityError:
         if await InstagramImport.exists(key=post.key):
             return  # a concurrent run of this job (its lease ran out) made the post first

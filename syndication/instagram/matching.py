@@ -13,6 +13,7 @@ use the rule below, so "the same post" means the same thing whichever came home 
     zip first, then poll:  `imported_post`  finds the imported post for a media being copied,
                            `adopt` links it and adds the permalink (u-syndication) to it
     poll first, then zip:  `api_copy`       finds the COPIED media for a post being imported
+    both at once:          each checks again under `hold_home_lock` in its transaction
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TypeVar
 from tortoise.transactions import in_transaction
 
 from server.events import post_changed
-from server.models import CopyState, InstagramImport, InstagramMedia, Post
+from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Post
 from server.settings import Settings
 
 # Two posts by one person within this of each other are treated as one: far wider than the
@@ -90,6 +91,18 @@ async def api_copy(unix_times: Sequence[int]) -> InstagramMedia | None:
     taken = await _ids(InstagramImport, [r.post_id for r in rows])  # type: ignore[attr-defined]
     free = [r for r in rows if r.post_id not in taken]  # type: ignore[attr-defined]
     return closest(times, [(r.timestamp, r) for r in free if r.timestamp is not None])
+
+
+async def hold_home_lock() -> None:
+    """Inside the transaction that brings a post home (either way): wait for the other way's.
+
+    Each way checks for the other before it downloads or reads files, but the other may finish
+    meanwhile. So each checks again inside its transaction after taking this lock (the account
+    row, `SELECT ... FOR UPDATE` on PostgreSQL): the second to commit sees the first's row and
+    links instead. SQLite lets one writer at a time anyway (a second raises "database is
+    locked" and its job is retried, then sees the first).
+    """
+    await InstagramAccount.select_for_update().order_by("id").first()
 
 
 class _Taken(Exception):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from micropub.errors import MicropubError
 from micropub.media import copy_remote_photo
 from server import jobs
 from server.media import media_url
-from server.models import CopyState, InstagramAccount, InstagramMedia, Post
+from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Post
 from server.models import Media as StoredMedia
 from server.settings import Settings
 from server.worker import Handler, JobContext
@@ -220,6 +220,33 @@ class _ClaimLost(Exception):
     """Our claim expired and another poller took the copy over: let it win."""
 
 
+class _ImportedMeanwhile(Exception):
+    """The zip import brought the media home while its files downloaded."""
+
+    def __init__(self, imported: InstagramImport) -> None:
+        super().__init__(imported.key)
+        self.imported = imported
+
+
+async def _adopt(
+    settings: Settings,
+    imported: InstagramImport,
+    media: Media,
+    link: Callable[[Post], Awaitable[None]],
+    result: PollResult,
+) -> bool:
+    """Link the zip-imported post to the media instead of copying it; False if another
+    media took that post first (then the media is copied after all)."""
+    try:
+        adopted = await matching.adopt(settings, imported, media.permalink, link)
+    except _ClaimLost:
+        return True  # another poller has the media: nothing for us to do
+    if adopted:
+        result.linked += 1
+        await copied.first_comment_if_new(settings, media)
+    return adopted
+
+
 class _DownloadFailed(Exception):
     """A file of the media could not be downloaded or stored; the message says why."""
 
@@ -243,16 +270,16 @@ async def _copy(
     async def link(post: Post) -> None:
         await _link(media, post)
 
-    if (imported := await matching.imported_post(media.timestamp)) is not None:
-        # The zip import brought it home first: link that post instead of a second copy.
-        try:
-            adopted = await matching.adopt(settings, imported, media.permalink, link)
-        except _ClaimLost:
-            return
-        if adopted:
-            result.linked += 1
-            await copied.first_comment_if_new(settings, media)
-            return
+    async def link_new(post: Post) -> None:
+        # The zip import may have brought it home while the files downloaded.
+        await matching.hold_home_lock()
+        if (late := await matching.imported_post(media.timestamp)) is not None:
+            raise _ImportedMeanwhile(late)
+        await _link(media, post)
+
+    imported = await matching.imported_post(media.timestamp)
+    if imported is not None and await _adopt(settings, imported, media, link, result):
+        return
     if missing := pesos.missing_files(media):
         error = f"Instagram gives no media_url for {', '.join(missing)}"
         await _fail(media.id, error, result, CopyState.UNAVAILABLE)
@@ -266,8 +293,12 @@ async def _copy(
 
     try:
         await store.create_with_files(
-            settings, _download(settings, http, media.id, urls), draft, link
+            settings, _download(settings, http, media.id, urls), draft, link_new
         )
+    except _ImportedMeanwhile as exc:  # the files are discarded; the imported post is linked
+        if not await _adopt(settings, exc.imported, media, link, result):
+            await _fail(media.id, "an imported post was found meanwhile", result, CopyState.FAILED)
+        return
     except _DownloadFailed as exc:
         await _fail(media.id, str(exc), result, CopyState.FAILED)
         return

@@ -8,15 +8,18 @@ real HTTP, and the result is read back from the site's pages as microformats.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mf2py
 import pytest
 from starlette.applications import Starlette
 
-from server.models import CopyState, InstagramImport, InstagramMedia, Post
+from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Media, Post
 from server.posts import create_post
 from server.settings import Settings
 from syndication.instagram import account, history, poll
@@ -134,3 +137,57 @@ async def test_media_the_api_could_not_copy_comes_home_from_the_zip(
     post = await Post.get(published=PHOTO_AT)
     assert history.CLIENT_ID == post.client_id
     assert not await InstagramImport.filter(source="api").exists()
+
+
+async def connected_account(fake: FakeInstagram) -> None:
+    """The account, without the poll job a connection queues (these tests poll by hand)."""
+    await InstagramAccount.create(
+        user_id=fake.user_id, username=fake.username, access_token=fake.token
+    )
+
+
+async def test_import_done_while_the_poller_downloads_is_linked_not_copied(
+    settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram, tmp_path: Path
+) -> None:
+    """The zip import finishes while the poller downloads the same post's photo: the poller
+    links the imported post and discards its download; still one post, no stray file."""
+    media_id = fake.add_media("IMAGE", caption=CAPTION, when=PHOTO_AT)
+    await connected_account(fake)
+    fake.hold_downloads()
+    polling = asyncio.create_task(poll.poll_once(settings, http))
+    assert await asyncio.to_thread(fake.download_held.wait, 10)
+    await import_zip(settings, tmp_path)
+    files_after_import = await Media.all().count()
+    fake.release_downloads()
+    result = await polling
+    assert (0, 1) == (result.copied, result.linked)
+    assert 2 == await Post.all().count()
+    imported = await Post.get(published=PHOTO_AT)
+    assert imported.id == (await InstagramMedia.get(media_id=media_id)).post_id  # type: ignore[attr-defined]
+    assert files_after_import == await Media.all().count()
+
+
+async def test_api_copy_done_while_the_zip_is_read_is_not_imported_again(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    fake: FakeInstagram,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The poller copies the post while the import reads its files: the import keeps the
+    API's copy (marked so), discards what it read, and makes no second post."""
+    fake.add_media("IMAGE", caption=CAPTION, when=PHOTO_AT)
+    await connected_account(fake)
+    reading = history._read_files
+
+    async def read_while_polled(*args: Any) -> AsyncGenerator[Media, None]:
+        await poll.poll_once(settings, http)  # the poller, meanwhile
+        async for stored in reading(*args):
+            yield stored
+
+    monkeypatch.setattr(history, "_read_files", read_while_polled)
+    await import_zip(settings, tmp_path)
+    assert 2 == await Post.all().count()
+    assert 1 == await InstagramImport.filter(source="api").count()
+    referenced = {url for post in await Post.all() for url in post.properties.get("photo", [])}
+    assert len(referenced) + 1 == await Media.all().count()  # + the carousel's video
