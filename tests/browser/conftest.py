@@ -33,9 +33,9 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.serving import ROOT, Served, hearth_serve, serve_in_thread
+from tests.serving import ROOT, hearth_serve, serve_in_thread
 from tests.syndication.fake_instagram import FakeInstagram
-from tests.syndication.served_instagram import instagram_env
+from tests.syndication.served_instagram import Site, instagram_env
 
 CHROMIUM = os.environ.get("HEARTH_TEST_CHROMIUM", "/usr/bin/chromium")
 # Playwright already passes --headless, --no-sandbox (Chromium refuses its sandbox as root)
@@ -95,18 +95,6 @@ class Watch:
     def problems(self) -> list[str]:
         console = [text for text, url in self.console if not self._page_status(text, url)]
         return console + self.page_errors + self.csp
-
-
-@dataclass
-class Site:
-    """A served Hearth whose admin password is set, and the fake Instagram it talks to."""
-
-    served: Served
-    fake: FakeInstagram
-
-    @property
-    def base(self) -> str:
-        return self.served.base
 
 
 def _launch(chromium: BrowserType) -> tuple[Browser | None, list[str]]:
