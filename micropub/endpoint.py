@@ -72,7 +72,14 @@ async def _act(request: Request, token: Token, body: Body) -> Response:
     auth.require_scope(token, parsed.kind)
     if parsed.kind == "create":
         files = [upload for _, upload in body.files]
-        outcome = await store.create(settings, token, parsed, files, _idempotency_key(request))
+        outcome = await store.create(
+            settings,
+            token,
+            parsed,
+            files,
+            _idempotency_key(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     elif parsed.kind == "update":
         outcome = await store.update(settings, parsed)
     elif parsed.kind == "delete":

@@ -4,34 +4,68 @@ Spec: https://www.w3.org/TR/micropub/#response-3 (§3.3.6: the create answers wi
 post's `Location`); the `Idempotency-Key` header is
 https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 
-Two keys, both scoped to the token and stored hashed (`MicropubReceipt.key`):
+Two kinds of receipt, both scoped to the token and stored hashed (`MicropubReceipt.key`):
 
-- with an `Idempotency-Key` header, that key: a resend answers with the same Location
-  however much later it comes;
-- without one, a digest of the parsed request and the uploaded files' bytes: the same
-  create sent again within `DOUBLE_SEND_WINDOW` (a double tap, a retry after a timeout)
-  answers with the same Location; after that it is a new post. The parsed request is
-  hashed rather than the raw body, so a multipart resend with a new boundary still matches.
+- With an `Idempotency-Key` header the client names the request, and a resend of it answers
+  with the same Location however much later it comes. The receipt also keeps a digest of
+  the request: the same key with a different request is refused (422, as the draft says),
+  never answered with a post that says something else. A key whose post has since been
+  deleted is refused too (409): the request was carried out, and making the post again
+  would bring back what the owner deleted; undeleting the post makes the key answer again.
+- Without one, the same request (the parsed body, the uploaded files' bytes and the
+  client's User-Agent) sent again within `DOUBLE_SEND_WINDOW` is taken for a double tap or a
+  retry after a lost answer, and answers with the same Location. The window is short, so
+  the same "+1" sent on purpose a minute later is a new post; the User-Agent is part of it,
+  so two apps sharing a token never swallow each other's posts; and it ends as soon as the
+  post is updated, deleted or undeleted (`end_double_send_window`), so a receipt never
+  answers with a post that no longer says what was sent.
+
+The parsed request is hashed rather than the raw body, so a multipart resend with a new
+boundary still matches.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from tortoise.expressions import Q
 
+from micropub.errors import InvalidRequest
 from micropub.request import MicropubRequest
 from server.models import MicropubReceipt, Post, Token
 
-__all__ = ["DOUBLE_SEND_WINDOW", "find_receipt", "receipt_key", "record_receipt"]
+__all__ = [
+    "DOUBLE_SEND_WINDOW",
+    "MAX_IDEMPOTENCY_KEY",
+    "ReceiptKey",
+    "end_double_send_window",
+    "find_receipt",
+    "receipt_key",
+    "record_receipt",
+]
 
-DOUBLE_SEND_WINDOW = timedelta(minutes=5)
+DOUBLE_SEND_WINDOW = timedelta(seconds=30)
 _HEADER_PREFIX = "idem:"
 _BODY_PREFIX = "body:"
 # Longer header values are refused by the endpoint rather than hashed.
 MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class ReceiptKey:
+    """Where a create's receipt is filed (`key`), and what request it stands for."""
+
+    key: str
+    request_digest: str
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the client named the request with an Idempotency-Key."""
+        return self.key.startswith(_HEADER_PREFIX)
 
 
 def _digest(*parts: bytes) -> str:
@@ -47,34 +81,66 @@ def receipt_key(
     request: MicropubRequest,
     upload_digests: Sequence[str],
     idempotency_key: str | None,
-) -> str:
-    """The receipt key of a create: the header's if given, else the request's digest."""
-    if idempotency_key:
-        return _HEADER_PREFIX + _digest(token.token_hash.encode(), idempotency_key.encode())
+    user_agent: str = "",
+) -> ReceiptKey:
+    """The receipt of a create: filed under the header's key if given, else the request's."""
     body = orjson.dumps(
         {"request": request.to_json(), "uploads": list(upload_digests)},
         option=orjson.OPT_SORT_KEYS,
     )
-    return _BODY_PREFIX + _digest(token.token_hash.encode(), body)
+    request_digest = _digest(token.token_hash.encode(), body)
+    if idempotency_key:
+        key = _HEADER_PREFIX + _digest(token.token_hash.encode(), idempotency_key.encode())
+        return ReceiptKey(key, request_digest)
+    key = _BODY_PREFIX + _digest(token.token_hash.encode(), body, user_agent.encode())
+    return ReceiptKey(key, request_digest)
 
 
-async def find_receipt(key: str) -> Post | None:
-    """The post an earlier create with this key made, if the receipt still holds."""
-    receipt = await MicropubReceipt.get_or_none(key=key).prefetch_related("post")
-    if receipt is None:
+async def find_receipt(receipt: ReceiptKey) -> Post | None:
+    """The post an earlier create of this request made, if its receipt still holds.
+
+    Raises InvalidRequest (422 or 409) for an Idempotency-Key that cannot be answered:
+    reused for another request, or naming a post that has since been deleted.
+    """
+    row = await MicropubReceipt.get_or_none(key=receipt.key).prefetch_related("post")
+    if row is None:
         return None
-    expires = receipt.created_at + DOUBLE_SEND_WINDOW
-    if key.startswith(_BODY_PREFIX) and expires < datetime.now(UTC):
-        return None
-    return receipt.post
+    post: Post = row.post
+    if not receipt.explicit:
+        live = post.deleted_at is None and row.created_at + DOUBLE_SEND_WINDOW >= datetime.now(UTC)
+        return post if live else None
+    if row.request_digest is not None and row.request_digest != receipt.request_digest:
+        raise InvalidRequest(
+            "this Idempotency-Key was already used for a different request; "
+            "send a new key with each new post",
+            status=422,
+        )
+    if post.deleted_at is not None:
+        raise InvalidRequest(
+            "the post this Idempotency-Key made has since been deleted; undelete it, "
+            "or send the create with a new key to post it again",
+            status=409,
+        )
+    return post
 
 
-async def record_receipt(key: str, post: Post) -> None:
-    """Remember that `key` made `post`, replacing an expired receipt with the same key.
+async def record_receipt(receipt: ReceiptKey, post: Post) -> None:
+    """Remember that this request made `post`, replacing a spent receipt with the same key.
 
     Raises IntegrityError when a concurrent create recorded the key first.
     """
-    if key.startswith(_BODY_PREFIX):
+    if not receipt.explicit:
+        # A spent receipt under the same key (too old, or its post deleted) makes way; a live
+        # one stays, so of two identical creates racing here only one makes a post.
         cutoff = datetime.now(UTC) - DOUBLE_SEND_WINDOW
-        await MicropubReceipt.filter(key=key, created_at__lt=cutoff).delete()
-    await MicropubReceipt.create(key=key, post=post)
+        spent = Q(created_at__lt=cutoff) | Q(post__deleted_at__isnull=False)
+        await MicropubReceipt.filter(Q(key=receipt.key) & spent).delete()
+    await MicropubReceipt.create(key=receipt.key, post=post, request_digest=receipt.request_digest)
+
+
+async def end_double_send_window(post: Post) -> None:
+    """Forget the implicit receipts of `post`: after a change, the same body is a new post.
+
+    Explicit (Idempotency-Key) receipts stay: they name a request, not the content.
+    """
+    await MicropubReceipt.filter(post=post, key__startswith=_BODY_PREFIX).delete()

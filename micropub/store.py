@@ -31,6 +31,7 @@ from server.media import media_url
 from server.models import PathRedirect, Post, Status, Token, Visibility
 from server.posts import EPOCH, create_post, set_categories, slugify
 from server.settings import Settings
+from server.timestamps import now
 
 __all__ = ["Outcome", "create", "delete", "undelete", "update"]
 
@@ -90,12 +91,13 @@ async def create(
     request: MicropubRequest,
     files: Sequence[UploadFile],
     idempotency_key: str | None,
+    user_agent: str = "",
 ) -> Outcome:
     """Store a new post (§3.3), or answer a resend with the post it already made."""
     _check_items("properties", request.properties)
     published = _published(request.properties)
     digests = [await uploads.file_digest(upload) for upload in files]
-    key = receipts.receipt_key(token, request, digests, idempotency_key)
+    key = receipts.receipt_key(token, request, digests, idempotency_key, user_agent)
     if (earlier := await receipts.find_receipt(key)) is not None:
         return _created_at(settings, earlier)
     stored = await uploads.store_uploads(settings, list(zip(request.uploads, files, strict=True)))
@@ -191,9 +193,10 @@ async def _update(settings: Settings, post: Post, update: Update, slug: str | No
     post.status = Status(status or Status.PUBLISHED)
     post.visibility = Visibility(visibility or Visibility.PUBLIC)
     post.published = published or post.published
-    post.updated = datetime.now(UTC)
+    post.updated = now()
     await post.save()
     await set_categories(post)
+    await receipts.end_double_send_window(post)
     await post_changed(settings, post, was_public=was_public, previous_properties=previous)
     return _created_at(settings, post) if moved else Outcome(204)
 
@@ -206,8 +209,9 @@ async def _set_deleted(settings: Settings, request: MicropubRequest, deleted: bo
         return Outcome(204)
     was_public = post.is_public
     async with in_transaction():
-        post.deleted_at = datetime.now(UTC) if deleted else None
+        post.deleted_at = now() if deleted else None
         await post.save()
+        await receipts.end_double_send_window(post)
         await post_changed(settings, post, was_public=was_public)
     return Outcome(204)
 

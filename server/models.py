@@ -94,8 +94,8 @@ class PathRedirect(Model):
 class MicropubReceipt(Model):
     """A create request already answered, so a client's retry gets the same post back.
 
-    `key` is either the client's Idempotency-Key header or a hash of the token and body
-    (a double-sent form within a few minutes), always scoped to the token.
+    `key` is either a hash of the token and the client's Idempotency-Key header, or of the
+    token, the request and the client's User-Agent (a double send within seconds).
     """
 
     key = fields.CharField(max_length=128, primary_key=True)
@@ -103,6 +103,9 @@ class MicropubReceipt(Model):
         "models.Post", related_name="receipts", on_delete=fields.CASCADE
     )
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    # SHA-256 of the token and the parsed request, so a reused Idempotency-Key with another
+    # request is refused. Nullable: receipts stored before it was kept have none.
+    request_digest = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "micropub_receipts"

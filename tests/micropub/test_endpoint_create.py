@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from micropub import store
-from server.models import Media, MicropubReceipt, Post, Status, Visibility
+from server.models import Post, Status, Visibility
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,
@@ -240,71 +239,3 @@ async def test_follow_up_work_is_announced(
     monkeypatch.setattr(store, "post_changed", record)
     await post_form(client, "content=x", await bearer())
     assert [{"post": (await Post.get()).id}] == calls
-
-
-async def test_double_send_gets_the_same_post(client: httpx.AsyncClient) -> None:
-    """The same body with the same token twice gives the first Location, one post."""
-    headers = await bearer()
-    first = await post_form(client, "content=Double+tap", headers)
-    second = await post_form(client, "content=Double+tap", headers)
-    assert 201 == second.status_code
-    assert first.headers["location"] == second.headers["location"]
-    assert 1 == await Post.all().count()
-
-
-async def test_concurrent_double_send_gets_one_post(client: httpx.AsyncClient) -> None:
-    """Two identical creates in flight at once still make one post, one Location."""
-    headers = await bearer()
-    first, second = await asyncio.gather(
-        post_form(client, "content=Racing", headers), post_form(client, "content=Racing", headers)
-    )
-    assert (201, 201) == (first.status_code, second.status_code)
-    assert first.headers["location"] == second.headers["location"]
-    assert 1 == await Post.all().count()
-
-
-async def test_double_send_after_the_window_is_a_new_post(client: httpx.AsyncClient) -> None:
-    """After five minutes the same body is a new post."""
-    headers = await bearer()
-    first = await post_form(client, "content=Daily+note", headers)
-    long_ago = datetime.now(UTC) - timedelta(minutes=6)
-    await MicropubReceipt.all().update(created_at=long_ago)
-    second = await post_form(client, "content=Daily+note", headers)
-    assert first.headers["location"] != second.headers["location"]
-    assert 2 == await Post.all().count()
-
-
-async def test_same_body_other_token_is_a_new_post(client: httpx.AsyncClient) -> None:
-    """Receipts are per token: another client's identical post is its own."""
-    await post_form(client, "content=Same", await bearer())
-    await post_form(client, "content=Same", await bearer())
-    assert 2 == await Post.all().count()
-
-
-async def test_idempotency_key_holds_past_the_window(client: httpx.AsyncClient) -> None:
-    """A resend with the same Idempotency-Key gets the same Location, however late."""
-    headers = {**await bearer(), "Idempotency-Key": '"retry-1"'}
-    first = await post_form(client, "content=Once", headers)
-    await MicropubReceipt.all().update(created_at=datetime.now(UTC) - timedelta(days=2))
-    second = await post_form(client, "content=Once", headers)
-    assert first.headers["location"] == second.headers["location"]
-    assert 1 == await Post.all().count()
-
-
-async def test_new_idempotency_key_is_a_new_post(client: httpx.AsyncClient) -> None:
-    """The same body under two Idempotency-Keys is two posts (the client says so)."""
-    headers = await bearer()
-    await post_form(client, "content=Twice", {**headers, "Idempotency-Key": "a"})
-    await post_form(client, "content=Twice", {**headers, "Idempotency-Key": "b"})
-    assert 2 == await Post.all().count()
-
-
-async def test_multipart_resend_stores_the_file_once(client: httpx.AsyncClient) -> None:
-    """A multipart resend (new boundary) matches the first; its file is not stored again."""
-    headers = await bearer()
-    files = {"photo": ("a.jpg", image_bytes(), "image/jpeg")}
-    data = {"content": "Photo once"}
-    first = await client.post(ENDPOINT, data=data, files=files, headers=headers)
-    second = await client.post(ENDPOINT, data=data, files=files, headers=headers)
-    assert first.headers["location"] == second.headers["location"]
-    assert 1 == await Media.all().count()

@@ -29,7 +29,6 @@ from tests.micropub.rocks_support import (
     Site,
     action_json,
     all_contents,
-    created,
     deleted,
     entry_json,
     hearth_serve,
@@ -44,7 +43,10 @@ from tests.micropub.rocks_support import (
 
 @pytest.fixture(name="served", scope="module")
 def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """One `hearth serve` for the module: its URL, a full token and one without `create`."""
+    """One `hearth serve` and database for the module, every test in sequence against it.
+
+    Yields its URL, a full token and one without `create`.
+    """
     with hearth_serve(tmp_path_factory.mktemp("rocks")) as served:
         yield served
 
@@ -83,7 +85,7 @@ def city_fixture() -> bytes:
 async def test_100_create_form(site: Site) -> None:
     """100: Create an h-entry post (form-encoded)."""
     body = "h=entry&content=Micropub+test+of+creating+a+basic+h-entry"
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     content = (await rendered(site, location))["content"]
     assert ["Micropub test of creating a basic h-entry"] == values(content)
 
@@ -94,7 +96,7 @@ async def test_101_create_form_categories(site: Site) -> None:
         "h=entry&content=Micropub+test+of+creating+an+h-entry+with+categories.+This+post+"
         "should+have+two+categories,+test1+and+test2&category[]=test1&category[]=test2"
     )
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     assert ["test1", "test2"] == (await source(site, location))["properties"]["category"]
     assert ["test1", "test2"] == (await rendered(site, location))["category"]
 
@@ -105,7 +107,7 @@ async def test_104_create_form_photo_url(site: Site) -> None:
         "h=entry&content=Micropub+test+of+creating+a+photo+referenced+by+URL"
         "&photo=https%3A%2F%2Fmicropub.rocks%2Fmedia%2Fsunset.jpg"
     )
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     assert [SUNSET_URL] == (await source(site, location))["properties"]["photo"]
     assert [SUNSET_URL] == values((await rendered(site, location))["photo"])
 
@@ -116,7 +118,7 @@ async def test_107_create_form_one_category(site: Site) -> None:
         "h=entry&content=Micropub+test+of+creating+an+h-entry+with+one+category.+This+post+"
         "should+have+one+category,+test1&category=test1"
     )
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     assert ["test1"] == (await source(site, location))["properties"]["category"]
     assert ["test1"] == (await rendered(site, location))["category"]
 
@@ -127,7 +129,7 @@ async def test_107_create_form_one_category(site: Site) -> None:
 async def test_200_create_json(site: Site) -> None:
     """200: Create an h-entry post (JSON)."""
     text = "Micropub test of creating an h-entry with a JSON request"
-    location = created(await site.postjson(entry_json(f'"content": ["{text}"]')))
+    location = await site.created(await site.postjson(entry_json(f'"content": ["{text}"]')))
     assert [text] == values((await rendered(site, location))["content"])
 
 
@@ -138,7 +140,7 @@ async def test_201_create_json_categories(site: Site) -> None:
         "categories. This post should have two categories, test1 and test2."
     )
     body = entry_json(f'"content": ["{text}"]', '"category": ["test1", "test2"]')
-    location = created(await site.postjson(body))
+    location = await site.created(await site.postjson(body))
     assert ["test1", "test2"] == (await rendered(site, location))["category"]
 
 
@@ -146,7 +148,7 @@ async def test_202_create_json_html(site: Site) -> None:
     """202: Create an h-entry with HTML content (JSON): rendered, not escaped."""
     html = "<p>This post has <b>bold</b> and <i>italic</i> text.</p>"
     body = entry_json(f'"content": [{{\n      "html": "{html}"\n    }}]')
-    location = created(await site.postjson(body))
+    location = await site.created(await site.postjson(body))
     assert [{"html": html}] == (await source(site, location))["properties"]["content"]
     [content] = (await rendered(site, location))["content"]
     assert "<b>bold</b>" in content["html"]
@@ -160,7 +162,7 @@ async def test_203_create_json_photo_url(site: Site) -> None:
         "photo of a sunset."
     )
     body = entry_json(f'"content": ["{text}"]', f'"photo": ["{SUNSET_URL}"]')
-    location = created(await site.postjson(body))
+    location = await site.created(await site.postjson(body))
     assert [SUNSET_URL] == values((await rendered(site, location))["photo"])
 
 
@@ -189,7 +191,7 @@ async def test_204_create_json_nested(site: Site) -> None:
         '"content": ["Lunch meeting"]',
         f'"checkin": {CHECKIN}',
     )
-    location = created(await site.postjson(body))
+    location = await site.created(await site.postjson(body))
     properties = (await source(site, location))["properties"]
     [checkin] = properties["checkin"]
     assert ["h-card"] == checkin["type"]
@@ -209,7 +211,7 @@ async def test_205_create_json_photo_alt(site: Site) -> None:
         f'[\n      {{\n        "value": "{SUNSET_URL}",\n'
         '        "alt": "Photo of a sunset"\n      }\n    ]'
     )
-    location = created(
+    location = await site.created(
         await site.postjson(entry_json(f'"content": ["{text}"]', f'"photo": {photo}'))
     )
     expected = [{"value": SUNSET_URL, "alt": "Photo of a sunset"}]
@@ -224,7 +226,7 @@ async def test_206_create_json_photos(site: Site) -> None:
         "include a photo of a city at night."
     )
     photos = f'[\n      "{SUNSET_URL}",\n      "{CITY_URL}"\n    ]'
-    location = created(
+    location = await site.created(
         await site.postjson(entry_json(f'"content": ["{text}"]', f'"photo": {photos}'))
     )
     assert [SUNSET_URL, CITY_URL] == values((await rendered(site, location))["photo"])
@@ -246,7 +248,7 @@ async def test_300_create_multipart_photo(site: Site, sunset: bytes) -> None:
     """300: Create an h-entry with a photo (multipart)."""
     params = {"h": "entry", "content": "Nice sunset tonight"}
     response = await site.multipart(params, [("photo", "sunset.jpg", sunset, "image/jpeg")])
-    await _check_uploaded(site, created(response), 1)
+    await _check_uploaded(site, await site.created(response), 1)
 
 
 async def test_301_create_multipart_photos(site: Site, sunset: bytes, city: bytes) -> None:
@@ -256,14 +258,14 @@ async def test_301_create_multipart_photos(site: Site, sunset: bytes, city: byte
         ("photo[]", "sunset.jpg", sunset, "image/jpeg"),
         ("photo[]", "city-at-night.jpg", city, "image/jpeg"),
     ]
-    await _check_uploaded(site, created(await site.multipart(params, files)), 2)
+    await _check_uploaded(site, await site.created(await site.multipart(params, files)), 2)
 
 
 # 400: update (a JSON create, then a JSON update of its Location).
 
 
 async def _create(site: Site, *properties: str) -> str:
-    return created(await site.postjson(entry_json(*properties)))
+    return await site.created(await site.postjson(entry_json(*properties)))
 
 
 async def test_400_update_replace(site: Site) -> None:
@@ -345,7 +347,7 @@ RESTORED_TEXT = "This post will be deleted, and should be restored after undelet
 async def test_500_delete_form(site: Site) -> None:
     """500: Delete a post (form-encoded); the Location goes in raw."""
     body = "h=entry&content=This+post+will+be+deleted+when+the+test+succeeds."
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     deleted(await site.post(f"action=delete&url={location}"))
     assert 410 == (await site.client.get(location)).status_code
 
@@ -360,7 +362,7 @@ async def test_501_delete_json(site: Site) -> None:
 async def test_502_undelete_form(site: Site) -> None:
     """502: Undelete a post (form-encoded): restored at the original Location."""
     body = "h=entry&content=This+post+will+be+deleted,+and+should+be+restored+after+undeleting+it."
-    location = created(await site.post(body))
+    location = await site.created(await site.post(body))
     deleted(await site.post(f"action=delete&url={location}"))
     assert 410 == (await site.client.get(location)).status_code
     deleted(await site.post(f"action=undelete&url={location}"))
@@ -459,13 +461,13 @@ async def test_702_media_gif(site: Site) -> None:
 async def test_800_token_in_header(site: Site) -> None:
     """800: Accept access token in HTTP header."""
     body = "h=entry&content=Testing+accepting+access+token+in+HTTP+Authorization+header"
-    created(await site.post(body))
+    await site.created(await site.post(body))
 
 
 async def test_801_token_in_body(site: Site) -> None:
     """801: Accept access token in POST body (skipauth: no header)."""
     body = f"h=entry&content=Testing+accepting+access+token+in+post+body&access_token={site.token}"
-    created(await site.post(body, skipauth=True))
+    await site.created(await site.post(body, skipauth=True))
 
 
 async def test_802_token_not_stored(site: Site) -> None:
@@ -476,7 +478,7 @@ async def test_802_token_not_stored(site: Site) -> None:
     to refuse. Following the spec, the token goes in the body only, as the test intends.
     """
     body = f"h=entry&content=Testing+accepting+access+token+in+post+body&access_token={site.token}"
-    location = created(await site.post(body, skipauth=True))
+    location = await site.created(await site.post(body, skipauth=True))
     properties = (await source(site, location))["properties"]
     assert "Testing accepting access token in post body" == properties["content"][0]
     assert "access_token" not in properties
