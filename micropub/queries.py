@@ -23,6 +23,7 @@ from server import posts
 from server.models import Post, PostCategory
 from server.post_types import SHORT_LETTERS
 from server.settings import Settings
+from server.timestamps import rfc3339
 
 __all__ = ["SUPPORTED", "answer", "syndication_targets"]
 
@@ -72,8 +73,20 @@ async def _post_types(settings: Settings, params: QueryParams) -> dict[str, Any]
     return {"post-types": POST_TYPES}
 
 
+def _source_of(post: Post, requested: list[str]) -> dict[str, Any]:
+    """The post as `q=source` gives it: its properties, and `published` if Hearth chose it.
+
+    A post created without `published` still has a publication time (the one its page
+    and feeds show); giving it back lets a client show and edit it like any other.
+    """
+    properties = post.properties
+    if not properties.get("published"):
+        properties = {**properties, "published": [rfc3339(post.published)]}
+    return query_source(properties, post.h_type, requested)
+
+
 def _item(settings: Settings, post: Post, requested: list[str]) -> dict[str, Any]:
-    item = query_source(post.properties, post.h_type, requested)
+    item = _source_of(post, requested)
     item["properties"]["url"] = [permalink(settings, post)]
     return item
 
@@ -84,7 +97,7 @@ async def _source(settings: Settings, params: QueryParams) -> dict[str, Any]:
         post = await find_post(settings, url)
         if post.deleted_at is not None:
             raise InvalidRequest(f"{url} is deleted")
-        return query_source(post.properties, post.h_type, _requested(params))
+        return _source_of(post, _requested(params))
     try:
         page = await posts.page_of(
             Post.filter(deleted_at__isnull=True), limit=_limit(params), before=params.get("after")

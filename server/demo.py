@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from PIL import Image, ImageDraw
 
+from server import timestamps
 from server.events import post_changed
 from server.media import media_url, store_media
 from server.models import Post
@@ -31,7 +32,7 @@ async def fill_demo(settings: Settings) -> int:
     """Create demo posts on an empty site; returns how many were made (0 if not empty)."""
     if await Post.all().exists():
         return 0
-    now = datetime.now(UTC)
+    now = timestamps.now()
     photo = await store_media(settings, _sample_photo(), "image/jpeg", "sunset.jpg")
     samples: list[dict[str, list[object]]] = [
         {

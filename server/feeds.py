@@ -21,10 +21,9 @@ from __future__ import annotations
 import mimetypes
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 import orjson
@@ -36,9 +35,11 @@ from starlette.routing import Route
 from server import posts
 from server.caching import conditional
 from server.discovery import SiteLink, link_header
-from server.models import Post
+from server.media import stored_files
+from server.models import Media, Post
 from server.render import EntryView, OwnerCard, entry_view, owner_card
 from server.settings import Settings
+from server.timestamps import rfc822, rfc3339
 from server.web import settings_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -98,6 +99,15 @@ class FeedPage:
     next_url: str | None
     # Newest change among the shown posts; None for an empty feed.
     last_modified: datetime | None
+    # The files of this site's media store that the entries show, by URL: their size and
+    # type as stored (enclosures need the length; remote files' is unknown).
+    files: Mapping[str, Media] = field(default_factory=dict)
+
+    def enclosure(self, url: str, fallback_type: str) -> tuple[str, int | None]:
+        """The media type and byte length of a file an entry shows (None: unknown)."""
+        if (stored := self.files.get(url)) is not None:
+            return stored.content_type, stored.size
+        return _media_type(url, fallback_type), None
 
     @property
     def home_url(self) -> str:
@@ -110,14 +120,6 @@ class FeedPage:
     @property
     def description(self) -> str:
         return self.owner.note or f"Posts by {self.owner.name}"
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _rfc822(value: datetime) -> str:
-    return format_datetime(value.astimezone(UTC), usegmt=True)
 
 
 def _media_type(url: str, fallback: str) -> str:
@@ -187,7 +189,7 @@ def render_atom(page: FeedPage) -> bytes:
     _sub(feed, "title", page.title, type="text")
     if page.owner.note:
         _sub(feed, "subtitle", page.owner.note, type="text")
-    _sub(feed, "updated", _rfc3339(page.last_modified or _EMPTY_FEED_UPDATED))
+    _sub(feed, "updated", rfc3339(page.last_modified or _EMPTY_FEED_UPDATED))
     author = _sub(feed, "author")
     _sub(author, "name", page.owner.name)
     _sub(author, "uri", page.owner.url)
@@ -205,18 +207,14 @@ def render_atom(page: FeedPage) -> bytes:
         _sub(entry, "id", e.url)
         _sub(entry, "title", e.title, type="text")
         _sub(entry, "link", rel="alternate", type="text/html", href=e.url)
-        _sub(entry, "published", _rfc3339(e.published))
-        _sub(entry, "updated", _rfc3339(_entry_updated(e)))
+        _sub(entry, "published", rfc3339(e.published))
+        _sub(entry, "updated", rfc3339(_entry_updated(e)))
         for category in e.categories:
             _sub(entry, "category", term=category)
         for photo in e.photos:
-            _sub(
-                entry,
-                "link",
-                rel="enclosure",
-                type=_media_type(photo.url, "image/jpeg"),
-                href=photo.url,
-            )
+            kind, length = page.enclosure(photo.url, "image/jpeg")
+            sized = {"length": str(length)} if length is not None else {}
+            _sub(entry, "link", rel="enclosure", type=kind, href=photo.url, **sized)
         for url in e.syndication:
             _sub(entry, "link", rel="syndication", href=url)
         if e.summary:
@@ -239,7 +237,7 @@ def render_rss(page: FeedPage) -> bytes:
     if settings.websub_hub:
         _sub(channel, "atom:link", rel="hub", href=settings.websub_hub)
     if page.last_modified is not None:
-        _sub(channel, "lastBuildDate", _rfc822(page.last_modified))
+        _sub(channel, "lastBuildDate", rfc822(page.last_modified))
     _sub(channel, "generator", "Hearth")
     if page.owner.photo:
         image = _sub(channel, "image")
@@ -254,17 +252,18 @@ def render_rss(page: FeedPage) -> bytes:
             _sub(item, "title", e.title)
         _sub(item, "link", e.url)
         _sub(item, "guid", e.url, isPermaLink="true")
-        _sub(item, "pubDate", _rfc822(e.published))
+        _sub(item, "pubDate", rfc822(e.published))
         _sub(item, "dc:creator", page.owner.name)
         for category in e.categories:
             _sub(item, "category", category)
         if description:
             _sub(item, "description", description)
-        # RSS allows one enclosure per item; its length is required but unknown here,
-        # and 0 is the customary value for that.
+        # RSS allows one enclosure per item, and requires its length: the stored file's, or
+        # for a file elsewhere 0, the RSS Advisory Board's value for an unknown length.
         if e.photos:
             photo = e.photos[0].url
-            _sub(item, "enclosure", url=photo, length="0", type=_media_type(photo, "image/jpeg"))
+            kind, length = page.enclosure(photo, "image/jpeg")
+            _sub(item, "enclosure", url=photo, length=str(length or 0), type=kind)
     return _xml_bytes(rss)
 
 
@@ -282,7 +281,17 @@ def _json_clean(value: Any) -> Any:
     return value
 
 
-def _json_item(e: EntryView) -> dict[str, Any]:
+def _attachment(page: FeedPage, url: str, fallback_type: str, title: str = "") -> dict[str, Any]:
+    kind, length = page.enclosure(url, fallback_type)
+    attachment: dict[str, Any] = {"url": url, "mime_type": kind}
+    if title:
+        attachment["title"] = title
+    if length is not None:
+        attachment["size_in_bytes"] = length
+    return attachment
+
+
+def _json_item(page: FeedPage, e: EntryView) -> dict[str, Any]:
     item: dict[str, Any] = {"id": e.url, "url": e.url}
     # JSON Feed readers show content for items without a title, which is right for notes.
     if e.name:
@@ -295,21 +304,14 @@ def _json_item(e: EntryView) -> dict[str, Any]:
         item["summary"] = e.summary
     if e.photos:
         item["image"] = e.photos[0].url
-    item["date_published"] = _rfc3339(e.published)
+    item["date_published"] = rfc3339(e.published)
     if e.updated:
-        item["date_modified"] = _rfc3339(e.updated)
+        item["date_modified"] = rfc3339(e.updated)
     if e.categories:
         item["tags"] = e.categories
-    attachments = [
-        {
-            "url": p.url,
-            "mime_type": _media_type(p.url, "image/jpeg"),
-            **({"title": p.alt} if p.alt else {}),
-        }
-        for p in e.photos
-    ]
-    attachments += [{"url": v, "mime_type": _media_type(v, "video/mp4")} for v in e.videos]
-    attachments += [{"url": a, "mime_type": _media_type(a, "audio/mpeg")} for a in e.audios]
+    attachments = [_attachment(page, p.url, "image/jpeg", p.alt) for p in e.photos]
+    attachments += [_attachment(page, v, "video/mp4") for v in e.videos]
+    attachments += [_attachment(page, a, "audio/mpeg") for a in e.audios]
     if attachments:
         item["attachments"] = attachments
     return item
@@ -332,7 +334,7 @@ def render_json_feed(page: FeedPage) -> bytes:
         feed["next_url"] = page.next_url
     if settings.websub_hub:
         feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
-    feed["items"] = [_json_item(e) for e in page.entries]
+    feed["items"] = [_json_item(page, e) for e in page.entries]
     return orjson.dumps(_json_clean(feed))
 
 
@@ -365,13 +367,16 @@ async def feed_page(settings: Settings, fmt: FeedFormat, before: str | None) -> 
     """The page of `fmt` starting after cursor `before` (None: the latest posts)."""
     page = await posts.page_of(posts.public_posts(), limit=settings.page_size, before=before)
     feed_url = settings.absolute(fmt.path)
+    entries = [entry_view(post, settings) for post in page.posts]
+    shown = [url for e in entries for url in (*(p.url for p in e.photos), *e.videos, *e.audios)]
     return FeedPage(
         settings=settings,
         owner=await owner_card(settings),
-        entries=[entry_view(post, settings) for post in page.posts],
+        entries=entries,
         self_url=f"{feed_url}?before={before}" if before else feed_url,
         next_url=f"{feed_url}?before={page.before}" if fmt.paged and page.before else None,
         last_modified=_newest(page.posts),
+        files=await stored_files(settings, shown),
     )
 
 

@@ -11,6 +11,7 @@ import mimetypes
 import os
 import re
 import secrets
+from collections.abc import Iterable
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -52,6 +53,19 @@ async def store_media(
 
 def media_url(settings: Settings, media: Media) -> str:
     return settings.absolute(f"media/{media.name}")
+
+
+async def stored_files(settings: Settings, urls: Iterable[str]) -> dict[str, Media]:
+    """The media store's rows for those of `urls` that are this site's media URLs."""
+    prefix = settings.absolute("media/")
+    names = {
+        url[len(prefix) :]: url
+        for url in urls
+        if url.startswith(prefix) and _NAME.match(url[len(prefix) :])
+    }
+    if not names:
+        return {}
+    return {names[row.name]: row for row in await Media.filter(name__in=list(names))}
 
 
 async def serve_media(request: Request) -> Response:

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from server import newbase60, post_types
 from server.models import PathRedirect, Post, PostCategory, Status, Visibility
+from server.timestamps import now
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Characters a slug may keep; everything else becomes "-" (so no & + % # ever appears).
@@ -97,7 +98,7 @@ async def create_post(
     client_id: str | None = None,
 ) -> Post:
     """Store a new post and give it a free path and permashortlink code."""
-    published = (published or datetime.now(UTC)).astimezone(UTC)
+    published = (published or now()).astimezone(UTC)
     post_type = post_types.discover(h_type, properties)
     stem, ordinal = await _next_short_code(post_types.SHORT_LETTERS[post_type], published)
     base = slugify(slug or "") or slugify(_slug_source(h_type, properties))

@@ -41,6 +41,7 @@ from server.render_types import (
     videos,
 )
 from server.settings import Settings
+from server.timestamps import rfc3339
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -199,7 +200,7 @@ def _moment_of(props: Mapping[str, list[Any]], name: str) -> Moment | None:
 
 
 def _stored_moment(value: datetime) -> Moment:
-    return moment(value.isoformat())
+    return moment(rfc3339(value))
 
 
 def _values(props: Mapping[str, list[Any]], name: str, base: str) -> list[Value]:

@@ -36,6 +36,8 @@ from urllib.parse import urljoin
 import nh3
 from markupsafe import Markup
 
+from server.hrefs import valid_href
+
 __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_TAGS",
@@ -63,17 +65,17 @@ __all__ = [
 ]
 
 # Tags and attributes kept in HTML content; everything else (script, style, event
-# handlers, javascript: URLs) is removed on output.
+# handlers, javascript: URLs) is removed on output. `time` goes too (its text stays): a
+# datetime it names could only be kept if valid, and without one its text must be a date.
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "cite", "code", "del", "dd", "dl", "dt", "em",
     "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
     "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "th", "thead", "time", "tr", "u", "ul",
+    "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "class"},
     "img": {"src", "alt", "title", "width", "height", "class"},
-    "time": {"datetime", "class"},
     "span": {"class"},
     "abbr": {"title"},
     "blockquote": {"cite"},
@@ -91,6 +93,8 @@ _NUMBER = r"-?\d+(?:\.\d+)?"
 GEO_URI = re.compile(rf"geo:({_NUMBER}),({_NUMBER})(?:,({_NUMBER}))?(?:;[A-Za-z0-9\-=.;%]*)?")
 # How deep nested objects are shown (an h-cite's author's h-card is depth 2).
 _MAX_DEPTH = 4
+# An img tag as nh3 writes it: every attribute double-quoted, `"` inside escaped.
+_IMG_TAG = re.compile(r'<img((?:\s[a-z][a-z0-9-]*="[^"]*")*)\s*/?>')
 
 
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
@@ -100,7 +104,14 @@ def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
     if attribute == "cite" and not value.startswith(_SAFE_PREFIXES):
         # nh3 checks the schemes of href and src only.
         return None
+    if attribute in ("href", "src", "cite"):
+        return valid_href(value)
     return value
+
+
+def _img_with_alt(match: re.Match[str]) -> str:
+    attributes = match.group(1)
+    return match.group(0) if ' alt="' in attributes else f'<img{attributes} alt="">'
 
 
 def sanitize_html(html: str, base: str | None = None) -> Markup:
@@ -119,6 +130,8 @@ def sanitize_html(html: str, base: str | None = None) -> Markup:
         link_rel="noopener nofollow ugc",
         url_relative=("rewrite_with_base", base) if base else None,
     )
+    # HTML requires alt on every img; one the author left without is taken as decorative.
+    cleaned = _IMG_TAG.sub(_img_with_alt, cleaned)
     return Markup(cleaned)  # noqa: S704 - nh3 output holds only allowed markup
 
 
@@ -163,7 +176,7 @@ def safe_url(value: Any, base: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     url = urljoin(base, value.strip())
-    return url if url.startswith(_SAFE_PREFIXES) else None
+    return valid_href(url) if url.startswith(_SAFE_PREFIXES) else None
 
 
 def safe_urls(values: Iterable[Any], base: str) -> list[str]:
@@ -185,9 +198,20 @@ class Moment:
 _LOOSE_DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
+# What HTML's `datetime` attribute accepts of those: a second's fraction of one to three
+# digits, and an offset with its minutes (https://html.spec.whatwg.org/#dates-and-times).
+_HTML_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
 
 
 def moment(raw: str) -> Moment:
+    """A date or date-time as written, with a `datetime` attribute HTML accepts.
+
+    The text a client sent is kept as the attribute when HTML allows it; otherwise (more
+    than three digits of a second, an offset without minutes) the same moment, in the
+    same zone, is written the way HTML allows.
+    """
     text = raw.strip()
     if not _LOOSE_DATETIME.fullmatch(text):
         return Moment(None, raw)
@@ -201,6 +225,8 @@ def moment(raw: str) -> Moment:
     if parsed.tzinfo is not None:
         offset = parsed.strftime("%z")
         label += " UTC" if offset == "+0000" else f" {offset[:3]}:{offset[3:]}"
+    if not _HTML_DATETIME.fullmatch(text):
+        text = parsed.isoformat(timespec="milliseconds" if parsed.microsecond else "seconds")
     return Moment(text, label)
 
 

@@ -14,8 +14,10 @@ from starlette.templating import Jinja2Templates
 
 import templates as templates_package
 from server.discovery import SiteLink, link_header
+from server.hrefs import valid_href
 from server.render import owner_card
 from server.settings import Settings
+from server.timestamps import rfc3339
 
 TEMPLATE_DIR = Path(templates_package.__file__).parent
 
@@ -29,6 +31,10 @@ def create_templates() -> Jinja2Templates:
     )
     # Jinja's urlencode keeps "/", which would split a tag like "a/b" into two path parts.
     environment.filters["path_segment"] = lambda value: quote(str(value), safe="")
+    # `<time datetime>` values: whole seconds or milliseconds, as HTML allows.
+    environment.filters["rfc3339"] = rfc3339
+    # URLs from other sites in `href`: spelled as HTML requires (a space left in them).
+    environment.filters["href"] = valid_href
     return Jinja2Templates(env=environment)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from server.admin.sessions import (
     require_admin,
     set_session_cookie,
 )
+from server.hrefs import valid_href
 from server.models import AdminSession, SiteSetting, Token
 from server.web import settings_of
 
@@ -37,6 +39,8 @@ NOTICES = {
     "instagram_poll": "Poll queued: the worker asks Instagram for new posts next.",
 }
 HCARD_LIMITS = {"name": 200, "photo": 2048, "note": 2000}
+# Characters no host name (or user info) may hold: the photo would be an invalid `src`.
+_BAD_HOST = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
 
 
 def _field(form: FormData, name: str) -> str:
@@ -180,15 +184,22 @@ async def dashboard(request: Request, session: AdminSession) -> Response:
 
 
 def _hcard_errors(values: Mapping[str, str]) -> dict[str, str]:
+    # The photo's length as stored: with the characters HTML refuses percent-encoded.
+    lengths = {field: len(value) for field, value in values.items()}
+    lengths["photo"] = len(valid_href(values["photo"]))
     errors = {
         field: f"At most {limit} characters."
         for field, limit in HCARD_LIMITS.items()
-        if len(values[field]) > limit
+        if lengths[field] > limit
     }
     photo = values["photo"]
     if photo and "photo" not in errors:
-        parts = urlsplit(photo)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(photo)
+            host_ok = bool(parts.hostname) and not _BAD_HOST.search(parts.netloc)
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+            host_ok = False
+        if not host_ok or parts.scheme not in ("http", "https"):
             errors["photo"] = "An absolute http:// or https:// URL, or nothing."
     return errors
 
@@ -198,6 +209,9 @@ async def update_hcard(request: Request, session: AdminSession) -> Response:
     form = await request.form()
     values = {field: _field(form, field).strip() for field in HCARD_LIMITS}
     errors = _hcard_errors(values)
+    if "photo" not in errors:
+        # Spelled as HTML requires (a space percent-encoded): pages show it in `src`.
+        values["photo"] = valid_href(values["photo"])
     if errors:
         rejected = {"profile": {"values": values, "errors": errors}}
         return await _dashboard(request, session, status_code=400, overrides=rejected)

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
+from server.hrefs import valid_href
 from server.models import Approval, Post, Response, ResponseState
 from server.webmention.entry import clean_html
 from server.webmention.moderation import domain_of
@@ -105,14 +106,19 @@ def shown() -> QuerySet[Response]:
 
 
 def response_view(row: Response) -> ResponseView:
+    """One response as shown; its URLs spelled as HTML requires (a stranger's page may link
+    to `https://a.example/my reply` with the space left in)."""
     author_url = row.author_url
     name = row.author_name or domain_of(author_url or row.url or row.source)
     html = Markup(clean_html(row.content_html)) if row.content_html else None  # noqa: S704
+    photo = valid_href(row.author_photo) if row.author_photo else None
     return ResponseView(
         id=row.id,
         kind=row.kind,
-        url=row.url or row.source,
-        author=AuthorView(name=name, url=author_url, photo=row.author_photo),
+        url=valid_href(row.url or row.source),
+        author=AuthorView(
+            name=name, url=valid_href(author_url) if author_url else None, photo=photo
+        ),
         published=row.published,
         content_html=html,
         content_text=row.content_text,

@@ -15,6 +15,7 @@ from typing import Any
 
 import nh3
 
+from server.hrefs import valid_href
 from server.webmention.mf2 import (
     first_value,
     item_types,
@@ -40,12 +41,18 @@ MAX_HTML = 64 * 1024
 MAX_TEXT = 10_000
 
 
+def _attribute_filter(element: str, attribute: str, value: str) -> str:
+    """Links spelled as HTML requires (a space or `|` left in a stranger's href)."""
+    return valid_href(value) if attribute == "href" else value
+
+
 def clean_html(html: str) -> str:
     """Received HTML made safe to show: see CONTENT_TAGS. Applied on storage and on output."""
     return nh3.clean(
         html[:MAX_HTML],
         tags=CONTENT_TAGS,
         attributes=CONTENT_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
         url_schemes={"http", "https"},
         url_relative="deny",
         link_rel="nofollow ugc noopener",

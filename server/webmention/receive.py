@@ -35,6 +35,7 @@ from server.discovery import SiteLink
 from server.models import Job, JobState, PathRedirect, Post, Response, ResponseState
 from server.pages import viewable
 from server.settings import Settings
+from server.timestamps import rfc3339
 from server.web import error_page, render, settings_of
 from server.webmention import verify
 from server.webmention.links import is_own
@@ -193,7 +194,7 @@ def status_view(row: Response, *, verifying: bool = False) -> dict[str, object]:
         "reason": row.reason,
         "approval": str(row.approval),
         "shown": shown,
-        "updated": row.updated_at.isoformat(),
+        "updated": rfc3339(row.updated_at),
     }
 
 

@@ -13,10 +13,11 @@ seen by re-reading recent media) and §6 (the first comment with the short link)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from server import timestamps
 from server.events import post_changed
 from server.models import InstagramMedia, Post
 from server.posts import set_categories
@@ -43,7 +44,7 @@ async def first_comment_if_new(settings: Settings, media: Media) -> None:
 
 async def update_caption(settings: Settings, row: InstagramMedia, media: Media) -> None:
     """Take the caption (and like count) edited on Instagram into the row and the post."""
-    now = datetime.now(UTC)
+    now = timestamps.now()
     async with in_transaction():  # the row, the post and its announcement: all or none
         await InstagramMedia.filter(media_id=row.media_id).update(
             caption=media.caption, like_count=media.like_count, updated_at=now

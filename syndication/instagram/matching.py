@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
+from server import timestamps
 from server.events import post_changed
 from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Post
 from server.settings import Settings
@@ -135,7 +136,7 @@ async def adopt(
                 return True
             previous = dict(post.properties)
             post.properties = post.properties | {"syndication": [*syndication, permalink]}
-            post.updated = datetime.now(UTC)
+            post.updated = timestamps.now()
             await post.save()
             await post_changed(settings, post, previous_properties=previous)
     except _Taken:

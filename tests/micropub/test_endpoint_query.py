@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import mf2py
 
+from server.models import Post
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,
@@ -67,9 +68,9 @@ async def test_source_everything(client: httpx.AsyncClient) -> None:
     headers = await bearer()
     url = await create(client, headers, {"content": ["Plain"], "category": ["a", "b"]})
     answer = (await source(client, headers, url)).json()
-    assert {"type": ["h-entry"], "properties": {"content": ["Plain"], "category": ["a", "b"]}} == (
-        answer
-    )
+    published = (await Post.get()).published.strftime("%Y-%m-%dT%H:%M:%SZ")
+    properties = {"content": ["Plain"], "category": ["a", "b"], "published": [published]}
+    assert {"type": ["h-entry"], "properties": properties} == answer
 
 
 async def test_source_some_properties(client: httpx.AsyncClient) -> None:

@@ -22,6 +22,7 @@ from server.discovery import SiteLink
 from server.models import Post, Status, Visibility
 from server.posts import create_post
 from server.settings import Settings
+from tests.micropub.endpoint_helpers import ENDPOINT, bearer, image_bytes
 
 A = "{http://www.w3.org/2005/Atom}"
 HUB = "https://hub.example.test/"
@@ -473,3 +474,52 @@ def test_topic_urls(settings: Settings) -> None:
         "https://example.test/feed.rss",
         "https://example.test/feed.json",
     ]
+
+
+async def _uploaded_photo_post(client: httpx.AsyncClient) -> bytes:
+    """A photo post made through the Micropub endpoint; returns the photo as served."""
+    headers = await bearer("create")
+    files = {"photo": ("cat.jpg", image_bytes(), "image/jpeg")}
+    created = await client.post(ENDPOINT, data={"content": "Cat"}, files=files, headers=headers)
+    assert 201 == created.status_code, created.text
+    photo = (await Post.get()).properties["photo"][0]
+    served = await client.get(photo["value"] if isinstance(photo, dict) else photo)
+    assert 200 == served.status_code
+    return served.content
+
+
+async def test_rss_enclosure_length_is_the_stored_files(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """An uploaded photo's RSS enclosure says its size in bytes, not 0."""
+    served = await _uploaded_photo_post(client)
+    enclosure = (await rss_channel(client)).find("item/enclosure")
+    assert enclosure is not None
+    assert (str(len(served)), "image/jpeg") == (enclosure.get("length"), enclosure.get("type"))
+    parsed = feedparser.parse((await client.get("/feed.rss")).content)
+    assert [str(len(served))] == [e["length"] for e in parsed.entries[0].enclosures]
+
+
+async def test_atom_and_json_feed_give_the_stored_files_size(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    served = await _uploaded_photo_post(client)
+    entry = (await atom(client)).find(f"{A}entry")
+    assert entry is not None
+    [link] = [link for link in entry.findall(f"{A}link") if link.get("rel") == "enclosure"]
+    assert str(len(served)) == link.get("length")
+    [attachment] = (await json_feed(client))["items"][0]["attachments"]
+    assert len(served) == attachment["size_in_bytes"]
+
+
+async def test_remote_photo_has_no_length_in_atom_or_json_feed(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """A photo on another site has no known size: Atom and JSON Feed leave it out."""
+    await create_post({"photo": ["https://photos.example/cat.jpg"], "content": ["Cat"]})
+    entry = (await atom(client)).find(f"{A}entry")
+    assert entry is not None
+    [link] = [link for link in entry.findall(f"{A}link") if link.get("rel") == "enclosure"]
+    assert link.get("length") is None
+    [attachment] = (await json_feed(client))["items"][0]["attachments"]
+    assert "size_in_bytes" not in attachment

@@ -220,3 +220,37 @@ async def test_sections_are_an_extension_point(
     assert '<section class="admin-section" id="extra">' in html
     assert "<h2>Extra</h2>" in html
     assert f'<p class="extra">&lt;42&gt; {signed_in}</p>' in html
+
+
+async def test_hcard_photo_is_stored_as_a_valid_url(
+    client: httpx.AsyncClient, signed_in: str
+) -> None:
+    """A photo URL with a space is saved percent-encoded, so pages can put it in `src`."""
+    data = {"csrf_token": signed_in, "name": "", "photo": "https://example.test/my photo.jpg"}
+    assert (await client.post("/admin/hcard", data=data)).status_code == 303
+    photo = _home_card((await client.get("/")).text)["photo"][0]
+    url = photo["value"] if isinstance(photo, dict) else photo
+    assert url == "https://example.test/my%20photo.jpg"
+    form = (await client.get("/admin/")).text
+    assert 'type="url" maxlength="2048" value="https://example.test/my%20photo.jpg"' in form
+
+
+@pytest.mark.parametrize("photo", ["https://bad host.example/a.jpg", "https://[::1/a.jpg"])
+async def test_hcard_rejects_a_photo_whose_host_is_not_a_host(
+    client: httpx.AsyncClient, signed_in: str, photo: str
+) -> None:
+    """A host with a space in it, or an unclosed IPv6 bracket, is refused with 400."""
+    response = await client.post(
+        "/admin/hcard", data={"csrf_token": signed_in, "name": "X", "photo": photo}
+    )
+    assert response.status_code == 400
+    assert "An absolute http:// or https:// URL" in response.text
+
+
+async def test_rejected_photo_is_shown_back_in_a_text_field(
+    client: httpx.AsyncClient, signed_in: str
+) -> None:
+    """The rejected value stays for correcting, in a field that may hold a non-URL."""
+    data = {"csrf_token": signed_in, "name": "", "photo": "not a url"}
+    html = (await client.post("/admin/hcard", data=data)).text
+    assert 'name="photo" type="text" inputmode="url" maxlength="2048" value="not a url"' in html
