@@ -7,7 +7,8 @@ Run: `python bench/instagram.py [--posts 300] [--media 100]`
    `job_handlers()`, one job at a time as `hearth worker` runs them, until the queue is dry.
    That includes the follow-up jobs each new post queues: a webmention to the caption's tag
    link, answered 404 by an `httpx.MockTransport` (no WebSub hub is configured). Baseline: the
-   same posts made directly, `micropub.media.ingest_bytes` for each file then `create_post`.
+   same posts made directly, `hearth.micropub.media_endpoint.ingest_bytes` for each file then
+   `create_post`.
 2. PESOS copy: the fake Instagram (tests/syndication/fake_instagram) serves `--media` media
    (IMAGE, CAROUSEL_ALBUM of three images, VIDEO with its thumbnail, in turn) on 127.0.0.1;
    one `poll.poll_once` pages /me/media, downloads every file over loopback HTTP through
@@ -39,18 +40,18 @@ from typing import Any
 import httpx
 from starlette.datastructures import Secret
 
-from micropub.media import ingest_bytes
-from server import db
-from server.http import create_http_client
-from server.media import media_url
-from server.models import Job, JobState, Post
-from server.posts import create_post
-from server.settings import ALL_NETWORKS, Settings
-from server.tasks import job_handlers
-from server.worker import Handler, JobContext, Worker
-from syndication.instagram import account, history, pesos, poll
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.graph import Media
+from hearth.micropub.media_endpoint import ingest_bytes
+from hearth.server.core import db
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Handler, JobContext, Worker
+from hearth.server.core.media_files import media_url
+from hearth.server.core.models import Job, JobState, Post
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import ALL_NETWORKS, Settings
+from hearth.server.wiring import job_handlers
+from hearth.syndication.instagram import account, history, pesos, poll
+from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.graph import Media
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the fake, under tests/
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram

@@ -17,10 +17,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from server import db
-from server.models import Post
-from server.posts import encode_cursor, page_of, public_posts
-from server.settings import Settings
+from hearth.server.core import db
+from hearth.server.core.models import Post
+from hearth.server.core.posts import encode_cursor, page_of, public_posts
+from hearth.server.core.settings import Settings
 
 
 async def fill(count: int) -> None:

@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 
-from server import jobs
-from server.app import create_app
-from server.http import create_http_client
-from server.models import Job, JobState, Response, ResponseState
-from server.posts import create_post
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.worker import JobContext, Worker
+from hearth.server.app import create_app
+from hearth.server.core import job_queue
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import JobContext, Worker
+from hearth.server.core.models import Job, JobState, Response, ResponseState
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.server.wiring import job_handlers
 
 SITE = "https://example.test/"
 
@@ -125,7 +125,7 @@ async def main(count: int, posts: int, concurrency: int) -> int:
                 return None
 
             for n in range(count):
-                await jobs.enqueue("bench.noop", {}, key=f"noop-{n}")
+                await job_queue.enqueue("bench.noop", {}, key=f"noop-{n}")
             noop_worker = Worker(
                 settings, {"bench.noop": noop}, concurrency=concurrency, poll_interval=0.01
             )

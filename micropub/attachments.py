@@ -15,8 +15,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from micropub.errors import InvalidRequest
-from micropub.types import Properties
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.types import Properties
 
 __all__ = ["UPLOAD_PROPERTIES", "attach", "pair_alt", "upload_property"]
 

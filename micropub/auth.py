@@ -6,8 +6,8 @@ https://www.w3.org/TR/micropub/#scope (§5.4: at least one scope is required),
 https://www.w3.org/TR/micropub/#error-response (§3.8), RFC 6750 §2 and §3.
 
 The token itself is checked by one pluggable function, a `TokenVerifier`:
-`server.tokens.verify_token` unless the app sets `app.state.token_verifier` (tests do; an
-IndieAuth token endpoint elsewhere would). Everything else here is pure.
+`hearth.server.core.tokens.verify_token` unless the app sets `app.state.token_verifier`
+(tests do; an IndieAuth token endpoint elsewhere would). Everything else here is pure.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from micropub.errors import InsufficientScope, InvalidRequest, Unauthorized
-from micropub.types import Kind
-from server.models import Token
-from server.tokens import verify_token
+from hearth.micropub.errors import InsufficientScope, InvalidRequest, Unauthorized
+from hearth.micropub.types import Kind
+from hearth.server.core.models import Token
+from hearth.server.core.tokens import verify_token
 
 __all__ = [
     "TokenVerifier",
@@ -43,7 +43,7 @@ SCOPES: dict[Kind, str] = {
 
 
 def verifier_of(state: Any) -> TokenVerifier:
-    """The app's token check: `state.token_verifier` if set, else `server.tokens.verify_token`."""
+    """The app's token check: `state.token_verifier` if set, else `verify_token`."""
     verifier: TokenVerifier = getattr(state, "token_verifier", None) or verify_token
     return verifier
 

@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message
 
-from micropub.errors import InvalidRequest, RequestTooLarge
-from server.settings import Settings
+from hearth.micropub.errors import InvalidRequest, RequestTooLarge
+from hearth.server.core.settings import Settings
 
 __all__ = ["Body", "Limits", "read_body", "syntax_of"]
 

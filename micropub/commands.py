@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from micropub.errors import InvalidRequest
-from micropub.types import Properties, Status, Visibility
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.types import Properties, Status, Visibility
 
 __all__ = [
     "RESERVED",

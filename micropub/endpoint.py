@@ -8,7 +8,7 @@ through `links` (`rel="micropub"` on every public page).
 The endpoint never redirects (micropub.rocks follows none; `/micropub/` is answered too, not
 redirected), answers OPTIONS with `Allow` and HEAD like GET (authenticated), and answers
 every refused request with a JSON error (`MicropubError`), never a 500. Browser-based
-clients get CORS headers (`micropub.cors`).
+clients get CORS headers (`hearth.micropub.cors`).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from micropub import auth, queries, store
-from micropub.body import Body, Limits, read_body, syntax_of
-from micropub.cors import allow_browser_clients
-from micropub.errors import InvalidRequest, MicropubError
-from micropub.parse import MicropubRequest, parse_form, parse_json
-from micropub.receipts import MAX_IDEMPOTENCY_KEY
-from server.discovery import SiteLink
-from server.models import Token
-from server.web import settings_of
+from hearth.micropub import auth, post_actions, queries
+from hearth.micropub.body import Body, Limits, read_body, syntax_of
+from hearth.micropub.cors import allow_browser_clients
+from hearth.micropub.errors import InvalidRequest, MicropubError
+from hearth.micropub.parsing import MicropubRequest, parse_form, parse_json
+from hearth.micropub.receipts import MAX_IDEMPOTENCY_KEY
+from hearth.server.core.models import Token
+from hearth.server.core.site_links import SiteLink
+from hearth.server.core.web import settings_of
 
 __all__ = ["links", "routes"]
 
@@ -72,7 +72,7 @@ async def _act(request: Request, token: Token, body: Body) -> Response:
     auth.require_scope(token, parsed.kind)
     if parsed.kind == "create":
         files = [upload for _, upload in body.files]
-        outcome = await store.create(
+        outcome = await post_actions.create(
             settings,
             token,
             parsed,
@@ -81,11 +81,11 @@ async def _act(request: Request, token: Token, body: Body) -> Response:
             user_agent=request.headers.get("user-agent", ""),
         )
     elif parsed.kind == "update":
-        outcome = await store.update(settings, parsed)
+        outcome = await post_actions.update(settings, parsed)
     elif parsed.kind == "delete":
-        outcome = await store.delete(settings, parsed)
+        outcome = await post_actions.delete(settings, parsed)
     else:
-        outcome = await store.undelete(settings, parsed)
+        outcome = await post_actions.undelete(settings, parsed)
     headers = {}
     if outcome.location:
         headers["Location"] = outcome.location

@@ -28,11 +28,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from micropub.attachments import upload_property
-from micropub.commands import split_properties
-from micropub.errors import InvalidRequest
-from micropub.request import MicropubRequest, create_request
-from micropub.types import Kind
+from hearth.micropub.attachments import upload_property
+from hearth.micropub.commands import split_properties
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.request import MicropubRequest, create_request
+from hearth.micropub.types import Kind
 
 __all__ = ["parse_form"]
 

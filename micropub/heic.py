@@ -2,7 +2,7 @@
 
 HEIF is ISO/IEC 23008-12; most browsers other than Safari cannot show it, so Hearth never
 serves one: `to_jpeg` decodes it with pillow-heif (libheif, https://github.com/bigcat88/pillow_heif)
-and encodes the picture as a JPEG, which `micropub.images.clean_image` then checks like any
+and encodes the picture as a JPEG, which `hearth.micropub.images.clean_image` then checks like any
 upload. pillow-heif applies the file's rotation and mirroring properties while decoding, so the
 JPEG is upright. Metadata is dropped unless `keep_metadata` (then EXIF, minus its orientation
 tag, and XMP are carried over); the colour profile is always kept.
@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from micropub.errors import InvalidRequest
+from hearth.micropub.errors import InvalidRequest
 
 _QUALITY = 90
 _ORIENTATION = 0x0112

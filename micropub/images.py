@@ -2,9 +2,9 @@
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6), which leaves checking to the
 server. `identify` names a file's type from its magic bytes alone: JPEG, PNG, GIF, WebP,
-AVIF and HEIC images (HEIC is turned into JPEG first, by `micropub.heic`), and the common audio
-and video containers (stored as sent but for their recording location: `micropub.video_meta`).
-Anything else, SVG included (it can carry script), is
+AVIF and HEIC images (HEIC is turned into JPEG first, by `hearth.micropub.heic`), and the
+common audio and video containers (stored as sent but for their recording location:
+`hearth.micropub.video_meta`). Anything else, SVG included (it can carry script), is
 refused. Images then go through `clean_image`, in a worker thread:
 
 1. The format comes from the magic bytes (`sniff_image`), never from the client's
@@ -36,7 +36,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, ImageSequence
 
-from micropub.errors import InvalidRequest
+from hearth.micropub.errors import InvalidRequest
 
 __all__ = ["ANIMATION_PIXEL_FACTOR", "IMAGE_TYPES", "clean_image", "detect_av_type", "identify"]
 
@@ -112,7 +112,7 @@ def identify(data: bytes) -> tuple[str, str | None]:
     if head.startswith(b"<") and b"<svg" in head:
         raise InvalidRequest("unsupported media type: SVG is not accepted (it can carry scripts)")
     if ftyp_brands(data) & _HEIF_BRANDS:
-        return "image/heic", "HEIF"  # stored as JPEG: see micropub.heic
+        return "image/heic", "HEIF"  # stored as JPEG: see hearth.micropub.heic
     supported = "JPEG, PNG, GIF, WebP, AVIF, HEIC, MP4, MOV, WebM, Ogg, MP3, AAC, WAV or FLAC"
     raise InvalidRequest(f"unsupported media type: the file is not {supported}")
 

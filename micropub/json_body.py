@@ -25,11 +25,11 @@ from typing import Any
 
 import orjson
 
-from micropub.commands import build_commands, split_properties
-from micropub.errors import InvalidRequest
-from micropub.request import MicropubRequest, create_request
-from micropub.types import Kind
-from micropub.updates import parse_update
+from hearth.micropub.commands import build_commands, split_properties
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.request import MicropubRequest, create_request
+from hearth.micropub.types import Kind
+from hearth.micropub.updates import parse_update
 
 __all__ = ["parse_json"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from micropub.errors import InvalidRequest
-from server import posts
-from server.models import PathRedirect, Post
-from server.settings import Settings
+from hearth.micropub.errors import InvalidRequest
+from hearth.server.core import posts
+from hearth.server.core.models import PathRedirect, Post
+from hearth.server.core.settings import Settings
 
 __all__ = ["find_post", "permalink", "shortlink", "site_path"]
 

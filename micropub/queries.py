@@ -15,15 +15,15 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from micropub.errors import InvalidRequest
-from micropub.lookup import find_post, permalink
-from micropub.media import media_endpoint_url
-from micropub.parse import query_source
-from server import posts
-from server.models import Post, PostCategory
-from server.post_types import SHORT_LETTERS
-from server.settings import Settings
-from server.timestamps import rfc3339
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.lookup import find_post, permalink
+from hearth.micropub.media_endpoint import media_endpoint_url
+from hearth.micropub.parsing import query_source
+from hearth.server.core import posts
+from hearth.server.core.models import Post, PostCategory
+from hearth.server.core.post_types import SHORT_LETTERS
+from hearth.server.core.settings import Settings
+from hearth.server.core.timestamps import rfc3339
 
 __all__ = ["SUPPORTED", "answer", "syndication_targets"]
 

@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from tortoise.expressions import Q
 
-from micropub.errors import InvalidRequest
-from micropub.request import MicropubRequest
-from server.models import MicropubReceipt, Post, Token
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.request import MicropubRequest
+from hearth.server.core.models import MicropubReceipt, Post, Token
 
 __all__ = [
     "DOUBLE_SEND_WINDOW",

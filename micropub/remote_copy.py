@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from micropub.errors import MicropubError
-from micropub.media import copy_remote_photo
-from server import jobs
-from server.http import BlockedAddressError
-from server.media import media_url
-from server.models import Post
-from server.settings import Settings
+from hearth.micropub.errors import MicropubError
+from hearth.micropub.media_endpoint import copy_remote_photo
+from hearth.server.core import job_queue
+from hearth.server.core.http import BlockedAddressError
+from hearth.server.core.media_files import media_url
+from hearth.server.core.models import Post
+from hearth.server.core.settings import Settings
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "media.copy_remote"
 MEDIA_PROPERTIES = ("photo", "video", "audio")
@@ -49,7 +49,7 @@ async def schedule_copies(settings: Settings, post: Post) -> None:
     if not settings.media_copy_remote or post.deleted_at is not None:
         return
     for url in sorted(remote_media_urls(settings, post.properties)):
-        await jobs.enqueue(
+        await job_queue.enqueue(
             KIND, {"post_id": post.id, "url": url}, key=f"{KIND}:{post.id}:{url}"[:255]
         )
 
@@ -68,15 +68,15 @@ async def copy(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Download one remote file and point the post's properties at the local copy."""
     url = payload["url"]
     if ctx.http is None:
-        raise jobs.PermanentFailure("no HTTP client")
+        raise job_queue.PermanentFailure("no HTTP client")
     try:
         media = await copy_remote_photo(ctx.settings, ctx.http, url)
     except (MicropubError, BlockedAddressError) as exc:
-        raise jobs.PermanentFailure(f"{url}: {exc}") from exc
+        raise job_queue.PermanentFailure(f"{url}: {exc}") from exc
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code >= 500 or exc.response.status_code == 429:
-            raise jobs.Retry(f"{url}: {exc.response.status_code}") from exc
-        raise jobs.PermanentFailure(f"{url}: {exc.response.status_code}") from exc
+            raise job_queue.Retry(f"{url}: {exc.response.status_code}") from exc
+        raise job_queue.PermanentFailure(f"{url}: {exc.response.status_code}") from exc
     post = await Post.get_or_none(id=payload["post_id"])
     if post is None:
         return

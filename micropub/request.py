@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from micropub.attachments import attach, pair_alt
-from micropub.commands import Commands, build_commands
-from micropub.errors import InvalidRequest
-from micropub.types import Kind, Properties
+from hearth.micropub.attachments import attach, pair_alt
+from hearth.micropub.commands import Commands, build_commands
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.types import Kind, Properties
 
 __all__ = ["H_TYPES", "MicropubRequest", "Update", "create_request"]
 

@@ -16,7 +16,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from micropub.commands import RESERVED, is_command
+from hearth.micropub.commands import RESERVED, is_command
 
 __all__ = ["query_source"]
 

@@ -26,10 +26,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from micropub.commands import RESERVED, is_command, publication_state, split_properties
-from micropub.errors import InvalidRequest
-from micropub.request import Update
-from micropub.types import Properties
+from hearth.micropub.commands import RESERVED, is_command, publication_state, split_properties
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.request import Update
+from hearth.micropub.types import Properties
 
 __all__ = ["apply_update", "parse_update"]
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 from starlette.datastructures import UploadFile
 
-from micropub.errors import InvalidRequest
-from micropub.media import ingest_upload
-from server.models import Media
-from server.settings import Settings
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.media_endpoint import ingest_upload
+from hearth.server.core.models import Media
+from hearth.server.core.settings import Settings
 
 __all__ = ["discard", "file_digest", "store_uploads"]
 

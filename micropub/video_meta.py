@@ -33,7 +33,7 @@ is one that has to be walked, such as `moov`.
 
 Out of scope: formats that are not ISO BMFF (WebM, Matroska, Ogg, MP3, AAC, WAV, FLAC; their
 location metadata, where any exists, is stored as sent), files without an `ftyp` (never
-accepted by `micropub.images.detect_av_type`), positions carried as media samples (GoPro
+accepted by `hearth.micropub.images.detect_av_type`), positions carried as media samples (GoPro
 GPMF and dashcam GPS tracks, Apple's timed metadata tracks) and XMP packets (`udta/XMP_`,
 `uuid`), which may hold GPS written by an editing program.
 """
@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 __all__ = ["CONTENT_TYPES", "Box", "BrokenBoxes", "find_location_boxes", "strip_location"]
 
-# The Content-Types (as micropub.images names them) of ISO BMFF files this module reads.
+# The Content-Types (as hearth.micropub.images names them) of ISO BMFF files this module reads.
 CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/3gpp", "audio/mp4"})
 
 # Boxes that hold a position, wherever they sit in a walked container.

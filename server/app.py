@@ -15,18 +15,19 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from micropub import endpoint as micropub_endpoint
-from micropub import media as micropub_media
-from server import admin, db, feeds, media, pages
-from server.http import create_http_client
-from server.settings import Settings
-from server.tasks import job_handlers, on_worker_start
-from server.web import TEMPLATE_DIR, create_templates
-from server.webmention import receive as webmention
-from server.worker import Worker
-from syndication.instagram import admin as instagram_admin  # noqa: F401 - registers its section
-from syndication.instagram import connect as instagram_connect
-from syndication.instagram import webhook as instagram_webhook
+from hearth.micropub import endpoint as micropub_endpoint
+from hearth.micropub import media_endpoint as micropub_media
+from hearth.server import admin, feeds, pages
+from hearth.server.core import db, media_files
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.settings import Settings
+from hearth.server.core.web import TEMPLATE_DIR, create_templates
+from hearth.server.webmention import receive as webmention
+from hearth.server.wiring import job_handlers, on_worker_start
+from hearth.syndication.instagram import admin as instagram_admin  # noqa: F401 - registers its section
+from hearth.syndication.instagram import connect as instagram_connect
+from hearth.syndication.instagram import webhook as instagram_webhook
 
 
 def create_app(
@@ -38,7 +39,7 @@ def create_app(
     """Build the ASGI app; the lifespan opens the database and the shared HTTP client."""
     routes = [
         *feeds.routes,
-        *media.routes,
+        *media_files.routes,
         *micropub_media.routes,
         *micropub_endpoint.routes,
         *admin.routes,

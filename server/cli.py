@@ -9,14 +9,14 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from server.settings import Settings, SettingsError
-from syndication.instagram import cli as instagram_cli
+from hearth.server.core.settings import Settings, SettingsError
+from hearth.syndication.instagram import command_line as instagram_cli
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
+    from hearth.server.app import create_app
 
     app = create_app(settings, run_worker=not args.no_worker)
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which ends the lifespan and so
@@ -27,10 +27,10 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run_worker(settings: Settings) -> int:
-    from server import db
-    from server.http import create_http_client
-    from server.tasks import job_handlers, on_worker_start
-    from server.worker import Worker, stop_on_signals
+    from hearth.server.core import db
+    from hearth.server.core.http import create_http_client
+    from hearth.server.core.job_worker import Worker, stop_on_signals
+    from hearth.server.wiring import job_handlers, on_worker_start
 
     stop = asyncio.Event()
     stop_on_signals(stop)
@@ -46,14 +46,14 @@ async def _run_worker(settings: Settings) -> int:
 
 
 async def _with_db(settings: Settings, action: Callable[[], Awaitable[int]]) -> int:
-    from server import db
+    from hearth.server.core import db
 
     async with db.connect(settings):
         return await action()
 
 
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
-    from server import tokens
+    from hearth.server.core import tokens
 
     async def run() -> int:
         if args.token_action == "create":  # noqa: S105 - a subcommand name
@@ -89,7 +89,7 @@ def _read_password() -> str:
 
 
 async def _set_password(settings: Settings) -> int:
-    from server.admin.passwords import set_password
+    from hearth.server.admin.passwords import set_password
 
     password = _read_password()
 
@@ -102,7 +102,7 @@ async def _set_password(settings: Settings) -> int:
 
 
 async def _demo(settings: Settings) -> int:
-    from server.demo import fill_demo
+    from hearth.server.core.demo import fill_demo
 
     async def run() -> int:
         made = await fill_demo(settings)
@@ -113,7 +113,7 @@ async def _demo(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from server import db
+    from hearth.server.core import db
 
     await db.migrate(settings)
     print(f"Database is up to date ({'PostgreSQL' if settings.is_postgres else settings.db_url}).")

@@ -32,15 +32,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from server import posts
-from server.caching import conditional
-from server.discovery import SiteLink, link_header
-from server.media import stored_files
-from server.models import Media, Post
-from server.render import EntryView, OwnerCard, entry_view, owner_card
-from server.settings import Settings
-from server.timestamps import rfc822, rfc3339
-from server.web import settings_of
+from hearth.server.core import posts
+from hearth.server.core.caching import conditional
+from hearth.server.core.media_files import stored_files
+from hearth.server.core.models import Media, Post
+from hearth.server.core.render import EntryView, OwnerCard, entry_view, owner_card
+from hearth.server.core.settings import Settings
+from hearth.server.core.site_links import SiteLink, link_header
+from hearth.server.core.timestamps import rfc822, rfc3339
+from hearth.server.core.web import settings_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"

@@ -13,15 +13,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from tortoise.queryset import QuerySet
 
-from server import posts
-from server.caching import conditional
-from server.discovery import SiteLink
-from server.feeds import hub_links
-from server.models import PathRedirect, Post, Status, Visibility
-from server.render import entry_view
-from server.web import error_page, render, settings_of
-from server.webmention.display import counts_for, responses_for
-from syndication.instagram.backfeed import instagram_likes
+from hearth.server.core import posts
+from hearth.server.core.caching import conditional
+from hearth.server.core.models import PathRedirect, Post, Status, Visibility
+from hearth.server.core.render import entry_view
+from hearth.server.core.site_links import SiteLink
+from hearth.server.core.web import error_page, render, settings_of
+from hearth.server.feeds import hub_links
+from hearth.server.webmention.display import counts_for, responses_for
+from hearth.syndication.instagram.backfeed import instagram_likes
 
 
 def _newest(items: list[Post]) -> datetime | None:

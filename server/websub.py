@@ -21,18 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from server import feeds, jobs
-from server.http import (
+from hearth.server import feeds
+from hearth.server.core import job_queue
+from hearth.server.core.http import (
     BlockedAddressError,
     create_http_client,
     error_excerpt,
     retry_after_seconds,
 )
-from server.models import Job, JobState
-from server.settings import Settings
+from hearth.server.core.models import Job, JobState
+from hearth.server.core.settings import Settings
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "websub.publish"
 # Job.idempotency_key is a 255-character column; longer keys are hashed to fit.
@@ -62,7 +63,7 @@ async def schedule_ping(settings: Settings, *, reason_key: str) -> None:
     for topic in feeds.topic_urls(settings):
         if await _ping_waiting(topic):
             continue  # it runs after this change is stored, so it tells the hub of it too
-        await jobs.enqueue(KIND, {"hub": hub, "topic": topic}, key=ping_key(topic, reason_key))
+        await job_queue.enqueue(KIND, {"hub": hub, "topic": topic}, key=ping_key(topic, reason_key))
 
 
 async def _ping_waiting(topic: str) -> bool:
@@ -82,18 +83,18 @@ async def _post(client: httpx.AsyncClient, hub: str, topic: str) -> None:
         async with client.stream("POST", hub, data=form, follow_redirects=False) as response:
             excerpt = await error_excerpt(response, _ERROR_EXCERPT)
     except BlockedAddressError as exc:
-        raise jobs.PermanentFailure(f"hub {hub} is not reachable: {exc}") from exc
+        raise job_queue.PermanentFailure(f"hub {hub} is not reachable: {exc}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        raise jobs.PermanentFailure(f"hub URL {hub!r} is not usable: {exc}") from exc
+        raise job_queue.PermanentFailure(f"hub URL {hub!r} is not usable: {exc}") from exc
     except httpx.HTTPError as exc:
-        raise jobs.Retry(f"hub {hub} did not answer: {type(exc).__name__}: {exc}") from exc
+        raise job_queue.Retry(f"hub {hub} did not answer: {type(exc).__name__}: {exc}") from exc
     status = response.status_code
     if 200 <= status < 300:
         return
     message = f"hub {hub} answered {status} for {topic}" + (f": {excerpt}" if excerpt else "")
     if status == 429 or status >= 500:
-        raise jobs.Retry(message, retry_after=retry_after_seconds(response))
-    raise jobs.PermanentFailure(message)
+        raise job_queue.Retry(message, retry_after=retry_after_seconds(response))
+    raise job_queue.PermanentFailure(message)
 
 
 async def publish(ctx: JobContext, payload: dict[str, Any]) -> None:
@@ -105,7 +106,7 @@ async def publish(ctx: JobContext, payload: dict[str, Any]) -> None:
     hub = payload.get("hub") or ctx.settings.websub_hub
     topic = payload.get("topic")
     if not isinstance(hub, str) or not hub or not isinstance(topic, str) or not topic:
-        raise jobs.PermanentFailure("websub.publish needs a hub and a topic")
+        raise job_queue.PermanentFailure("websub.publish needs a hub and a topic")
     if ctx.http is not None:
         await _post(ctx.http, hub, topic)
         return

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from syndication.base import SyndicationResult, Syndicator
-from syndication.instagram import InstagramSyndicator
+from hearth.syndication.base import SyndicationResult, Syndicator
+from hearth.syndication.instagram import InstagramSyndicator
 
 __all__ = ["SYNDICATORS", "SyndicationResult", "Syndicator"]
 

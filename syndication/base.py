@@ -1,6 +1,6 @@
 """The interface every silo module offers: a small Protocol, with results as values.
 
-A silo module (one per silo, e.g. `syndication.instagram`) provides a class satisfying
+A silo module (one per silo, e.g. `hearth.syndication.instagram`) provides a class satisfying
 `Syndicator`; `syndication.SYNDICATORS` maps each `mp-syndicate-to` name to it explicitly.
 Expected refusals ("this silo cannot take a note without a photo") come back as a
 `SyndicationResult` with `abort` set, not as exceptions; exceptions mean something broke
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from server.models import Post
+    from hearth.server.core.models import Post
 
 
 @dataclass(frozen=True)

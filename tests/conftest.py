@@ -11,9 +11,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.db import migrate
-from server.settings import Settings
+from hearth.server.app import create_app
+from hearth.server.core.db import migrate
+from hearth.server.core.settings import Settings
 
 BASE_URL = "https://example.test/"
 

@@ -4,10 +4,10 @@
 `current_session` and `dashboard.SECTIONS`.
 """
 
-from server.admin.dashboard import SECTIONS, DashboardSection
-from server.admin.passwords import set_password, verify_password
-from server.admin.sessions import current_session, require_admin
-from server.admin.views import routes
+from hearth.server.admin.dashboard import SECTIONS, DashboardSection
+from hearth.server.admin.passwords import set_password, verify_password
+from hearth.server.admin.sessions import current_session, require_admin
+from hearth.server.admin.views import routes
 
 __all__ = [
     "SECTIONS",

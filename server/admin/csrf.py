@@ -20,7 +20,7 @@ import time
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from server.settings import Settings
+from hearth.server.core.settings import Settings
 
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"

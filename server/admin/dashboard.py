@@ -24,10 +24,10 @@ from typing import Any
 from starlette.requests import Request
 from tortoise.functions import Count
 
-from server import jobs
-from server.models import AdminSession, Post, SiteSetting, Status, Token, Visibility
-from server.render import entry_view, owner_card
-from server.web import settings_of
+from hearth.server.core import job_queue
+from hearth.server.core.models import AdminSession, Post, SiteSetting, Status, Token, Visibility
+from hearth.server.core.render import entry_view, owner_card
+from hearth.server.core.web import settings_of
 
 SectionLoader = Callable[[Request, AdminSession], Awaitable[Mapping[str, Any]]]
 
@@ -103,8 +103,8 @@ async def load_posts(request: Request, session: AdminSession) -> Mapping[str, An
 async def load_jobs(request: Request, session: AdminSession) -> Mapping[str, Any]:
     """Jobs per state and the latest failures with their errors."""
     return {
-        "counts": await jobs.job_counts(),
-        "failures": await jobs.recent_failures(RECENT_FAILURES),
+        "counts": await job_queue.job_counts(),
+        "failures": await job_queue.recent_failures(RECENT_FAILURES),
     }
 
 

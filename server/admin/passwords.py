@@ -13,7 +13,7 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from server.models import AdminSession, SiteSetting
+from hearth.server.core.models import AdminSession, SiteSetting
 
 SETTING_KEY = "admin_password"
 MIN_LENGTH = 8

@@ -18,8 +18,8 @@ from typing import Literal
 
 from tortoise.queryset import QuerySet
 
-from server.models import LoginFailure
-from server.settings import Settings
+from hearth.server.core.models import LoginFailure
+from hearth.server.core.settings import Settings
 
 # The site-wide cap, as a multiple of the per-address limit.
 GLOBAL_FACTOR = 10

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.admin import csrf
-from server.admin.responses import redirect, render_admin, secure
-from server.models import AdminSession
-from server.web import settings_of
+from hearth.server.admin import csrf
+from hearth.server.admin.responses import redirect, render_admin, secure
+from hearth.server.core.models import AdminSession
+from hearth.server.core.web import settings_of
 
 COOKIE_NAME = "hearth_session"
 COOKIE_PATH = "/admin"

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.admin import csrf, passwords, ratelimit
-from server.admin.dashboard import HCARD_KEY, load_sections
-from server.admin.responses import redirect, render_admin
-from server.admin.sessions import (
+from hearth.server.admin import csrf, passwords, ratelimit
+from hearth.server.admin.dashboard import HCARD_KEY, load_sections
+from hearth.server.admin.responses import redirect, render_admin
+from hearth.server.admin.sessions import (
     clear_session_cookie,
     create_session,
     current_session,
@@ -25,9 +25,9 @@ from server.admin.sessions import (
     require_admin,
     set_session_cookie,
 )
-from server.hrefs import valid_href
-from server.models import AdminSession, SiteSetting, Token
-from server.web import settings_of
+from hearth.server.core.hrefs import valid_href
+from hearth.server.core.models import AdminSession, SiteSetting, Token
+from hearth.server.core.web import settings_of
 
 DASHBOARD_URL = "/admin/"
 LOGIN_URL = "/admin/login"

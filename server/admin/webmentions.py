@@ -1,7 +1,7 @@
 """The dashboard's Webmentions section: the moderation queue, domain rules, failed sends.
 
 Spec: https://www.w3.org/TR/webmention/#security-considerations (a receiver MAY moderate);
-the rules themselves are in `server.webmention.moderation`.
+the rules themselves are in `hearth.server.webmention.moderation`.
 
 Every action is a POST form carrying the session's CSRF token (`require_admin` checks it)
 and answers with a redirect back to the section:
@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 
-from server.admin.dashboard import SECTIONS, DashboardSection
-from server.admin.responses import redirect, render_admin
-from server.admin.sessions import require_admin
-from server.models import (
+from hearth.server.admin.dashboard import SECTIONS, DashboardSection
+from hearth.server.admin.responses import redirect, render_admin
+from hearth.server.admin.sessions import require_admin
+from hearth.server.core.models import (
     AdminSession,
     Approval,
     DomainRule,
@@ -32,9 +32,9 @@ from server.models import (
     Response,
     ResponseState,
 )
-from server.web import settings_of
-from server.webmention import moderation
-from server.webmention.display import shown
+from hearth.server.core.web import settings_of
+from hearth.server.webmention import moderation
+from hearth.server.webmention.display import shown
 
 SECTION_URL = "/admin/#webmentions"
 QUEUE_SIZE = 50

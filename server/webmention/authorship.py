@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.webmention.mf2 import (
+from hearth.server.webmention.mf2 import (
     first_value,
     item_types,
     normalize_url,

@@ -20,10 +20,10 @@ from markupsafe import Markup
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
-from server.hrefs import valid_href
-from server.models import Approval, Post, Response, ResponseState
-from server.webmention.entry import clean_html
-from server.webmention.moderation import domain_of
+from hearth.server.core.hrefs import valid_href
+from hearth.server.core.models import Approval, Post, Response, ResponseState
+from hearth.server.webmention.entry import clean_html
+from hearth.server.webmention.moderation import domain_of
 
 RSVP_LABELS = {
     "yes": "is going",

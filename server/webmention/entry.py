@@ -15,8 +15,8 @@ from typing import Any
 
 import nh3
 
-from server.hrefs import valid_href
-from server.webmention.mf2 import (
+from hearth.server.core.hrefs import valid_href
+from hearth.server.webmention.mf2 import (
     first_value,
     item_types,
     normalize_url,

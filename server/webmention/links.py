@@ -3,7 +3,7 @@
 Spec: https://www.w3.org/TR/webmention/#sending-webmentions (the sender notifies each URL
 its post links to). A receiver verifies that the source page links the target, and strict
 ones (webmention.rocks) compare the raw `<a href>` value with the target string; so targets
-are read from the same view the permalink is rendered from (`server.render.entry_view`),
+are read from the same view the permalink is rendered from (`hearth.server.core.render.entry_view`),
 exactly as its links show them: in-reply-to, like-of, repost-of and bookmark-of (URLs or
 h-cites), quotation-of, person tags (h-card or URL categories) and the `<a href>`s of the
 sanitized HTML content. Plain-text content is not autolinked on the page, so its URLs are
@@ -16,14 +16,14 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.models import Post
-from server.render import EntryView, entry_view
-from server.settings import Settings
+from hearth.server.core.models import Post
+from hearth.server.core.render import EntryView, entry_view
+from hearth.server.core.settings import Settings
 
 # The OutgoingWebmention.target column; longer URLs cannot be recorded, so are not sent.
 MAX_TARGET = 2048
 # Silos without a webmention endpoint, where discovery would only fetch a login wall: an
-# Instagram copy links every #tag and @person there (syndication.instagram.pesos), and an
+# Instagram copy links every #tag and @person there (hearth.syndication.instagram.pesos), and an
 # import of years of them would send instagram.com thousands of pointless requests.
 NO_ENDPOINT_HOSTS = frozenset({"instagram.com", "www.instagram.com"})
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from tortoise.expressions import Q
 
-from server.models import Approval, DomainRule, Response, ResponseState
+from hearth.server.core.models import Approval, DomainRule, Response, ResponseState
 
 BLOCK = "block"
 ALLOW = "allow"

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 import httpx
 from PIL import Image
 
-from server.http import fetch
-from server.media import media_url, store_media
-from server.models import Media
+from hearth.server.core.http import fetch
+from hearth.server.core.media_files import media_url, store_media
+from hearth.server.core.models import Media
 
 if TYPE_CHECKING:
-    from server.worker import JobContext
+    from hearth.server.core.job_worker import JobContext
 
 PHOTO_TIMEOUT = 10.0
 PHOTO_MAX_BYTES = 1024 * 1024

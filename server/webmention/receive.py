@@ -29,18 +29,18 @@ from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server import posts
-from server.admin import webmentions as admin_webmentions
-from server.discovery import SiteLink
-from server.models import Job, JobState, PathRedirect, Post, Response, ResponseState
-from server.pages import viewable
-from server.settings import Settings
-from server.timestamps import rfc3339
-from server.web import error_page, render, settings_of
-from server.webmention import verify
-from server.webmention.links import is_own
-from server.webmention.mf2 import normalize_url
-from server.webmention.moderation import domain_of
+from hearth.server.admin import webmentions as admin_webmentions
+from hearth.server.core import posts
+from hearth.server.core.models import Job, JobState, PathRedirect, Post, Response, ResponseState
+from hearth.server.core.settings import Settings
+from hearth.server.core.site_links import SiteLink
+from hearth.server.core.timestamps import rfc3339
+from hearth.server.core.web import error_page, render, settings_of
+from hearth.server.pages import viewable
+from hearth.server.webmention import verify
+from hearth.server.webmention.links import is_own
+from hearth.server.webmention.mf2 import normalize_url
+from hearth.server.webmention.moderation import domain_of
 
 FORM = "application/x-www-form-urlencoded"
 # The stored columns' length.

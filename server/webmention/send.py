@@ -1,6 +1,7 @@
 """Sending webmentions: https://www.w3.org/TR/webmention/#sending-webmentions
 
-`schedule_webmentions` runs after every stored change of a post (`server.events`) and queues
+`schedule_webmentions` runs after every stored change of a post (`hearth.server.core.events`) and
+queues
 one durable `webmention.send` job per target: the links the post has now, the links it had
 before this change, and every target it was ever sent to, so an update re-sends to links
 since removed and a delete re-sends to all of them (§3.1.4, §3.1.5; a deleted post's page
@@ -24,20 +25,20 @@ import httpx
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server import jobs
-from server.http import (
+from hearth.server.core import job_queue
+from hearth.server.core.http import (
     BlockedAddressError,
     create_http_client,
     error_excerpt,
     retry_after_seconds,
 )
-from server.models import Job, OutgoingWebmention, Post, Status, Visibility
-from server.settings import Settings
-from server.webmention.discovery import DiscoveryError, discover_endpoint
-from server.webmention.links import is_own, outgoing_targets
+from hearth.server.core.models import Job, OutgoingWebmention, Post, Status, Visibility
+from hearth.server.core.settings import Settings
+from hearth.server.webmention.endpoint_discovery import DiscoveryError, discover_endpoint
+from hearth.server.webmention.links import is_own, outgoing_targets
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "webmention.send"
 MAX_ATTEMPTS = 6
@@ -91,7 +92,7 @@ async def schedule_webmentions(
             continue  # this change was announced already
         await record(post.id, target, state=PENDING)
         payload = {"post_id": post.id, "target": target}
-        await jobs.enqueue(KIND, payload, key=key, max_attempts=MAX_ATTEMPTS)
+        await job_queue.enqueue(KIND, payload, key=key, max_attempts=MAX_ATTEMPTS)
         queued.append(target)
     return queued
 
@@ -117,11 +118,11 @@ class _Attempt:
 
     async def give_up(self, error: str, status: int | None = None) -> None:
         await self.done(FAILED, error, status)
-        raise jobs.PermanentFailure(error)
+        raise job_queue.PermanentFailure(error)
 
     async def retry(self, error: str, status: int | None = None, wait: float | None = None) -> None:
         await self.done(FAILED if self.last else PENDING, error, status)
-        raise jobs.Retry(error, retry_after=wait)
+        raise job_queue.Retry(error, retry_after=wait)
 
     async def run(self, client: httpx.AsyncClient) -> None:
         try:
@@ -167,7 +168,7 @@ async def send_webmention(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Job handler: discover `target`'s endpoint and tell it about the post `post_id`."""
     post_id, target = payload.get("post_id"), payload.get("target")
     if not isinstance(post_id, int) or not isinstance(target, str) or not target:
-        raise jobs.PermanentFailure("webmention.send needs a post_id and a target")
+        raise job_queue.PermanentFailure("webmention.send needs a post_id and a target")
     post = await Post.get_or_none(id=post_id)
     if post is None:
         return  # purged: there is no page left to tell anyone about

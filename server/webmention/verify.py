@@ -28,16 +28,21 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
-from server import jobs
-from server.http import BlockedAddressError, ResponseTooLarge, fetch, retry_after_seconds
-from server.models import Post, Response, ResponseState
-from server.settings import Settings
-from server.webmention import moderation, parse
-from server.webmention.mf2 import normalize_url
-from server.webmention.photos import cached_photo
+from hearth.server.core import job_queue
+from hearth.server.core.http import (
+    BlockedAddressError,
+    ResponseTooLarge,
+    fetch,
+    retry_after_seconds,
+)
+from hearth.server.core.models import Post, Response, ResponseState
+from hearth.server.core.settings import Settings
+from hearth.server.webmention import moderation, response_fields
+from hearth.server.webmention.mf2 import normalize_url
+from hearth.server.webmention.photos import cached_photo
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "webmention.verify"
 MAX_ATTEMPTS = 5
@@ -64,7 +69,7 @@ class Unverified(Exception):
 async def schedule(response: Response) -> None:
     """Queue a verification of `response`. Every call queues one: a re-send re-verifies."""
     key = f"{KIND}:{response.id}:{secrets.token_hex(8)}"
-    await jobs.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
+    await job_queue.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
 
 
 def target_urls(settings: Settings, target: str, post: Post) -> set[str]:
@@ -83,7 +88,7 @@ def _removed(response: Response, reason: str) -> Unverified:
 
 def _retry(ctx: JobContext, reason: str, last: Unverified | None = None, **kw: Any) -> NoReturn:
     if ctx.job.attempts < ctx.job.max_attempts:
-        raise jobs.Retry(reason, **kw)
+        raise job_queue.Retry(reason, **kw)
     raise last or Unverified(ResponseState.REJECTED, reason)
 
 
@@ -126,24 +131,26 @@ async def _fetch_source(
 
 async def _read(
     ctx: JobContext, fetched: httpx.Response, response: Response, post: Post
-) -> parse.Fields:
+) -> response_fields.Fields:
     content_type = fetched.headers.get("Content-Type") or "text/html"
     url = str(fetched.url)
     document = await asyncio.to_thread(
-        parse.read_document, fetched.content, content_type, url, fetched.charset_encoding
+        response_fields.read_document, fetched.content, content_type, url, fetched.charset_encoding
     )
     if document is None:
-        reason = f"the source is {parse.media_type(content_type)}, not HTML, mf2 JSON or text"
+        reason = (
+            f"the source is {response_fields.media_type(content_type)}, not HTML, mf2 JSON or text"
+        )
         raise Unverified(ResponseState.REJECTED, reason)
     targets = target_urls(ctx.settings, response.target, post)
     if not document.links_to(targets):
         raise _removed(response, "the source does not link to the target")
     return await asyncio.to_thread(
-        parse.response_fields, document, response.source, targets, ctx.settings.url
+        response_fields.response_fields, document, response.source, targets, ctx.settings.url
     )
 
 
-async def _parent_id(response: Response, post: Post, fields: parse.Fields) -> int | None:
+async def _parent_id(response: Response, post: Post, fields: response_fields.Fields) -> int | None:
     """The earlier response to the same post that this reply answers, if any."""
     in_reply_to = fields.in_reply_to if fields.kind == "reply" else []
     if not in_reply_to:
@@ -156,7 +163,11 @@ async def _parent_id(response: Response, post: Post, fields: parse.Fields) -> in
 
 
 async def _accept(
-    ctx: JobContext, response: Response, post: Post, fields: parse.Fields, rule: str | None
+    ctx: JobContext,
+    response: Response,
+    post: Post,
+    fields: response_fields.Fields,
+    rule: str | None,
 ) -> None:
     """Store what the source says, and whether it is shown."""
     author = fields.author
@@ -199,7 +210,7 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     if response is None or post is None:
         return  # the row or its post was deleted since
     if ctx.http is None:
-        raise jobs.PermanentFailure("the worker has no HTTP client")
+        raise job_queue.PermanentFailure("the worker has no HTTP client")
     rule = await moderation.domain_rule(response.domain)
     try:
         if rule == moderation.BLOCK:
@@ -208,7 +219,7 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
         fields = await _read(ctx, fetched, response, post)
     except Unverified as outcome:
         await _settle(response, outcome)
-    except jobs.Retry as retry:
+    except job_queue.Retry as retry:
         await Response.filter(id=response.id).update(reason=f"will try again: {retry}")
         raise
     except Exception:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from syndication.base import SyndicationResult
+from hearth.syndication.base import SyndicationResult
 
 if TYPE_CHECKING:
-    from server.models import Post
+    from hearth.server.core.models import Post
 
 
 class InstagramSyndicator:

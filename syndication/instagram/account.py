@@ -6,7 +6,7 @@ shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable onc
 * `connect` asks `/me` with the given long-lived token and stores the account (one only: it
   replaces any other), queues again the Instagram jobs that died of the old token, then
   starts polling and schedules the token refresh. The CLI and the admin's Connect page
-  (`syndication.instagram.connect`) both end here.
+  (`hearth.syndication.instagram.connect`) both end here.
 * `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain,
   reads the username again (a rename on Instagram must not hide our own comments), and
   schedules its successor whatever happened, like the poll: an outage or a worker killed
@@ -33,12 +33,17 @@ from typing import Any
 import httpx
 from tortoise.transactions import in_transaction
 
-from server import jobs
-from server.models import InstagramAccount, Job, JobState
-from server.settings import Settings
-from server.worker import Handler, JobContext
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.errors import InstagramError, RateLimited, TokenInvalid, job_error
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
+from hearth.server.core.models import InstagramAccount, Job, JobState
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.api_errors import (
+    InstagramError,
+    RateLimited,
+    TokenInvalid,
+    job_error,
+)
+from hearth.syndication.instagram.client import InstagramClient
 
 REFRESH = "instagram.refresh_token"
 REFRESH_BEFORE = timedelta(days=10)
@@ -85,8 +90,8 @@ async def connect(
         }  # fmt: skip
         account, _ = await InstagramAccount.update_or_create(values, user_id=me.id)
     # Only now that the token is good: revived jobs run at once and would die again before.
-    await jobs.revive(JOB_KIND_PREFIX, RECONNECT_MARKER)
-    from syndication.instagram.poll import ensure_polling  # poll imports this module
+    await job_queue.revive(JOB_KIND_PREFIX, RECONNECT_MARKER)
+    from hearth.syndication.instagram.poll import ensure_polling  # poll imports this module
 
     await ensure_polling(settings)
     await schedule_refresh(account)
@@ -112,18 +117,18 @@ async def active_account() -> InstagramAccount | None:
         raise token_failure(account)
     if account.paused_until and account.paused_until > _now():
         wait = (account.paused_until - _now()).total_seconds()
-        raise jobs.Postpone(
+        raise job_queue.Postpone(
             f"Instagram rate limit: paused until {account.paused_until}", retry_after=wait
         )
     return account
 
 
-def token_failure(account: InstagramAccount) -> jobs.PermanentFailure:
+def token_failure(account: InstagramAccount) -> job_queue.PermanentFailure:
     """The failure of a job stopped by a bad token; its text holds RECONNECT_MARKER."""
     error = account.last_error or ""
     if RECONNECT_MARKER not in error:  # e.g. a rate-limit note written over it meanwhile
         error = f"Instagram token {account.token_state}. {RECONNECT}"
-    return jobs.PermanentFailure(error)
+    return job_queue.PermanentFailure(error)
 
 
 async def mark_token_invalid(account: InstagramAccount, error: TokenInvalid) -> None:
@@ -150,7 +155,7 @@ async def api_errors(account: InstagramAccount) -> AsyncIterator[None]:
         raise token_failure(account) from None
     except RateLimited as exc:
         await pause(account, exc.retry_after, str(exc))
-        raise jobs.Retry(str(exc), retry_after=exc.retry_after) from None
+        raise job_queue.Retry(str(exc), retry_after=exc.retry_after) from None
     except InstagramError as exc:
         raise job_error(exc) from None
 
@@ -162,7 +167,7 @@ async def check_usage(account: InstagramAccount, client: InstagramClient) -> Non
         percent = client.usage.percent if client.usage else 0
         reason = f"Instagram usage at {percent:.0f}%: pausing"
         await pause(account, wait, reason)
-        raise jobs.Postpone(reason, retry_after=wait)
+        raise job_queue.Postpone(reason, retry_after=wait)
 
 
 def _refresh_at(account: InstagramAccount) -> datetime:
@@ -190,7 +195,7 @@ async def schedule_refresh(account: InstagramAccount, *, after: Job | None = Non
         return
     origin = f"after:{after.id}" if after is not None else f"{run_at:%Y-%m-%dT%H:%M:%S}"
     key = f"{REFRESH}:{account.user_id}:{origin}"
-    await jobs.enqueue(REFRESH, {"user_id": account.user_id}, key=key, run_at=run_at)
+    await job_queue.enqueue(REFRESH, {"user_id": account.user_id}, key=key, run_at=run_at)
 
 
 async def ensure_refresh() -> None:
@@ -223,7 +228,7 @@ async def _refresh(ctx: JobContext, payload: dict[str, Any]) -> None:
     if account is None or account.user_id != payload.get("user_id"):
         return  # disconnected or replaced since: the new connection scheduled its own
     if ctx.http is None:
-        raise jobs.Retry("no HTTP client in this worker")
+        raise job_queue.Retry("no HTTP client in this worker")
     expires = account.token_expires_at
     if expires is None or expires - _now() < REFRESH_BEFORE:
         async with api_errors(account):

@@ -5,7 +5,7 @@ to do about an error, any rate-limit pause and the last poll; then the most rece
 with their own-site copy, first comment, backfed comments and likes.
 
 The access token never reaches the template: the section's data holds only the fields below.
-Importing this module registers the section in `server.admin.dashboard.SECTIONS`.
+Importing this module registers the section in `hearth.server.admin.dashboard.SECTIONS`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,19 @@ from typing import Any
 from starlette.requests import Request
 from tortoise.functions import Count
 
-from server.admin.dashboard import SECTIONS, DashboardSection
-from server.models import AdminSession, CopyState, InstagramAccount, InstagramMedia, Response
-from server.settings import Settings
-from server.web import settings_of
-from syndication.instagram import account as accounts
-from syndication.instagram.backfeed import ORIGIN
-from syndication.instagram.comments import CLAIM_PREFIX
+from hearth.server.admin.dashboard import SECTIONS, DashboardSection
+from hearth.server.core.models import (
+    AdminSession,
+    CopyState,
+    InstagramAccount,
+    InstagramMedia,
+    Response,
+)
+from hearth.server.core.settings import Settings
+from hearth.server.core.web import settings_of
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram.backfeed import ORIGIN
+from hearth.syndication.instagram.comments import CLAIM_PREFIX
 
 RECENT_MEDIA = 20
 # Copy states whose last error says why there is no copy (what a copied row once hit is old).

@@ -8,7 +8,7 @@ faster.
 Each comment is one `Response` (the table received webmentions use, so moderation and display
 are shared): origin `instagram`, source and url `{permalink}#comment-{id}`, kind `reply`,
 `external_id` the comment id, `parent` the response of the comment it replies to. Moderation
-uses `server.webmention.moderation` with the domain `instagram.com/{username}`: under
+uses `hearth.server.webmention.moderation` with the domain `instagram.com/{username}`: under
 `HEARTH_MODERATION=known` an Instagram user the owner approved once is shown at once next time;
 a `DomainRule` for `instagram.com/{username}` or for all of `instagram.com` allows or blocks.
 
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from server import jobs
-from server.models import (
+from hearth.server.core import job_queue
+from hearth.server.core.models import (
     Approval,
     CopyState,
     InstagramAccount,
@@ -44,17 +44,17 @@ from server.models import (
     Response,
     ResponseState,
 )
-from server.render import sanitize_html
-from server.settings import Settings
-from server.webmention import moderation
-from syndication.instagram import account as accounts
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.comments import client_for, is_ours
-from syndication.instagram.errors import InstagramError
-from syndication.instagram.graph import with_replies
+from hearth.server.core.render import sanitize_html
+from hearth.server.core.settings import Settings
+from hearth.server.webmention import moderation
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram.api_errors import InstagramError
+from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.comments import client_for, is_ours
+from hearth.syndication.instagram.graph import with_replies
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,11 @@ async def _schedule(settings: Settings, media: InstagramMedia, now: datetime) ->
     if every is None or media.post_id is None:  # type: ignore[attr-defined]
         return None
     seconds = int(every.total_seconds())
-    slot, run_at = jobs.next_slot(now, seconds)
+    slot, run_at = job_queue.next_slot(now, seconds)
     key = f"{POLL_COMMENTS}:{media.media_id}:{seconds}:{slot}"
-    return await jobs.enqueue(POLL_COMMENTS, {"media_id": media.media_id}, key=key, run_at=run_at)
+    return await job_queue.enqueue(
+        POLL_COMMENTS, {"media_id": media.media_id}, key=key, run_at=run_at
+    )
 
 
 async def schedule_comment_polls(settings: Settings) -> int:
@@ -112,7 +114,7 @@ async def schedule_comment_polls(settings: Settings) -> int:
     Idempotent (slot keys): the poller may call it after every media poll. It also restarts a
     media's chain of polls that ended in a DEAD job, or stopped while its copy was deleted.
     """
-    now = jobs.utcnow()
+    now = job_queue.utcnow()
     oldest = now - SCHEDULE[-1][0]
     recent = Q(timestamp__gte=oldest) | Q(timestamp__isnull=True, created_at__gte=oldest)
     count = 0
@@ -154,11 +156,11 @@ async def _store(
         "author_url": f"https://www.instagram.com/{username}/" if valid else None,
         "content_text": c.text, "state": ResponseState.ACCEPTED, "reason": None,
         "content_html": str(sanitize_html(html.escape(c.text).replace("\n", "<br>\n"))),
-        "verified_at": jobs.utcnow(),
+        "verified_at": job_queue.utcnow(),
     }  # fmt: skip
     row = await Response.get_or_none(source_target_hash=digest)
     if row is None:
-        values |= {"published": c.timestamp or jobs.utcnow(), "status_token": _token()}
+        values |= {"published": c.timestamp or job_queue.utcnow(), "status_token": _token()}
         row = Response(source_target_hash=digest, **values)
     else:
         values |= {"published": c.timestamp} if c.timestamp else {}
@@ -173,7 +175,7 @@ async def _store(
     try:
         await row.save()
     except IntegrityError:  # a webhook and a poll stored the same new comment at once
-        raise jobs.Retry("stored concurrently; updating next time", retry_after=5) from None
+        raise job_queue.Retry("stored concurrently; updating next time", retry_after=5) from None
     return row
 
 
@@ -231,7 +233,7 @@ async def _poll(
     await gone.exclude(external_id__in=seen).update(
         state=ResponseState.DELETED, content_html=None, content_text=None, mf2=None
     )
-    media.comments_polled_at = jobs.utcnow()
+    media.comments_polled_at = job_queue.utcnow()
     await media.save(update_fields=["like_count", "permalink", "comments_polled_at"])
     await moderation.regroup(post.id)
 
@@ -245,7 +247,7 @@ async def poll_comments(ctx: JobContext, payload: dict[str, Any]) -> None:
     account, ig = await client_for(ctx)
     async with accounts.api_errors(account):
         await _poll(ctx, account, ig, media, post)
-    await _schedule(ctx.settings, media, jobs.utcnow())
+    await _schedule(ctx.settings, media, job_queue.utcnow())
 
 
 async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
@@ -275,5 +277,5 @@ async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
     await moderation.regroup(post.id)
 
 
-# Every Instagram comment job, the first comment's too: one entry in `server.tasks`.
+# Every Instagram comment job, the first comment's too: one entry in `hearth.server.wiring`.
 HANDLERS: dict[str, Handler] = {COMMENT_CHANGED: comment_changed, POLL_COMMENTS: poll_comments}

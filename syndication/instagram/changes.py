@@ -2,7 +2,7 @@
 
 shared/reference/instagram.md §1.9 (the `comments` field's value) and §0 item 2 (there is no
 "new media" webhook, so a comment on a media Hearth does not know is a hint to poll now).
-`syndication.instagram.webhook` verifies and queues each change; this job reads it:
+`hearth.syndication.instagram.webhook` verifies and queues each change; this job reads it:
 
 * `comments` / `live_comments`: if the media is known (an `InstagramMedia` row), queue
   `instagram.comment_changed` `{media_id, comment_id, text, from, parent_id}` keyed by the
@@ -20,14 +20,14 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from server import jobs
-from server.models import InstagramMedia
-from syndication.instagram.backfeed import COMMENT_CHANGED
-from syndication.instagram.poll import POLL
-from syndication.instagram.webhook import COMMENT_FIELDS, KIND, hashed_key
+from hearth.server.core import job_queue
+from hearth.server.core.models import InstagramMedia
+from hearth.syndication.instagram.backfeed import COMMENT_CHANGED
+from hearth.syndication.instagram.poll import POLL
+from hearth.syndication.instagram.webhook import COMMENT_FIELDS, KIND, hashed_key
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,12 @@ def poll_key(now: float | None = None) -> str:
 
 async def _queue_poll(media_id: str | None) -> None:
     payload = {"reason": "webhook", "media_id": media_id}
-    await jobs.enqueue(POLL, payload, key=poll_key())
+    await job_queue.enqueue(POLL, payload, key=poll_key())
 
 
 async def _comment_changed(value: Any) -> None:
     if not isinstance(value, dict):
-        raise jobs.PermanentFailure("a comments change whose value is not an object")
+        raise job_queue.PermanentFailure("a comments change whose value is not an object")
     media_id = _media_id(value)
     comment_id = _id(value.get("id")) or _id(value.get("comment_id"))
     media = await InstagramMedia.get_or_none(media_id=media_id) if media_id else None
@@ -89,7 +89,7 @@ async def _comment_changed(value: Any) -> None:
     key = f"{COMMENT_CHANGED}:{comment_id}:{text_hash}"
     if len(key) > MAX_KEY:
         key = hashed_key(COMMENT_CHANGED, comment_id, text_hash)
-    await jobs.enqueue(COMMENT_CHANGED, payload, key=key)
+    await job_queue.enqueue(COMMENT_CHANGED, payload, key=key)
 
 
 async def handle_change(ctx: JobContext, payload: dict[str, Any]) -> None:

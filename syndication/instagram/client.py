@@ -4,7 +4,8 @@ Reference: shared/reference/instagram.md §1.2 (OAuth and tokens), §1.3 (media 
 (children), §1.5 (listing and cursor paging), §1.6 (comments), §1.10 (errors), §1.11 (rate
 limits). Meta's docs: https://developers.facebook.com/docs/instagram-platform
 
-Every call goes through the shared guarded client (`server.http.create_http_client`) and reads
+Every call goes through the shared guarded client
+(`hearth.server.core.http.create_http_client`) and reads
 the body with `fetch`'s size limit. The access token travels as the documented `access_token`
 parameter, so it is redacted from every error message and from httpx's request log; exceptions
 from httpx are re-raised as `TemporaryError`/`InstagramError` without chaining, because their
@@ -21,9 +22,9 @@ import httpx
 import orjson
 from starlette.datastructures import Secret
 
-from server.http import BlockedAddressError, ResponseTooLarge, fetch
-from server.settings import Settings
-from syndication.instagram.errors import (
+from hearth.server.core.http import BlockedAddressError, ResponseTooLarge, fetch
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.api_errors import (
     InstagramError,
     TemporaryError,
     Usage,
@@ -31,7 +32,7 @@ from syndication.instagram.errors import (
     redact,
     usage_from_headers,
 )
-from syndication.instagram.graph import (
+from hearth.syndication.instagram.graph import (
     Account,
     Comment,
     Media,

@@ -25,7 +25,7 @@ Job `instagram.first_comment` `{media_id}`, queued by `schedule_first_comment` w
 Settings: `instagram_first_comment` (env `HEARTH_INSTAGRAM_FIRST_COMMENT`, default on) and
 `instagram_comment_template` (env `HEARTH_INSTAGRAM_COMMENT_TEMPLATE`, default
 `DEFAULT_TEMPLATE`; `{citation}` is replaced). `take_claim` and `swap_comment_id` are also how
-`syndication.instagram.retract` takes the comment back without racing this job.
+`hearth.syndication.instagram.retract` takes the comment back without racing this job.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, Post
-from server.settings import Settings
-from syndication.instagram import account as accounts
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.graph import with_replies
+from hearth.server.core import job_queue
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.graph import with_replies
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ async def schedule_first_comment(
     if media.comment_short_code == post.short_code and media.comment_id is not None:
         return None
     key = f"{KIND}:{media.media_id}:{post.short_code}"
-    return await jobs.enqueue(KIND, {"media_id": media.media_id}, key=key, run_at=run_at)
+    return await job_queue.enqueue(KIND, {"media_id": media.media_id}, key=key, run_at=run_at)
 
 
 async def client_for(ctx: JobContext) -> tuple[InstagramAccount, InstagramClient]:
@@ -121,14 +121,14 @@ async def client_for(ctx: JobContext) -> tuple[InstagramAccount, InstagramClient
     """
     account = await accounts.active_account()
     if account is None:
-        raise jobs.PermanentFailure("no Instagram account is connected")
+        raise job_queue.PermanentFailure("no Instagram account is connected")
     if ctx.http is None:
-        raise jobs.PermanentFailure("the worker has no HTTP client")
+        raise job_queue.PermanentFailure("the worker has no HTTP client")
     return account, accounts.client_for(ctx.settings, ctx.http, account)
 
 
-def _busy(retry_after: float) -> jobs.Retry:
-    return jobs.Retry(
+def _busy(retry_after: float) -> job_queue.Retry:
+    return job_queue.Retry(
         "another worker is posting this comment", retry_after=max(retry_after, BUSY_RETRY_SECONDS)
     )
 
@@ -159,7 +159,7 @@ async def _renew(media_id: str, claim: str) -> str:
     """Restart the claim's lease; raise Retry if another worker took the claim over."""
     renewed = f"{CLAIM_PREFIX}{time.time():.0f}"
     if not await swap_comment_id(media_id, claim, renewed):
-        raise jobs.Retry("the claim on this comment was taken over by another worker")
+        raise job_queue.Retry("the claim on this comment was taken over by another worker")
     return renewed
 
 
@@ -232,7 +232,7 @@ async def _claim_lost_after_posting(
     """
     post = await Post.get_or_none(instagram_media__media_id=media.media_id)
     if post is not None and post.deleted_at is None:
-        raise jobs.Retry("the claim ran out while posting; the next run adopts the comment")
+        raise job_queue.Retry("the claim ran out while posting; the next run adopts the comment")
     async with accounts.api_errors(account):
         await client.delete_comment(comment_id)
     log.info("instagram: comment %s posted after its copy was deleted: deleted", comment_id)

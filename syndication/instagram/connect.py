@@ -34,17 +34,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import jobs
-from server.admin.responses import redirect, render_admin
-from server.admin.sessions import require_admin
-from server.models import AdminSession, InstagramAccount, SiteSetting
-from server.settings import Settings
-from server.web import settings_of
-from syndication.instagram import account as accounts
-from syndication.instagram.admin import CONNECT_COMMAND
-from syndication.instagram.client import DEFAULT_API_URL, InstagramClient
-from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
-from syndication.instagram.poll import POLL
+from hearth.server.admin.responses import redirect, render_admin
+from hearth.server.admin.sessions import require_admin
+from hearth.server.core import job_queue
+from hearth.server.core.models import AdminSession, InstagramAccount, SiteSetting
+from hearth.server.core.settings import Settings
+from hearth.server.core.web import settings_of
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram.admin import CONNECT_COMMAND
+from hearth.syndication.instagram.api_errors import (
+    InstagramError,
+    RateLimited,
+    TemporaryError,
+    TokenInvalid,
+)
+from hearth.syndication.instagram.client import DEFAULT_API_URL, InstagramClient
+from hearth.syndication.instagram.poll import POLL
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,7 @@ STATE_KEY = "instagram_oauth_state"
 STATE_LIFETIME = timedelta(minutes=15)
 # `error` values are echoed only when they look like an OAuth error code, never free text.
 _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
-# Back to the dashboard's section with a notice (server.admin.views.NOTICES).
+# Back to the dashboard's section with a notice (hearth.server.admin.views.NOTICES).
 CONNECTED_URL = "/admin/?done=instagram#instagram"
 POLL_QUEUED_URL = "/admin/?done=instagram_poll#instagram"
 
@@ -268,7 +273,7 @@ async def poll_now(request: Request, session: AdminSession) -> Response:
             "Instagram refuses the stored token, so a poll would fail. Nothing was queued.",
             advice=account.last_error or accounts.RECONNECT,
         )  # fmt: skip
-    await jobs.enqueue(POLL, {"reason": "admin"}, key=f"{POLL}:admin:{int(time.time())}")
+    await job_queue.enqueue(POLL, {"reason": "admin"}, key=f"{POLL}:admin:{int(time.time())}")
     return redirect(POLL_QUEUED_URL)
 
 

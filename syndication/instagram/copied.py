@@ -17,15 +17,15 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from server import timestamps
-from server.events import post_changed
-from server.models import InstagramMedia, Post
-from server.posts import set_categories
-from server.settings import Settings
-from syndication.instagram import account as accounts
-from syndication.instagram import pesos
-from syndication.instagram.comments import schedule_first_comment
-from syndication.instagram.graph import Media
+from hearth.server.core import timestamps
+from hearth.server.core.events import post_changed
+from hearth.server.core.models import InstagramMedia, Post
+from hearth.server.core.posts import set_categories
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram import pesos
+from hearth.syndication.instagram.comments import schedule_first_comment
+from hearth.syndication.instagram.graph import Media
 
 # Media older than the account's connection by more than this is history: the copy gets no
 # first comment (the issue: history imports never comment unless asked).

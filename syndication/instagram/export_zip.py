@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from syndication.instagram.export_json import (
+from hearth.syndication.instagram.export_json import (
     ExportError,
     ExportPost,
     Located,

@@ -11,7 +11,8 @@ post a media becomes, shared with the API copy through `pesos`).
 * `queue_import` reads the export once so a wrong zip is refused at the command, then keeps
   a copy of each zip named by its SHA-256, so the jobs do not depend on the original staying
   put; the same zips queued again find their job and queue nothing.
-* An IMPORT_POST job stores the post's files through `micropub.media.ingest_bytes`, the
+* An IMPORT_POST job stores the post's files through
+  `hearth.micropub.media_endpoint.ingest_bytes`, the
   uploads' own checks (type from the bytes, image checks, EXIF and GPS stripped), then
   creates the post and its `InstagramImport` marker and announces it with `post_changed`,
   all in one transaction (`store.create_with_files`: a failure leaves no stored file). The
@@ -43,15 +44,20 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from micropub.errors import MicropubError
-from micropub.media import ingest_bytes
-from server import jobs
-from server.media import media_url
-from server.models import InstagramImport, InstagramMedia, Job, Media, Post
-from server.settings import Settings
-from server.worker import Handler, JobContext
-from syndication.instagram import matching, pesos, store
-from syndication.instagram.export_zip import ExportError, ExportPost, read_export, read_member
+from hearth.micropub.errors import MicropubError
+from hearth.micropub.media_endpoint import ingest_bytes
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
+from hearth.server.core.media_files import media_url
+from hearth.server.core.models import InstagramImport, InstagramMedia, Job, Media, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import home_copy, matching, pesos
+from hearth.syndication.instagram.export_zip import (
+    ExportError,
+    ExportPost,
+    read_export,
+    read_member,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +111,14 @@ async def queue_import(settings: Settings, paths: Sequence[Path]) -> Queued:
     hashes = "\n".join(sorted(set(names)))
     key = f"{IMPORT}:{hashlib.sha256(hashes.encode()).hexdigest()}"
     earlier = await Job.get_or_none(idempotency_key=key)
-    job = await jobs.enqueue(IMPORT, {"zips": names}, key=key)
+    job = await job_queue.enqueue(IMPORT, {"zips": names}, key=key)
     return Queued(job, new=earlier is None, posts=len(export.posts))
 
 
 def _zip_paths(settings: Settings, payload: dict[str, Any]) -> list[Path]:
     names = payload.get("zips")
     if not isinstance(names, list) or not all(_KEPT_NAME.match(str(n)) for n in names):
-        raise jobs.PermanentFailure("the job names no kept zip files")
+        raise job_queue.PermanentFailure("the job names no kept zip files")
     return [imports_dir(settings) / name for name in names]
 
 
@@ -122,12 +128,12 @@ async def handle_import(ctx: JobContext, payload: dict[str, Any]) -> None:
     try:
         export = await asyncio.to_thread(read_export, paths)
     except ExportError as exc:
-        raise jobs.PermanentFailure(str(exc)) from None
+        raise job_queue.PermanentFailure(str(exc)) from None
     for reason in export.skipped:
         log.warning("instagram import: skipped %s", reason)
     for post in export.posts:
         data = {"zips": payload["zips"], "post": post.to_json()}
-        await jobs.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
+        await job_queue.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
     log.info("instagram import: %d posts queued", len(export.posts))
 
 
@@ -138,15 +144,15 @@ async def _read_files(
     cannot be (the caller discards those stored before it)."""
     for item in post.media:
         if item.part is None or item.member is None or item.part >= len(paths):
-            raise jobs.PermanentFailure(f"{item.uri} is not in the export's zip files")
+            raise job_queue.PermanentFailure(f"{item.uri} is not in the export's zip files")
         try:
             limit = settings.media_max_bytes
             data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
             stored = await ingest_bytes(settings, data, item.basename)
         except ExportError as exc:
-            raise jobs.PermanentFailure(str(exc)) from None
+            raise job_queue.PermanentFailure(str(exc)) from None
         except MicropubError as exc:
-            raise jobs.PermanentFailure(f"{item.basename}: {exc.description}") from None
+            raise job_queue.PermanentFailure(f"{item.basename}: {exc.description}") from None
         yield stored
 
 
@@ -185,8 +191,8 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
         await _mark_api_copy(post, copy)
         return
 
-    def draft(stored: list[Media]) -> store.Draft:
-        return store.Draft(_properties(settings, post, stored), post.published, CLIENT_ID)
+    def draft(stored: list[Media]) -> home_copy.Draft:
+        return home_copy.Draft(_properties(settings, post, stored), post.published, CLIENT_ID)
 
     async def mark(created: Post) -> None:
         # The poller may have copied it through the API while the files were read.
@@ -199,7 +205,7 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
 
     files = _read_files(settings, _zip_paths(settings, payload), post)
     try:
-        created = await store.create_with_files(settings, files, draft, mark)
+        created = await home_copy.create_with_files(settings, files, draft, mark)
     except _CopiedMeanwhile as exc:  # the files are discarded; the API's copy counts
         await _mark_api_copy(post, exc.copy)
         return

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.models import InstagramMedia, JobState
-from server.settings import Settings
-from syndication.instagram import account as accounts
-from syndication.instagram.comments import enabled, schedule_first_comment
-from syndication.instagram.copied import HISTORY_GRACE
+from hearth.server.core.models import InstagramMedia, JobState
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram.comments import enabled, schedule_first_comment
+from hearth.syndication.instagram.copied import HISTORY_GRACE
 
 DEFAULT_SPACING = timedelta(minutes=1)
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from syndication.instagram.graph import Media
+from hearth.syndication.instagram.graph import Media
 
 TAG_URL = "https://www.instagram.com/explore/tags/{}/"
 PROFILE_URL = "https://www.instagram.com/{}/"

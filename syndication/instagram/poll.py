@@ -38,20 +38,31 @@ import httpx
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from micropub.errors import MicropubError
-from micropub.media import copy_remote_photo
-from server import jobs
-from server.media import media_url
-from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Post
-from server.models import Media as StoredMedia
-from server.settings import Settings
-from server.worker import Handler, JobContext
-from syndication.instagram import account as accounts
-from syndication.instagram import copied, matching, pesos, store
-from syndication.instagram.backfeed import schedule_comment_polls
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
-from syndication.instagram.graph import Media
+from hearth.micropub.errors import MicropubError
+from hearth.micropub.media_endpoint import copy_remote_photo
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
+from hearth.server.core.media_files import media_url
+from hearth.server.core.models import (
+    CopyState,
+    InstagramAccount,
+    InstagramImport,
+    InstagramMedia,
+    Post,
+)
+from hearth.server.core.models import Media as StoredMedia
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram import copied, home_copy, matching, pesos
+from hearth.syndication.instagram.api_errors import (
+    InstagramError,
+    RateLimited,
+    TemporaryError,
+    TokenInvalid,
+)
+from hearth.syndication.instagram.backfeed import schedule_comment_polls
+from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.graph import Media
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +93,13 @@ async def ensure_polling(settings: Settings) -> None:
     """
     account = await accounts.current_account()
     if account is not None and account.token_state == accounts.TOKEN_OK:
-        await jobs.enqueue(POLL, {"reason": "connect"}, key=f"{POLL}:start:{int(time.time())}")
+        await job_queue.enqueue(POLL, {"reason": "connect"}, key=f"{POLL}:start:{int(time.time())}")
 
 
 async def schedule_next(settings: Settings, account: InstagramAccount) -> None:
     period = max(settings.instagram_poll_seconds, 1)
-    slot, run_at = jobs.next_slot(max(_now(), account.paused_until or _now()), period)
-    await jobs.enqueue(
+    slot, run_at = job_queue.next_slot(max(_now(), account.paused_until or _now()), period)
+    await job_queue.enqueue(
         POLL, {"reason": "schedule"}, key=f"{POLL}:slot:{period}:{slot}", run_at=run_at
     )
 
@@ -286,13 +297,13 @@ async def _copy(
         return
     urls = pesos.remote_urls(media)
 
-    def draft(stored: list[StoredMedia]) -> store.Draft:
+    def draft(stored: list[StoredMedia]) -> home_copy.Draft:
         files = {url: media_url(settings, copy) for url, copy in zip(urls, stored, strict=True)}
         properties, published = pesos.to_post(media, files)
-        return store.Draft(properties, published, CLIENT_ID)
+        return home_copy.Draft(properties, published, CLIENT_ID)
 
     try:
-        await store.create_with_files(
+        await home_copy.create_with_files(
             settings, _download(settings, http, media.id, urls), draft, link_new
         )
     except _ImportedMeanwhile as exc:  # the files are discarded; the imported post is linked
@@ -326,7 +337,7 @@ async def _download(
 async def handle_poll(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `instagram.poll` job; queues the next scheduled poll unless the account is gone."""
     if ctx.http is None:
-        raise jobs.Retry("no HTTP client in this worker")
+        raise job_queue.Retry("no HTTP client in this worker")
     try:
         result = await poll_once(ctx.settings, ctx.http)
         log.info("instagram poll (%s): %s", payload.get("reason"), result)

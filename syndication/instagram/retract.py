@@ -4,7 +4,8 @@ shared/reference/instagram.md §4.1 step 4: "If the own post is deleted, `DELETE
 /{psl_comment_id}` (the owner may delete comments on their own media)"; §1.6 (deleting a
 comment answers `{"success": true}`), §1.10 (errors).
 
-`follow_deletion(settings, post)` runs on every stored change (`server.events.post_changed`)
+`follow_deletion(settings, post)` runs on every stored change
+(`hearth.server.core.events.post_changed`)
 and acts only on the copy of an Instagram media that is meant to carry the citation comment
 (one is stored or being posted, or a first-comment job was ever queued for it; history
 imports never comment, so they have nothing to take back or restore):
@@ -39,17 +40,22 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, Post
-from server.settings import Settings
-from syndication.instagram import account as accounts
-from syndication.instagram import comments
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.errors import InstagramError, RateLimited, TemporaryError, TokenInvalid
-from syndication.instagram.graph import Comment, with_replies
+from hearth.server.core import job_queue
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram import comments
+from hearth.syndication.instagram.api_errors import (
+    InstagramError,
+    RateLimited,
+    TemporaryError,
+    TokenInvalid,
+)
+from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.graph import Comment, with_replies
 
 if TYPE_CHECKING:
-    from server.worker import Handler, JobContext
+    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ async def _schedule_retraction(media: InstagramMedia, deleted_at: datetime) -> J
     if media.comment_id is None and not first_comment_queued:
         return None  # never meant to carry a citation: nothing to take back
     key = f"{_key_prefix(KIND, media)}{deleted_at.timestamp():.6f}"
-    return await jobs.enqueue(KIND, {"media_id": media.media_id}, key=key)
+    return await job_queue.enqueue(KIND, {"media_id": media.media_id}, key=key)
 
 
 async def _schedule_restore(settings: Settings, media: InstagramMedia, post: Post) -> Job | None:
@@ -91,7 +97,7 @@ async def _schedule_restore(settings: Settings, media: InstagramMedia, post: Pos
     # Even if the retraction has not run yet: the first-comment job sees a live comment and
     # stops, or waits for the retraction's claim and then posts a new one.
     key = f"{_key_prefix(comments.KIND, media)}{post.short_code}:undelete:{retraction.id}"
-    return await jobs.enqueue(comments.KIND, {"media_id": media.media_id}, key=key)
+    return await job_queue.enqueue(comments.KIND, {"media_id": media.media_id}, key=key)
 
 
 async def _copy_deleted(media_id: str) -> bool:

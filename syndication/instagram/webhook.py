@@ -28,7 +28,7 @@ on every retry. So a delivery replayed ten times queues each change once.
 Other fields (messaging, story insights, anything new) are acknowledged with 200 and ignored:
 nothing is stored, so direct messages never land in the jobs table, and Meta stops retrying.
 
-The queued jobs are handled in `syndication.instagram.changes`.
+The queued jobs are handled in `hearth.syndication.instagram.changes`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from server import jobs
-from server.web import settings_of
+from hearth.server.core import job_queue
+from hearth.server.core.web import settings_of
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ async def receive_notification(request: Request) -> Response:
             log.info("instagram webhook: ignoring a %r change", change["field"][:64])
             continue
         key = change_key(change["entry_id"], change["field"], change["value"])
-        await jobs.enqueue(KIND, change, key=key)
+        await job_queue.enqueue(KIND, change, key=key)
         queued += 1
     return _plain(f"queued {queued} of {len(changes)} changes\n")
 

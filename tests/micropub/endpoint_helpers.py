@@ -11,7 +11,7 @@ import mf2py
 import orjson
 from PIL import Image
 
-from server.tokens import mint_token
+from hearth.server.core.tokens import mint_token
 from tests.conftest import BASE_URL
 
 ENDPOINT = BASE_URL + "micropub"

@@ -21,7 +21,7 @@ from pathlib import Path
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import FormParser, MultiPartParser
 
-from micropub.parse import MicropubRequest, parse_form, parse_json
+from hearth.micropub.parsing import MicropubRequest, parse_form, parse_json
 
 DATA = Path(__file__).parent / "data"
 INPUT_SUFFIXES = (".form", ".json", ".multipart")

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from micropub.errors import InvalidRequest
-from micropub.parse import Update, apply_update, parse_json, publication_state
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.parsing import Update, apply_update, parse_json, publication_state
 
 LOC = "https://example.test/2026/05/micropub-update-test"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from micropub.errors import InvalidRequest
-from micropub.parse import attach, pair_alt, parse_form, upload_property
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.parsing import attach, pair_alt, parse_form, upload_property
 
 SUNSET = "https://example.test/media/sunset.jpg"
 CITY = "https://example.test/media/city.jpg"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from server.models import Post, Token
-from server.tokens import mint_token, revoke_token
+from hearth.server.core.models import Post, Token
+from hearth.server.core.tokens import mint_token, revoke_token
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from micropub import store
-from server.models import Post, Status, Visibility
+from hearth.micropub import post_actions
+from hearth.server.core.models import Post, Status, Visibility
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,
@@ -236,6 +236,6 @@ async def test_follow_up_work_is_announced(
     async def record(settings: object, post: Post, **kwargs: Any) -> None:
         calls.append({"post": post.id, **kwargs})
 
-    monkeypatch.setattr(store, "post_changed", record)
+    monkeypatch.setattr(post_actions, "post_changed", record)
     await post_form(client, "content=x", await bearer())
     assert [{"post": (await Post.get()).id}] == calls

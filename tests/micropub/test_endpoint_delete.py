@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from micropub import store
-from server.models import Post
+from hearth.micropub import post_actions
+from hearth.server.core.models import Post
 from tests.micropub.endpoint_helpers import (
     bearer,
     create,
@@ -119,7 +119,7 @@ async def test_delete_and_undelete_are_announced(
     async def record(settings: object, post: Post, **kwargs: Any) -> None:
         calls.append({"deleted": post.deleted_at is not None, **kwargs})
 
-    monkeypatch.setattr(store, "post_changed", record)
+    monkeypatch.setattr(post_actions, "post_changed", record)
     await post_form(client, f"action=delete&url={url}", headers)
     await post_form(client, f"action=undelete&url={url}", headers)
     expected = [{"deleted": True, "was_public": True}, {"deleted": False, "was_public": False}]

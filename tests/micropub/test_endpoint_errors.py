@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from server.app import create_app
-from server.models import Media, Post
-from server.settings import Settings
+from hearth.server.app import create_app
+from hearth.server.core.models import Media, Post
+from hearth.server.core.settings import Settings
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import mf2py
 
-from server.models import Post
+from hearth.server.core.models import Post
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from micropub import store
-from server.models import Post, Status
+from hearth.micropub import post_actions
+from hearth.server.core.models import Post, Status
 from tests.micropub.endpoint_helpers import (
     bearer,
     create,
@@ -207,7 +207,7 @@ async def test_change_is_announced_with_previous_properties(
     async def record(settings: object, post: Post, **kwargs: Any) -> None:
         calls.append(kwargs)
 
-    monkeypatch.setattr(store, "post_changed", record)
+    monkeypatch.setattr(post_actions, "post_changed", record)
     await _update(client, headers, url, replace={"content": ["After"]})
     assert [{"was_public": True, "previous_properties": {"content": ["Before"]}}] == calls
 
@@ -223,6 +223,6 @@ async def test_no_op_update_announces_nothing(
     async def record(*args: object, **kwargs: object) -> None:
         calls.append(args)
 
-    monkeypatch.setattr(store, "post_changed", record)
+    monkeypatch.setattr(post_actions, "post_changed", record)
     assert 204 == (await _update(client, headers, url, add={"category": ["a"]})).status_code
     assert [] == calls

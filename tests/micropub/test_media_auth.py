@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-from server.models import Media
-from server.settings import Settings
+from hearth.server.core.models import Media
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import ENDPOINT, bearer, jpeg, token, upload
 
 

@@ -1,5 +1,5 @@
 """Audio and video uploads: recognised by their container's magic bytes, stored as sent and
-served with the exact Content-Type (micropub.images.detect_av_type).
+served with the exact Content-Type (hearth.micropub.images.detect_av_type).
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from micropub.images import detect_av_type
+from hearth.micropub.images import detect_av_type
 from tests.micropub.media_data.factory import token, upload
 
 PADDING = bytes(range(256)) * 4

@@ -9,7 +9,7 @@ import httpx
 import pillow_heif
 from PIL import Image
 
-from server.settings import Settings
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import app_client, token, upload
 
 GPS_IFD = 0x8825

@@ -1,5 +1,5 @@
 """Uploaded images are checked and cleaned: turned upright, EXIF/GPS/XMP stripped, bombs and
-broken files refused (micropub.images).
+broken files refused (hearth.micropub.images).
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint; Hearth's rules are in issue 3.
 """
@@ -14,9 +14,9 @@ import httpx
 import pytest
 from PIL import Image, features
 
-from micropub.errors import InvalidRequest
-from micropub.images import clean_image
-from server.settings import Settings
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.images import clean_image
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import (
     GPS,
     ORIENTATION,

@@ -12,12 +12,12 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from micropub.errors import InvalidRequest, RequestTooLarge
-from micropub.media import copy_remote_photo
-from server.http import BlockedAddressError, HearthClient, create_http_client
-from server.media import media_url
-from server.models import Media
-from server.settings import Settings
+from hearth.micropub.errors import InvalidRequest, RequestTooLarge
+from hearth.micropub.media_endpoint import copy_remote_photo
+from hearth.server.core.http import BlockedAddressError, HearthClient, create_http_client
+from hearth.server.core.media_files import media_url
+from hearth.server.core.models import Media
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import GPS, exif, jpeg, opened
 
 PHOTO_URL = "https://photos.example/2026/sunset.jpg"

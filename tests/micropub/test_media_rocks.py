@@ -16,8 +16,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from micropub.media import media_endpoint_url
-from server.settings import Settings
+from hearth.micropub.media_endpoint import media_endpoint_url
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import (
     big_animated_gif,
     encode,

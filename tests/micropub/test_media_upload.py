@@ -12,8 +12,8 @@ import httpx
 import pytest
 from PIL import features
 
-from server.models import Media
-from server.settings import Settings
+from hearth.server.core.models import Media
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import (
     ENDPOINT,
     animated_gif,

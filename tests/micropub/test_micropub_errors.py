@@ -1,10 +1,10 @@
-"""micropub.errors: each error's spec code, HTTP status and JSON body (W3C Micropub §3.8)."""
+"""hearth.micropub.errors: each error's spec code, HTTP status and JSON body (W3C Micropub §3.8)."""
 
 from __future__ import annotations
 
 import pytest
 
-from micropub.errors import (
+from hearth.micropub.errors import (
     Forbidden,
     InsufficientScope,
     InvalidRequest,

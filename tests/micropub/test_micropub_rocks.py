@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from server.app import create_app
-from server.settings import Settings
-from server.tokens import mint_token
+from hearth.server.app import create_app
+from hearth.server.core.settings import Settings
+from hearth.server.core.tokens import mint_token
 from tests.micropub.rocks_support import (
     ALL_SCOPES,
     CITY_URL,

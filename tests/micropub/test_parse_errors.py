@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from micropub.errors import InvalidRequest
-from micropub.parse import MicropubRequest, parse_form, parse_json
+from hearth.micropub.errors import InvalidRequest
+from hearth.micropub.parsing import MicropubRequest, parse_form, parse_json
 
 LOC = "https://example.test/2026/05/a-post"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from micropub.errors import MicropubError
-from server import post_types
+from hearth.micropub.errors import MicropubError
+from hearth.server.core import post_types
 from tests.micropub.micropub_cases import DATA, OUTPUT_SUFFIXES, Case, load_cases, parse_case
 
 CASES = load_cases()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from micropub.parse import query_source
+from hearth.micropub.parsing import query_source
 
 STORED = {
     "content": ["Test of querying the endpoint for the source content"],

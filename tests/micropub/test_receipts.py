@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from micropub.receipts import DOUBLE_SEND_WINDOW
-from server.models import Media, MicropubReceipt, Post
+from hearth.micropub.receipts import DOUBLE_SEND_WINDOW
+from hearth.server.core.models import Media, MicropubReceipt, Post
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,
     bearer,

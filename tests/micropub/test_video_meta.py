@@ -1,4 +1,4 @@
-"""The recording location taken out of MP4/MOV files (micropub.video_meta), in place.
+"""The recording location taken out of MP4/MOV files (hearth.micropub.video_meta), in place.
 
 Spec: ISO/IEC 14496-12 box structure; QuickTime File Format `udta`, `meta`, `keys`, `ilst`;
 3GPP TS 26.244 `loci`. The files are built here, box by box, with a real sample table whose
@@ -14,8 +14,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from micropub.video_meta import BrokenBoxes, find_location_boxes, strip_location
-from server.settings import Settings
+from hearth.micropub.video_meta import BrokenBoxes, find_location_boxes, strip_location
+from hearth.server.core.settings import Settings
 from tests.micropub.media_data.factory import ENDPOINT, app_client, bearer, token, upload
 
 ISO6709 = b"+51.5000-000.1167+010.000/"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.db import connect
-from server.settings import Settings
+from hearth.server.core.db import connect
+from hearth.server.core.settings import Settings
 from tests.conftest import seed_database
 
 

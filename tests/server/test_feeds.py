@@ -1,4 +1,5 @@
-"""Tests for server.feeds: Atom, RSS 2.0 and JSON Feed, read the way feed readers read them."""
+"""Tests for hearth.server.feeds: Atom, RSS 2.0 and JSON Feed, read the way feed readers read
+them."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server import feeds
-from server.app import create_app
-from server.discovery import SiteLink
-from server.models import Post, Status, Visibility
-from server.posts import create_post
-from server.settings import Settings
+from hearth.server import feeds
+from hearth.server.app import create_app
+from hearth.server.core.models import Post, Status, Visibility
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.server.core.site_links import SiteLink
 from tests.micropub.endpoint_helpers import ENDPOINT, bearer, image_bytes
 
 A = "{http://www.w3.org/2005/Atom}"

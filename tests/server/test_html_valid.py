@@ -33,10 +33,11 @@ import orjson
 import pytest
 from argon2 import PasswordHasher
 from starlette.datastructures import Secret
+from tests.server.core.test_render_golden import CASES, publish
 
-from server.admin import passwords, set_password
-from server.app import create_app
-from server.models import (
+from hearth.server.admin import passwords, set_password
+from hearth.server.app import create_app
+from hearth.server.core.models import (
     Approval,
     DomainRule,
     InstagramAccount,
@@ -51,11 +52,10 @@ from server.models import (
     Token,
     Visibility,
 )
-from server.posts import create_post
-from server.settings import ALL_NETWORKS, Settings
-from server.tokens import mint_token
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import ALL_NETWORKS, Settings
+from hearth.server.core.tokens import mint_token
 from tests.nodetools import parse_mf2_js, require_node_mf2, require_vnu, vnu_errors
-from tests.server.test_render_golden import CASES, publish
 
 BASE_URL = "https://example.test/"
 PASSWORD = "correct horse battery staple"

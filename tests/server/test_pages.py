@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import mf2py
 
-from server.models import Post, Status, Visibility
-from server.posts import create_post
+from hearth.server.core.models import Post, Status, Visibility
+from hearth.server.core.posts import create_post
 from tests.conftest import BASE_URL
 
 
@@ -339,7 +339,7 @@ async def test_slug_ignores_script_text(client: httpx.AsyncClient) -> None:
 
 async def test_feed_entries_show_response_counts(client: httpx.AsyncClient) -> None:
     """A post with shown likes and replies carries their counts in the h-feed."""
-    from server.models import Approval, Response, ResponseState
+    from hearth.server.core.models import Approval, Response, ResponseState
 
     post = await create_post({"content": ["liked post"]})
     for n, kind in enumerate(["like", "like", "reply", "like"]):

@@ -1,4 +1,4 @@
-"""Tests for server.websub: scheduling publish pings as jobs and sending them to a hub."""
+"""Tests for hearth.server.websub: scheduling publish pings as jobs and sending them to a hub."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server import jobs, websub
-from server.http import create_http_client
-from server.models import Job, JobState
-from server.settings import ALL_NETWORKS, Settings
-from server.worker import JobContext, Worker
+from hearth.server import websub
+from hearth.server.core import job_queue
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import JobContext, Worker
+from hearth.server.core.models import Job, JobState
+from hearth.server.core.settings import ALL_NETWORKS, Settings
 
 HUB = "https://hub.example.test/publish"
 TOPICS = [
@@ -60,7 +61,7 @@ async def http_fixture(hub_settings: Settings, hub: FakeHub) -> AsyncIterator[ht
 
 
 async def context(settings: Settings, http: httpx.AsyncClient | None) -> JobContext:
-    job = await jobs.enqueue(websub.KIND, {}, key="test-context")
+    job = await job_queue.enqueue(websub.KIND, {}, key="test-context")
     return JobContext(settings=settings, http=http, job=job)
 
 
@@ -95,7 +96,7 @@ async def test_publish_retries_on_503(
 ) -> None:
     """A 503 asks for a retry, after the hub's Retry-After seconds."""
     hub.respond = lambda request: httpx.Response(503, headers={"Retry-After": "120"})
-    with pytest.raises(jobs.Retry) as caught:
+    with pytest.raises(job_queue.Retry) as caught:
         await run_publish(hub_settings, http)
     assert caught.value.retry_after == 120.0
     assert "503" in str(caught.value)
@@ -106,7 +107,7 @@ async def test_publish_retries_on_503_without_retry_after(
 ) -> None:
     """A 503 without Retry-After retries with the queue's own backoff (retry_after None)."""
     hub.respond = lambda request: httpx.Response(503, text="down for maintenance")
-    with pytest.raises(jobs.Retry) as caught:
+    with pytest.raises(job_queue.Retry) as caught:
         await run_publish(hub_settings, http)
     assert caught.value.retry_after is None
     assert "down for maintenance" in str(caught.value)
@@ -117,7 +118,7 @@ async def test_publish_retries_on_429(
 ) -> None:
     """429 Too Many Requests is temporary: retry."""
     hub.respond = lambda request: httpx.Response(429)
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await run_publish(hub_settings, http)
 
 
@@ -130,7 +131,7 @@ async def test_publish_retries_on_network_error(
         raise httpx.ConnectError("connection refused", request=request)
 
     hub.respond = refuse
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await run_publish(hub_settings, http)
 
 
@@ -139,7 +140,7 @@ async def test_publish_is_permanent_failure_on_400(
 ) -> None:
     """A 400 will not change on retry: permanent failure, naming the status and the reason."""
     hub.respond = lambda request: httpx.Response(400, text="unknown topic")
-    with pytest.raises(jobs.PermanentFailure) as caught:
+    with pytest.raises(job_queue.PermanentFailure) as caught:
         await run_publish(hub_settings, http)
     assert "400" in str(caught.value)
     assert "unknown topic" in str(caught.value)
@@ -150,7 +151,7 @@ async def test_publish_does_not_follow_redirects(
 ) -> None:
     """A redirect is not followed (it would turn the POST into a GET) and fails permanently."""
     hub.respond = lambda request: httpx.Response(302, headers={"Location": "https://x.test/"})
-    with pytest.raises(jobs.PermanentFailure):
+    with pytest.raises(job_queue.PermanentFailure):
         await run_publish(hub_settings, http)
     assert len(hub.requests) == 1
 
@@ -162,7 +163,7 @@ async def test_publish_to_private_hub_is_permanent_failure(
     private = replace(settings, websub_hub="http://127.0.0.1:9/")
     async with create_http_client(private, transport=httpx.MockTransport(hub)) as client:
         ctx = await context(private, client)
-        with pytest.raises(jobs.PermanentFailure):
+        with pytest.raises(job_queue.PermanentFailure):
             await websub.publish(ctx, {"hub": "http://127.0.0.1:9/", "topic": TOPICS[0]})
     assert hub.requests == []
 
@@ -171,7 +172,7 @@ async def test_publish_without_topic_is_permanent_failure(
     app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
 ) -> None:
     """A payload without a topic cannot ever succeed."""
-    with pytest.raises(jobs.PermanentFailure):
+    with pytest.raises(job_queue.PermanentFailure):
         await websub.publish(await context(hub_settings, http), {"hub": HUB})
     assert hub.requests == []
 

@@ -19,10 +19,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
-from server.http import create_http_client
-from server.models import InstagramAccount
-from server.settings import ALL_NETWORKS, Settings
-from syndication.instagram import account
+from hearth.server.core.http import create_http_client
+from hearth.server.core.models import InstagramAccount
+from hearth.server.core.settings import ALL_NETWORKS, Settings
+from hearth.syndication.instagram import account
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 
 

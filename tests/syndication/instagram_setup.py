@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import httpx
 
-from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, JobState
-from server.posts import create_post
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.worker import Worker
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.server.wiring import job_handlers
 from tests.syndication.fake_instagram import FakeInstagram, FakeMedia
 
 
@@ -39,7 +39,7 @@ async def run_jobs(settings: Settings, http: httpx.AsyncClient) -> None:
     """
     worker = Worker(settings, job_handlers(), http=http)
     for _ in range(100):
-        await Job.filter(state=JobState.QUEUED, attempts__gt=0).update(run_at=jobs.utcnow())
+        await Job.filter(state=JobState.QUEUED, attempts__gt=0).update(run_at=job_queue.utcnow())
         await InstagramAccount.all().update(paused_until=None)
         if not await worker.run_once():
             return

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server import jobs
-from server.models import InstagramAccount, Job, JobState
-from server.settings import Settings
-from server.tasks import job_handlers, on_worker_start
-from server.worker import Worker
-from syndication.instagram import account, backfeed
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import InstagramAccount, Job, JobState
+from hearth.server.core.settings import Settings
+from hearth.server.wiring import job_handlers, on_worker_start
+from hearth.syndication.instagram import account, backfeed
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media
 
@@ -42,7 +42,7 @@ def worker(settings: Settings, http: httpx.AsyncClient) -> Worker:
 async def refresh_due_now() -> Job:
     """The one queued refresh job, made due now."""
     job = await Job.get(kind=account.REFRESH, state=JobState.QUEUED)
-    await Job.filter(id=job.id).update(run_at=jobs.utcnow())
+    await Job.filter(id=job.id).update(run_at=job_queue.utcnow())
     return job
 
 
@@ -60,7 +60,7 @@ async def test_failed_refresh_still_schedules_the_next(
     assert await worker(settings, http).run_once()
     assert JobState.DEAD == (await Job.get(id=job.id)).state
     [following] = await queued_refreshes()
-    assert following.run_at > jobs.utcnow() + timedelta(hours=23)
+    assert following.run_at > job_queue.utcnow() + timedelta(hours=23)
 
 
 async def test_refresh_out_of_attempts_schedules_the_next_once(
@@ -71,7 +71,7 @@ async def test_refresh_out_of_attempts_schedules_the_next_once(
     fake.fail_next(8, status=500)
     runner = worker(settings, http)
     for _ in range(8):
-        await Job.filter(id=job.id, state=JobState.QUEUED).update(run_at=jobs.utcnow())
+        await Job.filter(id=job.id, state=JobState.QUEUED).update(run_at=job_queue.utcnow())
         assert await runner.run_once()
     assert JobState.DEAD == (await Job.get(id=job.id)).state
     assert 1 == len(await queued_refreshes())
@@ -119,7 +119,10 @@ async def test_worker_start_restarts_an_ended_refresh_chain(
     await refresh_due_now()
     assert await worker(settings, http).run_once()  # the chain goes on: a next refresh
     await Job.filter(kind=account.REFRESH, state=JobState.QUEUED).update(
-        state=JobState.RUNNING, attempts=8, lease_owner="killed", lease_expires_at=jobs.utcnow()
+        state=JobState.RUNNING,
+        attempts=8,
+        lease_owner="killed",
+        lease_expires_at=job_queue.utcnow(),
     )
     await on_worker_start(settings)
     await on_worker_start(settings)
@@ -145,7 +148,7 @@ async def test_worker_start_queues_no_refresh_for_a_bad_token(
 
 
 async def pause_account(minutes: float) -> datetime:
-    until = jobs.utcnow() + timedelta(minutes=minutes)
+    until = job_queue.utcnow() + timedelta(minutes=minutes)
     await InstagramAccount.all().update(paused_until=until)
     return until
 
@@ -156,11 +159,11 @@ async def test_rate_limit_pause_uses_up_no_attempts(
     """A job that meets a pause ten times in a row is still queued, no attempt counted, and
     the dashboard says why it waits."""
     media = await copied_media(fake)
-    job = await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="p")
+    job = await job_queue.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="p")
     runner = worker(settings, http)
     for _ in range(10):
         await pause_account(10)
-        await Job.filter(id=job.id).update(run_at=jobs.utcnow())
+        await Job.filter(id=job.id).update(run_at=job_queue.utcnow())
         assert await runner.run_once()
     row = await Job.get(id=job.id)
     assert (JobState.QUEUED, 0) == (row.state, row.attempts)
@@ -176,7 +179,7 @@ async def test_jobs_waiting_on_a_pause_start_spread_after_it(
     after it ends, not all at once."""
     media = await copied_media(fake)
     for n in range(40):
-        await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key=f"p{n}")
+        await job_queue.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key=f"p{n}")
     until = await pause_account(10)
     runner = worker(settings, http)
     while await runner.run_once():
@@ -194,7 +197,7 @@ async def test_high_usage_postpones_the_poll_without_counting(
 ) -> None:
     """A poll whose call worked but showed usage at 95% pauses the account and waits for the
     pause to end; the attempt does not count."""
-    await Job.filter(kind="instagram.poll").update(run_at=jobs.utcnow())
+    await Job.filter(kind="instagram.poll").update(run_at=job_queue.utcnow())
     fake.set_usage(95, regain_minutes=5)
     assert await worker(settings, http).run_once()
     polls = await Job.filter(kind="instagram.poll", state=JobState.QUEUED, attempts=0)
@@ -207,7 +210,7 @@ async def test_rate_limited_call_counts_an_attempt(
 ) -> None:
     """A call Instagram refused with a rate limit was made: that attempt counts."""
     media = await copied_media(fake)
-    job = await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="p")
+    job = await job_queue.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="p")
     fake.fail_next(1, status=400, error_code=80002, retry_after=60)
     assert await worker(settings, http).run_once()
     row = await Job.get(id=job.id)

@@ -1,4 +1,4 @@
-"""The dashboard's Instagram section (syndication.instagram.admin): account and media.
+"""The dashboard's Instagram section (hearth.syndication.instagram.admin): account and media.
 
 The section never shows the access token; the dashboard shell itself (sign-in, CSRF) is
 covered in tests/server/admin.
@@ -12,9 +12,15 @@ from typing import Any
 
 import httpx
 
-from server.models import InstagramAccount, InstagramMedia, Post, Response, ResponseState
-from server.settings import Settings
-from syndication.instagram.admin import comment_state
+from hearth.server.core.models import (
+    InstagramAccount,
+    InstagramMedia,
+    Post,
+    Response,
+    ResponseState,
+)
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.admin import comment_state
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401

@@ -14,8 +14,9 @@ import httpx
 import mf2py
 import pytest
 
-from server import jobs
-from server.models import (
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import (
     Approval,
     CopyState,
     InstagramAccount,
@@ -26,11 +27,10 @@ from server.models import (
     Response,
     ResponseState,
 )
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.webmention import moderation
-from server.worker import Worker
-from syndication.instagram import backfeed, comments
+from hearth.server.core.settings import Settings
+from hearth.server.webmention import moderation
+from hearth.server.wiring import job_handlers
+from hearth.syndication.instagram import backfeed, comments
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, run_jobs
 
@@ -61,7 +61,7 @@ async def poll(settings: Settings, http: httpx.AsyncClient, media: InstagramMedi
     """Queue a comment poll of `media` due now and run it."""
     await Job.filter(kind=backfeed.POLL_COMMENTS).delete()
     key = f"test:{datetime.now(UTC).timestamp()}"
-    await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key=key)
+    await job_queue.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key=key)
     await run_jobs(settings, http)
 
 
@@ -243,7 +243,7 @@ async def test_rate_limit_on_a_comment_poll_pauses_the_account(
     """A 429 while polling comments pauses all Instagram work, as it does for media polls."""
     media = await copied_media(fake)
     fake.fail_next(1, status=429, error_code=4, retry_after=120)
-    await jobs.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="pause-test")
+    await job_queue.enqueue(backfeed.POLL_COMMENTS, {"media_id": media.media_id}, key="pause-test")
     await Worker(settings, job_handlers(), http=http).run_once()
     account = await InstagramAccount.get()
     assert account.paused_until is not None and account.paused_until > datetime.now(UTC)

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from server.models import InstagramMedia, Job, JobState
-from server.settings import Settings
-from server.worker import Handler, JobContext, Worker
-from syndication.instagram import changes
+from hearth.server.core.job_worker import Handler, JobContext, Worker
+from hearth.server.core.models import InstagramMedia, Job, JobState
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import changes
 from tests.syndication.webhook_deliveries import (
     KNOWN_MEDIA,
     change_jobs,

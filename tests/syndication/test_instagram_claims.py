@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, Post
-from server.settings import Settings
-from server.worker import JobContext
-from syndication.instagram import comments, poll
-from syndication.instagram.client import InstagramClient
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import JobContext
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import comments, poll
+from hearth.syndication.instagram.client import InstagramClient
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, ours
 
@@ -132,7 +132,7 @@ async def test_comment_claim_younger_than_the_lease_waits_for_its_rest(
     await InstagramMedia.filter(media_id=media.media_id).update(comment_id=f"posting:{taken:.0f}")
     job = await comments.schedule_first_comment(leased, media)
     assert job is not None
-    with pytest.raises(jobs.Retry) as raised:
+    with pytest.raises(job_queue.Retry) as raised:
         await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
     assert raised.value.retry_after is not None
     assert LEASE - 25 <= raised.value.retry_after <= LEASE - 15
@@ -174,7 +174,7 @@ async def test_comment_claim_taken_over_meanwhile_posts_nothing(
         return found
 
     monkeypatch.setattr(comments, "_adopt", slow_adopt)
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
     assert [] == ours(fake, media.media_id)
     # The other worker's claim is not clobbered by our release.
@@ -219,7 +219,7 @@ async def test_comment_posted_after_the_claim_ran_out_is_adopted_next_time(
     job = await comments.schedule_first_comment(leased, media)
     assert job is not None
     await slow_post_meanwhile(monkeypatch, media, delete_copy=False)
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})
     monkeypatch.undo()
     await comments.first_comment(JobContext(leased, http, job), {"media_id": media.media_id})

@@ -12,11 +12,10 @@ import httpx
 import pytest
 from starlette.datastructures import Secret
 
-from server.http import create_http_client
-from server.jobs import PermanentFailure, Retry
-from server.settings import ALL_NETWORKS, Settings
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.errors import (
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_queue import PermanentFailure, Retry
+from hearth.server.core.settings import ALL_NETWORKS, Settings
+from hearth.syndication.instagram.api_errors import (
     DEFAULT_PAUSE_SECONDS,
     InstagramError,
     RateLimited,
@@ -24,6 +23,7 @@ from syndication.instagram.errors import (
     TokenInvalid,
     job_error,
 )
+from hearth.syndication.instagram.client import InstagramClient
 from tests.syndication.fake_instagram import FakeInstagram
 
 

@@ -1,4 +1,4 @@
-"""Connect Instagram from the admin (syndication.instagram.connect) and "Poll now".
+"""Connect Instagram from the admin (hearth.syndication.instagram.connect) and "Poll now".
 
 The whole OAuth round trip runs over real HTTP against the fake Instagram: the admin's
 redirect, the fake's authorize page (which allows, or cancels, at once), the callback, and
@@ -15,13 +15,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server import jobs
-from server.admin import set_password
-from server.models import InstagramAccount, Job, JobState, Post, SiteSetting
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.worker import Worker
-from syndication.instagram import account, connect, poll
+from hearth.server.admin import set_password
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import InstagramAccount, Job, JobState, Post, SiteSetting
+from hearth.server.core.settings import Settings
+from hearth.server.wiring import job_handlers
+from hearth.syndication.instagram import account, connect, poll
 from tests.server.admin.conftest import (
     PASSWORD,
     fast_hashing,  # noqa: F401
@@ -353,7 +353,7 @@ async def test_reconnect_revives_jobs_that_died_of_the_token(
     media posted meanwhile is copied once. A job dead for another reason stays dead."""
     await account.connect(settings, http, fake.token)
     fake.expire_token()
-    other = await jobs.enqueue("instagram.no_such_kind", {}, key="other")
+    other = await job_queue.enqueue("instagram.no_such_kind", {}, key="other")
     media_id = fake.add_media("IMAGE", caption="While the token was dead")
     await run_due_jobs(settings, http)
     died = await Job.get(kind=poll.POLL, state=JobState.DEAD)
@@ -373,5 +373,5 @@ async def test_bad_token_failure_always_carries_the_marker(app: Starlette) -> No
     """Even when a rate-limit note overwrote the account's error, the job's failure text
     holds the marker, so a reconnect revives that job."""
     await stored_account(token_state="expired", last_error="Instagram usage at 95%: pausing")
-    with pytest.raises(jobs.PermanentFailure, match=account.RECONNECT_MARKER):
+    with pytest.raises(job_queue.PermanentFailure, match=account.RECONNECT_MARKER):
         await account.active_account()

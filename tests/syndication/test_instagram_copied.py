@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from server.models import InstagramAccount, InstagramMedia, Job, Post
-from server.settings import Settings
-from syndication.instagram import comments, poll
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import comments, poll
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media
 

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-import server.events
-from server.models import CopyState, InstagramAccount, InstagramMedia, Job, Media, Post
-from server.settings import Settings
-from syndication.instagram import poll
+import hearth.server.core.events
+from hearth.server.core.models import CopyState, InstagramAccount, InstagramMedia, Job, Media, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import poll
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401
@@ -165,16 +165,16 @@ async def test_copy_and_its_announcement_are_one_commit(
     lease passes, the next poll copies it with its WebSub ping."""
     settings = dataclasses.replace(settings, websub_hub="https://hub.example/")
     media_id = fake.add_media("IMAGE", caption="Announced")
-    real = server.events.schedule_copies
+    real = hearth.server.core.events.schedule_copies
 
     async def killed(*args: Any) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(server.events, "schedule_copies", killed)
+    monkeypatch.setattr(hearth.server.core.events, "schedule_copies", killed)
     with pytest.raises(RuntimeError):
         await poll.poll_once(settings, http)
     assert (0, 0) == (await Post.all().count(), await Media.all().count())
-    monkeypatch.setattr(server.events, "schedule_copies", real)
+    monkeypatch.setattr(hearth.server.core.events, "schedule_copies", real)
     await Job.filter(kind="websub.publish").delete()
     lease_over = datetime.now(UTC) - poll.copy_lease(settings) - timedelta(seconds=1)
     await InstagramMedia.filter(media_id=media_id).update(updated_at=lease_over)

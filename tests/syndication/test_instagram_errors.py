@@ -7,10 +7,10 @@ import httpx
 import orjson
 import pytest
 
-from server.jobs import PermanentFailure, Retry
-from server.settings import Settings
-from syndication.instagram.client import InstagramClient
-from syndication.instagram.errors import TemporaryError, error_from_response, job_error
+from hearth.server.core.job_queue import PermanentFailure, Retry
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.api_errors import TemporaryError, error_from_response, job_error
+from hearth.syndication.instagram.client import InstagramClient
 from tests.syndication.fake_instagram import FakeInstagram
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from syndication.instagram import export_zip
-from syndication.instagram.export_zip import ExportError, read_export, read_member
+from hearth.syndication.instagram import export_zip
+from hearth.syndication.instagram.export_zip import ExportError, read_export, read_member
 
 WRAP = "instagram-jane_doe-2025-02-20-AbCdEf/"
 CAROUSEL = "A lil flower garden update:\n\nDalia is in full bloom\n\n#daliaflower #hibiscusplant"

@@ -11,11 +11,11 @@ import dataclasses
 import httpx
 import pytest
 
-from server import jobs
-from server.models import InstagramMedia, Job, JobState, Post
-from server.settings import Settings
-from server.worker import JobContext
-from syndication.instagram import comments
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import JobContext
+from hearth.server.core.models import InstagramMedia, Job, JobState, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import comments
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, ours, run_jobs
 
@@ -53,7 +53,7 @@ async def test_running_twice_or_concurrently_posts_once(
         comments.first_comment(ctx, payload),
         return_exceptions=True,
     )
-    assert all(r is None or isinstance(r, jobs.Retry) for r in results)
+    assert all(r is None or isinstance(r, job_queue.Retry) for r in results)
     await comments.first_comment(ctx, payload)
     await InstagramMedia.filter(media_id=media.media_id).update(comment_id=None)
     await comments.first_comment(ctx, payload)  # the stored id lost: found on Instagram

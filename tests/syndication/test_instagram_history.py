@@ -25,10 +25,10 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from server.models import InstagramImport, InstagramMedia, Job, JobState, Media, Post
-from server.posts import create_post
-from server.settings import Settings
-from syndication.instagram import history
+from hearth.server.core.models import InstagramImport, InstagramMedia, Job, JobState, Media, Post
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import history
 from tests.serving import ROOT, hearth_cli, hearth_env
 from tests.syndication.export_setup import CAROUSEL_TIME, PHOTO_TIME, export_zip, run_worker
 
@@ -218,7 +218,7 @@ def test_cli_import_zip(tmp_path: Path) -> None:
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "instagram", "import-zip", str(bad)],
+        [sys.executable, "-m", "hearth.server.cli", "instagram", "import-zip", str(bad)],
         env=env, cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert 1 == done.returncode

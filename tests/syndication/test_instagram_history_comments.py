@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.models import InstagramMedia, Job, JobState, Post
-from server.settings import Settings
-from syndication.instagram import comments
-from syndication.instagram.history_comments import comment_history
+from hearth.server.core.models import InstagramMedia, Job, JobState, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import comments
+from hearth.syndication.instagram.history_comments import comment_history
 from tests.serving import hearth_cli
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 from tests.syndication.instagram_setup import copied_media, ours, run_jobs

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syndication.instagram import pesos
-from syndication.instagram.graph import Media
+from hearth.syndication.instagram import pesos
+from hearth.syndication.instagram.graph import Media
 
 WHEN = datetime(2019, 9, 26, 22, 36, 43, tzinfo=UTC)
 PERMALINK = "https://www.instagram.com/p/B3AbCdEf/"

@@ -14,11 +14,11 @@ import httpx
 import mf2py
 import pytest
 
-from server import jobs
-from server.models import InstagramAccount, InstagramMedia, Job, JobState, Post
-from server.settings import Settings
-from server.worker import JobContext
-from syndication.instagram import account, poll
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import JobContext
+from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState, Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account, poll
 from tests.syndication.fake_instagram import FakeInstagram
 
 
@@ -186,17 +186,17 @@ async def test_errors_then_recovery_complete_once(
     """500s and a 429 make the poll retry (and pause); afterwards everything is copied once."""
     ids = [fake.add_media("IMAGE", caption=f"x{i}") for i in range(3)]
     fake.fail_next(2, status=500)
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await poll.poll_once(settings, http)
-    with pytest.raises(jobs.Retry):
+    with pytest.raises(job_queue.Retry):
         await poll.poll_once(settings, http)
     fake.fail_next(1, status=429, retry_after=120)
-    with pytest.raises(jobs.Retry) as raised:
+    with pytest.raises(job_queue.Retry) as raised:
         await poll.poll_once(settings, http)
     assert 120 == raised.value.retry_after
     row = await InstagramAccount.get(user_id=fake.user_id)
     assert row.paused_until is not None and row.paused_until > datetime.now(UTC)
-    with pytest.raises(jobs.Retry):  # still paused: no call made
+    with pytest.raises(job_queue.Retry):  # still paused: no call made
         await poll.poll_once(settings, http)
     await InstagramAccount.filter(id=row.id).update(paused_until=None)  # the window passed
     assert 3 == (await poll.poll_once(settings, http)).copied
@@ -210,7 +210,7 @@ async def test_high_usage_pauses(
 ) -> None:
     """Usage headers at 95% pause the account for Meta's estimate before more calls."""
     fake.set_usage(95, regain_minutes=5)
-    with pytest.raises(jobs.Retry) as raised:
+    with pytest.raises(job_queue.Retry) as raised:
         await poll.poll_once(settings, http)
     assert 300 == raised.value.retry_after
     assert (await InstagramAccount.get(user_id=fake.user_id)).paused_until is not None
@@ -242,14 +242,14 @@ async def test_token_invalid_marks_account_and_stops(
 ) -> None:
     """Code 190 marks the account expired with what to do; polls then fail permanently."""
     fake.expire_token()
-    with pytest.raises(jobs.PermanentFailure):
+    with pytest.raises(job_queue.PermanentFailure):
         await poll.poll_once(settings, http)
     row = await InstagramAccount.get(user_id=fake.user_id)
     assert "expired" == row.token_state
     assert "hearth instagram connect" in (row.last_error or "")
     assert fake.token not in (row.last_error or "")
     fake.requests.clear()
-    with pytest.raises(jobs.PermanentFailure):
+    with pytest.raises(job_queue.PermanentFailure):
         await poll.poll_once(settings, http)
     assert [] == fake.requests
 
@@ -294,7 +294,7 @@ def test_cli_connect_and_poll(tmp_path: Path, fake: FakeInstagram) -> None:
     }  # fmt: skip
 
     def hearth(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "server.cli", "instagram", *args]
+        command = [sys.executable, "-m", "hearth.server.cli", "instagram", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
     fake.add_media("IMAGE", caption="from the CLI")
@@ -311,8 +311,8 @@ async def test_new_media_gets_its_first_comment_history_does_not(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram, connected: InstagramAccount
 ) -> None:
     """A media posted after connecting gets the short-link comment once; an old one none."""
-    from server.tasks import job_handlers
-    from server.worker import Worker
+    from hearth.server.core.job_worker import Worker
+    from hearth.server.wiring import job_handlers
 
     old = fake.add_media(caption="from 2019", when=datetime(2019, 5, 1, tzinfo=UTC))
     new = fake.add_media(caption="just now")
@@ -332,7 +332,7 @@ async def test_worker_start_restarts_polling(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram, connected: InstagramAccount
 ) -> None:
     """A worker starting queues a poll for a connected account; not for an expired token."""
-    from server.tasks import on_worker_start
+    from hearth.server.wiring import on_worker_start
 
     await Job.filter(kind="instagram.poll").delete()
     await on_worker_start(settings)

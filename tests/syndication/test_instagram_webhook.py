@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.app import create_app
-from server.models import Job
-from server.settings import Settings
-from syndication.instagram import webhook
+from hearth.server.app import create_app
+from hearth.server.core.models import Job
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import webhook
 from tests.conftest import seed_database
 from tests.syndication.webhook_deliveries import (
     ACCOUNT,

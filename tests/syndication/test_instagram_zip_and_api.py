@@ -19,10 +19,17 @@ import mf2py
 import pytest
 from starlette.applications import Starlette
 
-from server.models import CopyState, InstagramAccount, InstagramImport, InstagramMedia, Media, Post
-from server.posts import create_post
-from server.settings import Settings
-from syndication.instagram import account, history, poll
+from hearth.server.core.models import (
+    CopyState,
+    InstagramAccount,
+    InstagramImport,
+    InstagramMedia,
+    Media,
+    Post,
+)
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account, history, poll
 from tests.syndication.export_setup import PHOTO_TIME, export_zip, run_worker
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media

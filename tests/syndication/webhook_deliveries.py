@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from starlette.datastructures import Secret
 
-from server.models import Job
-from server.settings import Settings
-from syndication.instagram import webhook
+from hearth.server.core.models import Job
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import webhook
 
 APP_SECRET = "app-secret-for-tests"
 VERIFY_TOKEN = "meatyhamhock"

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from PIL import ExifTags, Image, ImageCms
 
-from server.app import create_app
-from server.settings import Settings
-from server.tokens import mint_token
+from hearth.server.app import create_app
+from hearth.server.core.settings import Settings
+from hearth.server.core.tokens import mint_token
 
 ME = "https://example.test/"
 ENDPOINT = "/micropub/media"

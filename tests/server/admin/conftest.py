@@ -11,9 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from server.admin import passwords, set_password
-from server.app import create_app
-from server.settings import Settings
+from hearth.server.admin import passwords, set_password
+from hearth.server.app import create_app
+from hearth.server.core.settings import Settings
 
 PASSWORD = "correct horse battery staple"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server.models import AdminSession, SiteSetting, Token
+from hearth.server.core.models import AdminSession, SiteSetting, Token
 
 # A forged form either leaves the token out or guesses one.
 FORGED = [{}, {"csrf_token": "wrong-token"}, {"csrf_token": ""}]

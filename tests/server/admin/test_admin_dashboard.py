@@ -10,11 +10,11 @@ import mf2py
 import pytest
 from starlette.applications import Starlette
 
-from server.admin import dashboard as dashboard_module
-from server.admin.dashboard import DashboardSection
-from server.admin.responses import CONTENT_SECURITY_POLICY
-from server.models import Job, JobState, Status, Token
-from server.posts import create_post
+from hearth.server.admin import dashboard as dashboard_module
+from hearth.server.admin.dashboard import DashboardSection
+from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
+from hearth.server.core.models import Job, JobState, Status, Token
+from hearth.server.core.posts import create_post
 
 BASE_URL = "https://example.test/"
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server.admin import passwords
-from server.admin.ratelimit import GLOBAL_FACTOR, address_key
-from server.models import LoginFailure
-from server.settings import Settings
+from hearth.server.admin import passwords
+from hearth.server.admin.ratelimit import GLOBAL_FACTOR, address_key
+from hearth.server.core.models import LoginFailure
+from hearth.server.core.settings import Settings
 
 Login = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
 ADDRESS = "127.0.0.1"  # what httpx.ASGITransport reports as the client

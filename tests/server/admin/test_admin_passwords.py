@@ -6,8 +6,8 @@ import pytest
 from argon2 import PasswordHasher, Type
 from starlette.applications import Starlette
 
-from server.admin import passwords, set_password, verify_password
-from server.models import SiteSetting
+from hearth.server.admin import passwords, set_password, verify_password
+from hearth.server.core.models import SiteSetting
 
 
 async def _stored() -> str:

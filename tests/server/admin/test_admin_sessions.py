@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from server.admin import set_password
-from server.admin.sessions import create_session
-from server.models import AdminSession
-from server.settings import Settings
+from hearth.server.admin import set_password
+from hearth.server.admin.sessions import create_session
+from hearth.server.core.models import AdminSession
+from hearth.server.core.settings import Settings
 
 Login = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
 OpenClient = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]

@@ -1,4 +1,4 @@
-"""Showing responses (server.webmention.display and templates/_responses.html).
+"""Showing responses (hearth.server.webmention.display and templates/_responses.html).
 
 Issue 4 "Showing responses": replies as `p-comment h-cite` threaded under the post (author
 h-card, time, link), likes and reposts as facepiles with counts, bookmarks and RSVPs
@@ -15,9 +15,9 @@ from typing import Any
 import mf2py
 from starlette.applications import Starlette
 
-from server.models import Approval, Post, Response, ResponseState
-from server.posts import create_post
-from server.webmention.display import Counts, counts_for, responses_for
+from hearth.server.core.models import Approval, Post, Response, ResponseState
+from hearth.server.core.posts import create_post
+from hearth.server.webmention.display import Counts, counts_for, responses_for
 from tests.server.webmention.test_receive_support import SITE, permalink, post_fixture  # noqa: F401
 
 _ids = itertools.count(1)

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import mf2py
 
-from server.models import Post
-from server.worker import Worker
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Post
 from tests.server.webmention.test_receive_support import (
     SITE,
     FakeWeb,

@@ -1,4 +1,4 @@
-"""Moderation (server.webmention.moderation): HEARTH_MODERATION modes and domain rules.
+"""Moderation (hearth.server.webmention.moderation): HEARTH_MODERATION modes and domain rules.
 
 Spec: https://www.w3.org/TR/webmention/#security-considerations (receivers MAY moderate);
 issue 4 "Moderation": `known` (default), `manual`, `all`, plus allow and block lists.
@@ -11,9 +11,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from server.models import Approval, DomainRule, Post, Response, ResponseState
-from server.webmention import moderation
-from server.worker import Worker
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Approval, DomainRule, Post, Response, ResponseState
+from hearth.server.webmention import moderation
 from tests.server.webmention.test_receive_support import (
     FakeWeb,
     permalink,

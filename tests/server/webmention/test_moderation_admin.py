@@ -1,4 +1,4 @@
-"""The dashboard's Webmentions section (server.admin.webmentions): queue, rules, failures.
+"""The dashboard's Webmentions section (hearth.server.admin.webmentions): queue, rules, failures.
 
 Every action is a POST form with the session's CSRF token; see tests/server/admin for the
 shell itself.
@@ -9,7 +9,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.models import Approval, DomainRule, OutgoingWebmention, Post, Response, ResponseState
+from hearth.server.core.models import (
+    Approval,
+    DomainRule,
+    OutgoingWebmention,
+    Post,
+    Response,
+    ResponseState,
+)
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401

@@ -1,4 +1,4 @@
-"""The Webmention endpoint's synchronous checks and answers (server.webmention.receive).
+"""The Webmention endpoint's synchronous checks and answers (hearth.server.webmention.receive).
 
 Spec: https://www.w3.org/TR/webmention/#receiving-webmentions, §3.2.1 request
 verification and §3.2.3 error responses; the W3C receiver checklist in
@@ -10,9 +10,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.models import Job, PathRedirect, Post, Response, ResponseState, Status, Visibility
-from server.posts import create_post
-from server.webmention import receive, verify
+from hearth.server.core.models import (
+    Job,
+    PathRedirect,
+    Post,
+    Response,
+    ResponseState,
+    Status,
+    Visibility,
+)
+from hearth.server.core.posts import create_post
+from hearth.server.webmention import receive, verify
 from tests.server.webmention.test_receive_support import (
     SITE,
     deliver,

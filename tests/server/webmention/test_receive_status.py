@@ -1,4 +1,4 @@
-"""The status page in the endpoint's Location (server.webmention.receive.status).
+"""The status page in the endpoint's Location (hearth.server.webmention.receive.status).
 
 Spec: https://www.w3.org/TR/webmention/#receiving-webmentions ("a status page which the
 sender can use to check the status"); issue 4: pending, accepted, rejected (why), deleted.
@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import httpx
 
-from server.models import Post
-from server.worker import Worker
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Post
 from tests.server.webmention.test_receive_support import (
     FakeWeb,
     deliver,

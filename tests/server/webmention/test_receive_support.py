@@ -24,12 +24,12 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from server.http import create_http_client
-from server.models import Job, JobState, Post, Response
-from server.posts import create_post
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.worker import Worker
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Job, JobState, Post, Response
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.server.wiring import job_handlers
 
 SITE = "https://example.test/"
 PUBLIC_ADDRESS = "93.184.215.14"

@@ -1,4 +1,4 @@
-"""Sending webmentions (server.webmention.links and .send): targets, scheduling, delivery.
+"""Sending webmentions (hearth.server.webmention.links and .send): targets, scheduling, delivery.
 
 Delivery runs the real worker against `httpx.MockTransport` sites behind Hearth's guarded
 client; made-up hostnames need every network allowed (no DNS), so the private-network cases
@@ -17,16 +17,16 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from server import jobs
-from server.events import post_changed
-from server.http import create_http_client
-from server.models import Job, JobState, OutgoingWebmention, Post, Status, Visibility
-from server.posts import create_post
-from server.settings import ALL_NETWORKS, Settings
-from server.tasks import job_handlers
-from server.webmention.links import outgoing_targets
-from server.webmention.send import KIND, MAX_ATTEMPTS, schedule_webmentions
-from server.worker import Worker
+from hearth.server.core import job_queue
+from hearth.server.core.events import post_changed
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Job, JobState, OutgoingWebmention, Post, Status, Visibility
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import ALL_NETWORKS, Settings
+from hearth.server.webmention.links import outgoing_targets
+from hearth.server.webmention.send import KIND, MAX_ATTEMPTS, schedule_webmentions
+from hearth.server.wiring import job_handlers
 from tests.conftest import BASE_URL
 from tests.server.webmention.fake_rocks import hrefs
 
@@ -279,7 +279,7 @@ async def deliver(
     async with create_http_client(settings, transport=httpx.MockTransport(site)) as http:
         worker = Worker(settings, job_handlers(), http=http)
         for _ in range(runs):
-            await Job.filter(kind=KIND).update(run_at=jobs.utcnow())  # skip the backoff
+            await Job.filter(kind=KIND).update(run_at=job_queue.utcnow())  # skip the backoff
             assert await worker.run_once()
     job = await Job.get(kind=KIND)
     return post, job, await OutgoingWebmention.get(post=post)
@@ -326,7 +326,7 @@ async def test_server_error_retries_with_backoff(open_settings: Settings) -> Non
     site = Site({"/post/1": advertising("/wm"), "/wm": httpx.Response(500, text="oops")})
     _, job, row = await deliver(open_settings, site)
     assert (JobState.QUEUED, "pending", 500) == (job.state, row.state, row.status_code)
-    assert job.run_at > jobs.utcnow()
+    assert job.run_at > job_queue.utcnow()
     assert "endpoint https://them.example/wm answered 500: oops" == row.last_error
 
 
@@ -338,9 +338,9 @@ async def test_too_many_requests_honours_retry_after(open_settings: Settings, he
     value = "600" if header == "delta" else format_datetime(datetime.now(UTC) + wait, usegmt=True)
     answer = httpx.Response(429, headers={"Retry-After": value})
     site = Site({"/post/1": advertising("/wm"), "/wm": answer})
-    before = jobs.utcnow()
+    before = job_queue.utcnow()
     _, job, _ = await deliver(open_settings, site)
-    assert before + wait - timedelta(seconds=2) <= job.run_at <= jobs.utcnow() + wait
+    assert before + wait - timedelta(seconds=2) <= job.run_at <= job_queue.utcnow() + wait
 
 
 @pytest.mark.usefixtures("db")

@@ -1,4 +1,4 @@
-"""The verification job (server.webmention.verify): fetching the source and finding the link.
+"""The verification job (hearth.server.webmention.verify): fetching the source and finding the link.
 
 Spec: https://www.w3.org/TR/webmention/#webmention-verification, #updating-existing-webmentions
 and #security-considerations; the receiver checklist in shared/reference/conformance.md §2.4:
@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from server.models import Job, JobState, Post, Response, ResponseState
-from server.webmention import verify
-from server.worker import Worker
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Job, JobState, Post, Response, ResponseState
+from hearth.server.webmention import verify
 from tests.server.webmention.test_receive_support import (
     FakeWeb,
     deliver,

@@ -1,4 +1,6 @@
-"""What a verified source says (server.webmention.parse): type, author, content, identities.
+"""What a verified source says (hearth.server.webmention.response_fields).
+
+Its type, author, content and identities.
 
 Response types: https://www.w3.org/TR/post-type-discovery/ for the properties naming the
 target; authorship: https://indieweb.org/authorship-spec; XSS: the W3C receiver checklist
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.webmention import parse
+from hearth.server.webmention import response_fields
 from tests.server.webmention.test_receive_support import html_page, reply_page
 
 TARGET = "https://example.test/2026/05/hello"
@@ -21,10 +23,10 @@ SOURCE = "https://alice.example/notes/1"
 SITE = "https://example.test/"
 
 
-def fields_of(body: str, url: str = SOURCE) -> parse.Fields:
-    document = parse.read_document(body.encode(), "text/html", url, "utf-8")
+def fields_of(body: str, url: str = SOURCE) -> response_fields.Fields:
+    document = response_fields.read_document(body.encode(), "text/html", url, "utf-8")
     assert document is not None
-    return parse.response_fields(document, SOURCE, TARGETS, SITE)
+    return response_fields.response_fields(document, SOURCE, TARGETS, SITE)
 
 
 def entry(inner: str, url: str = "") -> str:
@@ -77,7 +79,9 @@ def test_author_h_card_gives_name_url_and_photo() -> None:
     )
     fields = fields_of(reply_page(TARGET, author=author))
     assert (
-        parse.Author("Alice Example", "https://alice.example/", "https://alice.example/me.png")
+        response_fields.Author(
+            "Alice Example", "https://alice.example/", "https://alice.example/me.png"
+        )
         == fields.author
     )
 
@@ -88,19 +92,22 @@ def test_author_url_uses_the_h_card_on_the_page_with_that_url() -> None:
         f'<div class="h-entry"><a class="u-author" href="/about"></a><a href="{TARGET}">x</a></div>'
         '<div class="h-card"><a class="u-url p-name" href="/about">Alice</a></div>'
     )
-    assert parse.Author("Alice", "https://alice.example/about", None) == fields_of(body).author
+    assert (
+        response_fields.Author("Alice", "https://alice.example/about", None)
+        == fields_of(body).author
+    )
 
 
 def test_author_url_without_a_card_is_just_the_url() -> None:
     """The author page is not fetched: its URL alone is the author."""
     body = entry(f'<a class="u-author" href="https://alice.example/"></a><a href="{TARGET}">x</a>')
-    assert parse.Author(None, "https://alice.example/", None) == fields_of(body).author
+    assert response_fields.Author(None, "https://alice.example/", None) == fields_of(body).author
 
 
 def test_author_plain_name() -> None:
     """A p-author that is text, not a URL, is the author's name."""
     body = entry(f'<span class="p-author">Alice</span><a href="{TARGET}">x</a>')
-    assert parse.Author("Alice", None, None) == fields_of(body).author
+    assert response_fields.Author("Alice", None, None) == fields_of(body).author
 
 
 def test_author_from_the_parent_feed() -> None:
@@ -138,7 +145,7 @@ def test_author_name_is_one_plain_line() -> None:
         f'<span class="p-author h-card"><span class="p-name">Al\nice\x07 {"x" * 500}</span></span>'
     )
     name = fields_of(reply_page(TARGET, author=author)).author.name or ""
-    assert name.startswith("Al ice x") and len(name) == parse.MAX_NAME
+    assert name.startswith("Al ice x") and len(name) == response_fields.MAX_NAME
 
 
 @pytest.mark.parametrize(
@@ -150,7 +157,10 @@ def test_author_photo_and_url_must_be_http(photo: str) -> None:
         f'<div class="p-author h-card"><a class="p-name u-url" href="javascript:alert(1)">A</a>'
         f'<img class="u-photo" src="{photo}" alt=""></div>'
     )
-    assert parse.Author("A", None, None) == fields_of(reply_page(TARGET, author=author)).author
+    assert (
+        response_fields.Author("A", None, None)
+        == fields_of(reply_page(TARGET, author=author)).author
+    )
 
 
 XSS = (
@@ -265,7 +275,7 @@ def test_in_reply_to_other_urls_are_kept_for_threading() -> None:
 def test_page_without_microformats_is_a_mention_without_author() -> None:
     """A plain page that links the target is a mention; the author is unknown."""
     fields = fields_of(html_page(f'<p>See <a href="{TARGET}">this</a>.</p>'))
-    assert ("mention", parse.Author(), SOURCE) == (fields.kind, fields.author, fields.url)
+    assert ("mention", response_fields.Author(), SOURCE) == (fields.kind, fields.author, fields.url)
 
 
 def test_declared_charset_in_meta_is_honoured() -> None:
@@ -274,9 +284,9 @@ def test_declared_charset_in_meta_is_honoured() -> None:
         '<!doctype html><meta charset="iso-8859-1"><div class="h-entry">'
         f'<p class="p-content">Caf\xe9</p><a class="u-in-reply-to" href="{TARGET}">x</a></div>'
     )
-    document = parse.read_document(body.encode("latin-1"), "text/html", SOURCE, None)
+    document = response_fields.read_document(body.encode("latin-1"), "text/html", SOURCE, None)
     assert document is not None
-    assert "Café" == parse.response_fields(document, SOURCE, TARGETS, SITE).content_text
+    assert "Café" == response_fields.response_fields(document, SOURCE, TARGETS, SITE).content_text
 
 
 @pytest.mark.parametrize(
@@ -292,17 +302,19 @@ def test_declared_charset_in_meta_is_honoured() -> None:
 )
 def test_normalize_url(value: str, expected: str | None) -> None:
     """One spelling per URL: what link comparison uses."""
-    assert expected == parse.normalize_url(value)
+    assert expected == response_fields.normalize_url(value)
 
 
 def test_unknown_declared_charset_falls_back_to_sniffing() -> None:
     """A charset Python does not know is ignored rather than failing the verification."""
     body = f'<div class="h-entry"><a class="u-like-of" href="{TARGET}">x</a></div>'.encode()
-    document = parse.read_document(body, "text/html; charset=x-made-up", SOURCE, "x-made-up")
+    document = response_fields.read_document(
+        body, "text/html; charset=x-made-up", SOURCE, "x-made-up"
+    )
     assert document is not None and TARGET in document.links
 
 
 def test_deeply_nested_json_is_unreadable_not_a_crash() -> None:
     """JSON nested past the recursion limit is simply not mf2."""
     body = ('{"items": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
-    assert parse.read_document(body, "application/mf2+json", SOURCE, None) is None
+    assert response_fields.read_document(body, "application/mf2+json", SOURCE, None) is None

@@ -1,4 +1,4 @@
-"""What verification stores (server.webmention.verify): cached author photos, duplicates
+"""What verification stores (hearth.server.webmention.verify): cached author photos, duplicates
 relayed by bridges, threads of replies.
 
 Photos: pages never hotlink a stranger's image (issue 4, "Author photos are cached
@@ -11,10 +11,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.models import Media, Post, Response, ResponseState
-from server.settings import Settings
-from server.webmention import photos
-from server.worker import Worker
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Media, Post, Response, ResponseState
+from hearth.server.core.settings import Settings
+from hearth.server.webmention import photos
 from tests.server.webmention.test_receive_support import (
     SITE,
     FakeWeb,

@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from server import db
-from server.http import create_http_client
-from server.models import OutgoingWebmention, Post
-from server.settings import Settings
-from server.tasks import job_handlers
-from server.tokens import mint_token
-from server.worker import Worker
+from hearth.server.core import db
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import OutgoingWebmention, Post
+from hearth.server.core.settings import Settings
+from hearth.server.core.tokens import mint_token
+from hearth.server.wiring import job_handlers
 from tests.server.webmention.fake_rocks import DISCOVERY, Answer, FakeRocks, serve_rocks
 from tests.serving import Served, hearth_serve
 

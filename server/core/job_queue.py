@@ -1,0 +1,391 @@
+"""The durable job queue behind Hearth's outbound work: webmentions, WebSub, syndication, imports.
+
+A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
+
+    enqueue -> QUEUED --claim--> RUNNING --complete--> DONE
+                 ^                  |  \\--fail (attempts left)--> QUEUED, run_at = now + backoff
+                 |                  |   \\-fail (none left, or permanent)--> DEAD, last_error kept
+                 +----release-------+    (lease expired: a crashed worker's job is claimed again)
+                 +----postpone------+    (not now: wait, the attempt not counted)
+
+* `enqueue` is idempotent on `key`: the same effect is never queued twice. A key whose job is
+  DONE or DEAD is *not* queued again (the effect happened, or we gave up on it); a caller that
+  wants a new effect must use a new key, e.g. one that includes the post's update time.
+  `revive` is the one way back from DEAD: it requeues jobs that died of a cause since cured.
+* `claim` leases a due job to one worker for `lease_seconds`. On PostgreSQL it locks the row with
+  `SELECT ... FOR UPDATE SKIP LOCKED`, so parallel workers pass over each other's rows instead
+  of queueing behind them; everywhere the claim itself is a compare-and-set UPDATE, so even two
+  claimers that picked the same row cannot both win.
+* `postpone` is for "not now, try again at T; this was not an attempt": a handler raises
+  `Postpone` when the job waits on something outside it that ends by itself (the Instagram
+  account's rate-limit pause), so waiting never uses up `max_attempts`. The job runs at a
+  random moment in a short window after T (`postpone_delay`), so the many jobs waiting on the
+  same pause do not all start at once and trip it again. `last_error` says "postponed since
+  ..." (the time is kept in `postponed_since`), so the wait shows on the dashboard; a job
+  postponed without a break for longer than `POSTPONE_LIMIT` (a handler that postpones by
+  mistake) has its attempts counted again and ends DEAD like any failing job.
+* `complete`, `fail`, `release`, `postpone` and `extend_lease` only act while the caller
+  still holds the lease; they return False otherwise. The lease owner plus the attempt number
+  form a fencing token: a worker whose lease expired and was taken over cannot clobber the new
+  owner's state.
+
+Delivery is at least once: a worker that dies after its side effect but before `complete` runs
+the job again once the lease expires, so handlers must tolerate repeats. Leases compare the
+workers' own clocks, so hosts sharing a database must keep them in sync (NTP) to well within
+the lease time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from hearth.server.core.models import Job, JobState
+
+# Retry delays: base * 2**(attempt-1), capped. 30 s, 1 min, 2 min, ... up to about an hour in
+# total over the default 8 attempts, which rides out a typical outage of a receiving site.
+# The worker passes `HEARTH_JOB_BACKOFF_SECONDS` as the base (this is its default).
+BACKOFF_BASE = 30.0
+BACKOFF_CAP = 6 * 3600.0
+# A remote Retry-After is honoured, but a hostile or broken server must not park a job forever.
+RETRY_AFTER_CAP = 24 * 3600.0
+# Errors are kept for the admin dashboard; an HTML error page must not bloat the row.
+MAX_ERROR_CHARS = 4000
+# How many due rows a compare-and-set claim tries per round before it looks again.
+_CAS_CANDIDATES = 8
+# A postponed job starts at a random moment in a window after its time: a tenth of the wait,
+# at least a few seconds (short waits still spread) and at most five minutes (long ones
+# still start soon after they end).
+POSTPONE_SPREAD = 0.1
+POSTPONE_SPREAD_MIN = 5.0
+POSTPONE_SPREAD_MAX = 300.0
+# Waits that postpone a job end within hours (a rate-limit window); a job postponed without a
+# break for longer than this is caught in a loop, so its postponements count as attempts.
+POSTPONE_LIMIT = timedelta(days=7)
+
+
+class Retry(Exception):
+    """Raised by a handler to try again later, after `retry_after` seconds if given."""
+
+    def __init__(self, message: str = "retry requested", *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Postpone(Retry):
+    """Raised by a handler for "not now": run again after `retry_after` seconds (plus a short
+    random spread) without counting this attempt. Only for waits that end by themselves."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, retry_after=retry_after)
+        self.delay = retry_after
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (e.g. a 404 target): the job goes DEAD."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime:
+    # SQLite stores datetimes as ISO text and compares them as text, which is only
+    # chronological when every value has the same offset; so everything is stored in UTC.
+    if value is None:
+        return utcnow()
+    if value.tzinfo is None:
+        raise ValueError("job times must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def backoff_delay(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after failed attempt number `attempts` (1-based).
+
+    "Equal jitter": a random point in the upper half of the exponential step. Jitter keeps jobs
+    that failed together (a site was down) from retrying in lockstep; keeping the lower half
+    out means each retry still waits longer than the one before.
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(attempts, 1) - 1, 32))
+    return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - jitter, not a secret
+
+
+def next_slot(after: datetime, period_seconds: float) -> tuple[int, datetime]:
+    """The first boundary of `period_seconds`-long slots after `after`: its number and time.
+
+    For self-scheduling jobs: keyed by the slot number, a job queued for the next slot by
+    several runs at once is queued once.
+    """
+    period = max(int(period_seconds), 1)
+    slot = int(after.timestamp()) // period + 1
+    return slot, datetime.fromtimestamp(slot * period, UTC)
+
+
+async def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    """Queue `kind` with `payload` unless a job with idempotency `key` exists; return the job.
+
+    An existing job is returned unchanged whatever its state: the first enqueue wins, and a
+    DONE or DEAD job is not revived. Use a new key for a new effect. `payload` must be JSON and
+    may hold secrets: it is never logged.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    existing = await Job.get_or_none(idempotency_key=key)
+    if existing is not None:
+        return existing
+    try:
+        # A savepoint when the caller is inside a transaction: on PostgreSQL a failed INSERT
+        # would otherwise abort the caller's whole transaction along with our lookup below.
+        async with in_transaction():
+            return await Job.create(
+                kind=kind,
+                payload=payload,
+                idempotency_key=key,
+                run_at=_utc(run_at),
+                max_attempts=max_attempts,
+            )
+    except IntegrityError:
+        # Another enqueue of the same key won the race between our lookup and insert.
+        existing = await Job.get_or_none(idempotency_key=key)
+        if existing is None:
+            raise
+        return existing
+
+
+def _claimable(now: datetime) -> Q:
+    # Due queued jobs, and running jobs whose worker stopped renewing its lease.
+    return Q(state=JobState.QUEUED, run_at__lte=now) | Q(
+        state=JobState.RUNNING, lease_expires_at__lt=now
+    )
+
+
+async def claim(
+    worker_id: str,
+    kinds: Collection[str] | None,
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> Job | None:
+    """Lease the next due job (of one of `kinds`, or any kind) to `worker_id`, or None.
+
+    The returned job has `attempts` already counted. A job whose lease ran out on its last
+    attempt (its worker kept dying) goes DEAD here instead of running yet again.
+    """
+    now = _utc(now)
+    if kinds is not None and not kinds:
+        return None
+    while True:
+        job = await _claim_once(worker_id, kinds, lease_seconds, now)
+        if job is None or job.attempts <= job.max_attempts:
+            return job
+        error = "lease expired on the last attempt: the worker died or hung"
+        await fail(job, worker_id, error, permanent=True, now=now)
+
+
+async def _claim_once(
+    worker_id: str, kinds: Collection[str] | None, lease_seconds: float, now: datetime
+) -> Job | None:
+    due = Job.filter(_claimable(now)).order_by("run_at", "id")
+    if kinds is not None:
+        due = due.filter(kind__in=list(kinds))
+    if Job._meta.db.capabilities.support_for_update:
+        # PostgreSQL: the row lock (skipping rows other workers hold) makes the UPDATE below
+        # succeed unless our own lease code is wrong; it stays a CAS as a second guard.
+        async with in_transaction() as conn:
+            # Queries below (and in _take) run on `conn` too: Tortoise routes them to the
+            # task's open transaction, so the row lock is held until the UPDATE commits.
+            job = await due.select_for_update(skip_locked=True).using_db(conn).first()
+            if job is None:
+                return None
+            return job if await _take(job, worker_id, lease_seconds, now) else None
+    # SQLite has no row locks: try a few due rows; a lost race just moves on to the next one.
+    while True:
+        candidates = await due.limit(_CAS_CANDIDATES)
+        if not candidates:
+            return None
+        for job in candidates:
+            if await _take(job, worker_id, lease_seconds, now):
+                return job
+
+
+async def _take(job: Job, worker_id: str, lease_seconds: float, now: datetime) -> bool:
+    """Compare-and-set: lease `job` if it is still claimable and unchanged since we read it."""
+    values: dict[str, Any] = {
+        "state": JobState.RUNNING,
+        "lease_owner": worker_id,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "updated_at": now,
+    }
+    taken = await Job.filter(_claimable(now), id=job.id, attempts=job.attempts).update(
+        attempts=F("attempts") + 1, **values
+    )
+    if taken:
+        # Keep the caller's object in step with the row it now owns.
+        job.update_from_dict({**values, "attempts": job.attempts + 1})
+    return bool(taken)
+
+
+async def _owned_update(
+    job: Job, worker_id: str, values: dict[str, Any], *, uncount: bool = False
+) -> bool:
+    """Apply `values` only if `worker_id` still holds this attempt's lease."""
+    extra = {"attempts": F("attempts") - 1} if uncount else {}
+    changed = await Job.filter(
+        id=job.id, state=JobState.RUNNING, lease_owner=worker_id, attempts=job.attempts
+    ).update(**values, **extra)
+    if changed:
+        job.update_from_dict({**values, "attempts": job.attempts - int(uncount)})
+    return bool(changed)
+
+
+async def extend_lease(
+    job: Job, worker_id: str, lease_seconds: float, *, now: datetime | None = None
+) -> bool:
+    """Renew the lease of a job that is still running; False means the lease was lost."""
+    now = _utc(now)
+    expires = now + timedelta(seconds=lease_seconds)
+    return await _owned_update(job, worker_id, {"lease_expires_at": expires, "updated_at": now})
+
+
+async def complete(job: Job, worker_id: str, *, now: datetime | None = None) -> bool:
+    """Mark the job DONE."""
+    now = _utc(now)
+    values = {"state": JobState.DONE, "lease_owner": None, "lease_expires_at": None}
+    return await _owned_update(job, worker_id, {**values, "finished_at": now, "updated_at": now})
+
+
+async def fail(
+    job: Job,
+    worker_id: str,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    permanent: bool = False,
+    backoff_base: float = BACKOFF_BASE,
+    postponed: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """Record a failed attempt: queue a retry after a backoff, or DEAD if none are left.
+
+    `retry_after` (e.g. from an HTTP Retry-After header) replaces the computed backoff, whose
+    first step is `backoff_base` seconds. A failure ends a run of postponements, unless it is
+    one (`postponed`: `postpone` counting an attempt past POSTPONE_LIMIT).
+    """
+    now = _utc(now)
+    values: dict[str, Any] = {
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error[:MAX_ERROR_CHARS],
+        "updated_at": now,
+    }
+    if not postponed:
+        values["postponed_since"] = None
+    if permanent or job.attempts >= job.max_attempts:
+        values.update(state=JobState.DEAD, finished_at=now)
+    else:
+        if retry_after is None:
+            delay = backoff_delay(job.attempts, base=backoff_base)
+        else:
+            delay = min(max(retry_after, 0.0), RETRY_AFTER_CAP)
+        values.update(state=JobState.QUEUED, run_at=now + timedelta(seconds=delay))
+    return await _owned_update(job, worker_id, values)
+
+
+def postpone_delay(delay: float) -> float:
+    """`delay` (within 0 and RETRY_AFTER_CAP) plus a random spread of POSTPONE_SPREAD of it,
+    between POSTPONE_SPREAD_MIN and POSTPONE_SPREAD_MAX seconds."""
+    delay = min(max(delay, 0.0), RETRY_AFTER_CAP)
+    window = min(max(delay * POSTPONE_SPREAD, POSTPONE_SPREAD_MIN), POSTPONE_SPREAD_MAX)
+    return delay + random.random() * window  # noqa: S311 - jitter, not a secret
+
+
+async def postpone(
+    job: Job, worker_id: str, reason: str, delay: float, *, now: datetime | None = None
+) -> bool:
+    """Queue the job again after `postpone_delay(delay)` seconds, the attempt not counted.
+
+    `last_error` becomes "postponed since <first postponement>: <reason>"; the time carries
+    over while the job keeps being postponed, and once it is older than POSTPONE_LIMIT the
+    attempt is counted after all (`fail`), so a job cannot wait unseen forever.
+    """
+    now = _utc(now)
+    since = _utc(job.postponed_since) if job.postponed_since else now
+    error = f"postponed since {since.isoformat()}: {reason}"[:MAX_ERROR_CHARS]
+    wait = postpone_delay(delay)
+    if now - since > POSTPONE_LIMIT:
+        return await fail(job, worker_id, error, retry_after=wait, now=now, postponed=True)
+    values: dict[str, Any] = {
+        "state": JobState.QUEUED,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error,
+        "postponed_since": since,
+        "run_at": now + timedelta(seconds=wait),
+        "updated_at": now,
+    }
+    return await _owned_update(job, worker_id, values, uncount=True)
+
+
+async def release(job: Job, worker_id: str, *, now: datetime | None = None) -> bool:
+    """Give a claimed job back untried (worker shutdown): due again, the attempt not counted."""
+    values: dict[str, Any] = {
+        "state": JobState.QUEUED,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": _utc(now),
+    }
+    return await _owned_update(job, worker_id, values, uncount=True)
+
+
+async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None = None) -> int:
+    """Queue again the DEAD jobs of kinds starting `kind_prefix` whose last error holds
+    `error_contains`; returns how many.
+
+    For failures a later event cures (an Instagram token that is replaced, say): the jobs run
+    now with their attempts reset, as if new. One UPDATE, so a job is revived once however
+    many callers race; jobs that died for other reasons, or are not DEAD, are left alone.
+    """
+    if not kind_prefix or not error_contains:
+        raise ValueError("revive needs a kind prefix and an error text")
+    now = _utc(now)
+    dead = Job.filter(
+        state=JobState.DEAD, kind__startswith=kind_prefix, last_error__contains=error_contains
+    )
+    return await dead.update(
+        state=JobState.QUEUED,
+        run_at=now,
+        attempts=0,
+        lease_owner=None,
+        lease_expires_at=None,
+        finished_at=None,
+        last_error=None,
+        updated_at=now,
+    )
+
+
+async def job_counts() -> dict[str, int]:
+    """Number of jobs in each state, every state present (the admin dashboard)."""
+    counts = {state.value: 0 for state in JobState}
+    rows = await Job.annotate(n=Count("id")).group_by("state").values("state", "n")
+    for row in rows:
+        counts[JobState(row["state"]).value] = row["n"]
+    return counts
+
+
+async def recent_failures(limit: int = 20) -> list[Job]:
+    """Dead jobs and jobs being retried (not yet DONE), most recently failed first."""
+    failed = Job.filter(last_error__isnull=False).exclude(state=JobState.DONE)
+    return await failed.order_by("-updated_at", "-id").limit(limit)

@@ -1,0 +1,403 @@
+"""Hearth's database tables (Tortoise ORM).
+
+A post keeps its full microformats2 item (`h_type` + `properties`, unknown properties
+included) so that Micropub `q=source` gives back what the client sent; the columns beside
+it exist only for what pages and queries filter or sort on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Status(StrEnum):
+    PUBLISHED = "published"
+    DRAFT = "draft"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    # Site-relative permalink path without the leading slash, e.g. "2026/12/01/hello".
+    path = fields.CharField(max_length=255, unique=True)
+    # Permashortlink code, served at /s/{code}: type letter + NewBase60 epoch days + ordinal.
+    short_code = fields.CharField(max_length=32, unique=True)
+    # The mf2 type without "h-": "entry" or "event".
+    h_type = fields.CharField(max_length=32, default="entry")
+    # Every mf2 property as a dict of lists, exactly as stored from the client.
+    properties: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    # Post type discovery result: note, article, photo, reply, like, ...
+    post_type = fields.CharField(max_length=32, default="note", db_index=True)
+    published = fields.DatetimeField(db_index=True)
+    updated = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(Status, default=Status.PUBLISHED, db_index=True)
+    visibility = fields.CharEnumField(Visibility, default=Visibility.PUBLIC, db_index=True)
+    deleted_at = fields.DatetimeField(null=True, db_index=True)
+    # Silo targets the client asked for with mp-syndicate-to, handed to syndication jobs.
+    # Nullable so the column can be added to existing tables (None means none asked for).
+    syndicate_to: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    # The client_id of the token that created the post, if any.
+    client_id = fields.CharField(max_length=512, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    modified_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "posts"
+        indexes = (("status", "visibility", "deleted_at", "published"),)
+
+    @property
+    def is_public(self) -> bool:
+        """Shown on the home page, tag pages and feeds."""
+        return (
+            self.deleted_at is None
+            and self.status == Status.PUBLISHED
+            and self.visibility == Visibility.PUBLIC
+        )
+
+
+class PostCategory(Model):
+    """One row per plain-string category of a post, so tag pages are an indexed query."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="category_rows", on_delete=fields.CASCADE
+    )
+    # Lower-cased for matching; the post's properties keep the original spelling.
+    name = fields.CharField(max_length=255, db_index=True)
+
+    class Meta:
+        table = "post_categories"
+        unique_together = (("post", "name"),)
+
+
+class PathRedirect(Model):
+    """A post's former path, answered with a redirect after its slug changed."""
+
+    path = fields.CharField(max_length=255, primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="old_paths", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "path_redirects"
+
+
+class MicropubReceipt(Model):
+    """A create request already answered, so a client's retry gets the same post back.
+
+    `key` is either a hash of the token and the client's Idempotency-Key header, or of the
+    token, the request and the client's User-Agent (a double send within seconds).
+    """
+
+    key = fields.CharField(max_length=128, primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="receipts", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    # SHA-256 of the token and the parsed request, so a reused Idempotency-Key with another
+    # request is refused. Nullable: receipts stored before it was kept have none.
+    request_digest = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "micropub_receipts"
+
+
+class Media(Model):
+    """An uploaded or copied file in data_dir/media, served at /media/{name}."""
+
+    id = fields.IntField(primary_key=True)
+    # Unguessable file name: random token plus the extension of its content type.
+    name = fields.CharField(max_length=128, unique=True)
+    content_type = fields.CharField(max_length=128)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    original_name = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "media"
+
+
+class Token(Model):
+    """A bearer token. Only its SHA-256 is stored, the token itself is shown once."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # First characters of the token, so the owner can tell tokens apart in lists.
+    prefix = fields.CharField(max_length=16)
+    me = fields.CharField(max_length=512)
+    client_id = fields.CharField(max_length=512, null=True)
+    scope = fields.CharField(max_length=1024, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "tokens"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Job(Model):
+    """Durable outbound work: webmentions, WebSub pings, syndication, imports."""
+
+    id = fields.BigIntField(primary_key=True)
+    # Name of the registered handler, e.g. "websub.publish".
+    kind = fields.CharField(max_length=64, db_index=True)
+    payload: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    # The same effect is never queued twice: enqueue with an existing key returns that job.
+    idempotency_key = fields.CharField(max_length=255, unique=True)
+    state = fields.CharEnumField(JobState, default=JobState.QUEUED, db_index=True)
+    attempts = fields.IntField(default=0)
+    max_attempts = fields.IntField(default=8)
+    run_at = fields.DatetimeField(db_index=True)
+    lease_owner = fields.CharField(max_length=128, null=True)
+    lease_expires_at = fields.DatetimeField(null=True, db_index=True)
+    last_error = fields.TextField(null=True)
+    # Since when the job has been postponed without a break (jobs.postpone), else null.
+    postponed_since = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "jobs"
+        indexes = (("state", "run_at"),)
+
+
+class SiteSetting(Model):
+    """Owner-editable values kept in the database (password hash, h-card overrides)."""
+
+    key = fields.CharField(max_length=128, primary_key=True)
+    value: fields.Field[Any] = fields.JSONField()
+
+    class Meta:
+        table = "site_settings"
+
+
+class AdminSession(Model):
+    """A signed-in admin browser. The cookie holds a random id, and only its hash is stored."""
+
+    id_hash = fields.CharField(max_length=64, primary_key=True)
+    csrf_token = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "admin_sessions"
+
+
+class LoginFailure(Model):
+    """A failed admin sign-in, counted per client address to rate-limit and lock."""
+
+    id = fields.IntField(primary_key=True)
+    address = fields.CharField(max_length=64, db_index=True)
+    at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "login_failures"
+
+
+class ResponseState(StrEnum):
+    """Where a received response stands in verification."""
+
+    PENDING = "pending"  # queued, source not fetched yet
+    ACCEPTED = "accepted"  # source links to the target
+    REJECTED = "rejected"  # no link, fetch failed for good, or refused (reason kept)
+    DELETED = "deleted"  # the source is gone or no longer links
+
+
+class Approval(StrEnum):
+    """Whether an accepted response is shown (moderation)."""
+
+    WAITING = "waiting"
+    APPROVED = "approved"
+    HIDDEN = "hidden"
+
+
+class Response(Model):
+    """A reply, like, repost, bookmark, RSVP or mention of one of the owner's posts.
+
+    Received webmentions and backfed silo comments (Instagram) share this table, so they
+    are moderated and shown the same way.
+    """
+
+    id = fields.IntField(primary_key=True)
+    # "webmention", or the silo a backfed response came from ("instagram").
+    origin = fields.CharField(max_length=32, default="webmention", db_index=True)
+    source = fields.CharField(max_length=2048)
+    target = fields.CharField(max_length=2048)
+    # sha256 of source + newline + target: one row per (source, target), whatever their length.
+    source_target_hash = fields.CharField(max_length=64, unique=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="responses", null=True, on_delete=fields.CASCADE
+    )
+    state = fields.CharEnumField(ResponseState, default=ResponseState.PENDING, db_index=True)
+    reason = fields.TextField(null=True)
+    approval = fields.CharEnumField(Approval, default=Approval.WAITING, db_index=True)
+    # Unguessable id of the public status page given in the 202 Location.
+    status_token = fields.CharField(max_length=64, unique=True)
+    # Host of the source (or the silo account), for per-domain moderation.
+    domain = fields.CharField(max_length=255, db_index=True)
+    # reply, like, repost, bookmark, rsvp or mention.
+    kind = fields.CharField(max_length=16, default="mention", db_index=True)
+    rsvp = fields.CharField(max_length=16, null=True)
+    author_name = fields.CharField(max_length=512, null=True)
+    author_url = fields.CharField(max_length=2048, null=True)
+    # A local media URL: author photos are cached so pages never hotlink strangers.
+    author_photo = fields.CharField(max_length=2048, null=True)
+    content_html = fields.TextField(null=True)
+    content_text = fields.TextField(null=True)
+    url = fields.CharField(max_length=2048, null=True)
+    published = fields.DatetimeField(null=True)
+    # u-url, u-syndication and uid values: the same response relayed by a bridge matches.
+    identities: fields.Field[list[str] | None] = fields.JSONField(null=True)
+    duplicate_of: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="duplicates", null=True, on_delete=fields.SET_NULL
+    )
+    # A reply to another response (threading), e.g. an Instagram comment reply.
+    parent: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="children", null=True, on_delete=fields.SET_NULL
+    )
+    # The silo's id of a backfed comment.
+    external_id = fields.CharField(max_length=128, null=True, db_index=True)
+    # The parsed mf2 of the source entry, kept for re-rendering.
+    mf2: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    verified_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "responses"
+        indexes = (("post_id", "state", "approval"),)
+
+
+class DomainRule(Model):
+    """Moderation by domain: responses from allowed domains show at once, blocked never."""
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    # "allow" or "block".
+    rule = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "domain_rules"
+
+
+class OutgoingWebmention(Model):
+    """A webmention Hearth sends (or sent) from one of its posts to one target."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="outgoing_webmentions", on_delete=fields.CASCADE
+    )
+    target = fields.CharField(max_length=2048)
+    target_hash = fields.CharField(max_length=64)
+    # pending, sent, failed (gave up), skipped (no endpoint, private address).
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    endpoint = fields.CharField(max_length=2048, null=True)
+    status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "outgoing_webmentions"
+        unique_together = (("post", "target_hash"),)
+
+
+class InstagramAccount(Model):
+    """The one connected Instagram professional account and its long-lived token."""
+
+    id = fields.IntField(primary_key=True)
+    user_id = fields.CharField(max_length=64, unique=True)
+    username = fields.CharField(max_length=255)
+    # The long-lived access token (secret: never logged, never shown in full).
+    access_token = fields.TextField()
+    token_expires_at = fields.DatetimeField(null=True)
+    # ok, expired, revoked, error: what the admin shows, with last_error saying what to do.
+    token_state = fields.CharField(max_length=16, default="ok")
+    last_error = fields.TextField(null=True)
+    # Until when Instagram work waits because of a rate limit.
+    paused_until = fields.DatetimeField(null=True)
+    last_polled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "instagram_accounts"
+
+
+class CopyState(StrEnum):
+    """Where the own-site copy of an Instagram media stands (`InstagramMedia.copy_state`)."""
+
+    PENDING = "pending"  # seen, not copied yet
+    COPYING = "copying"  # a poller holds the copy claim
+    COPIED = "copied"  # the post exists
+    FAILED = "failed"  # the last try failed; the next poll tries again
+    UNAVAILABLE = "unavailable"  # Instagram gives no file to copy (e.g. copyright-flagged)
+    GONE = "gone"  # deleted on Instagram: nothing more to read or comment on
+
+
+class InstagramMedia(Model):
+    """One Instagram media and its own-site copy: never two posts for one media id."""
+
+    media_id = fields.CharField(max_length=64, primary_key=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="instagram_media", null=True, on_delete=fields.SET_NULL
+    )
+    permalink = fields.CharField(max_length=512, null=True)
+    media_type = fields.CharField(max_length=32, null=True)
+    timestamp = fields.DatetimeField(null=True, db_index=True)
+    caption = fields.TextField(null=True)
+    like_count = fields.IntField(null=True)
+    # The first comment with the permashortcitation: its id and the short code it cites.
+    comment_id = fields.CharField(max_length=64, null=True)
+    comment_short_code = fields.CharField(max_length=32, null=True)
+    # A CopyState: the copy's state as the admin shows it.
+    copy_state = fields.CharField(max_length=16, default=CopyState.PENDING.value)
+    last_error = fields.TextField(null=True)
+    comments_polled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "instagram_media"
+
+
+class InstagramImport(Model):
+    """A post of an Instagram data export that is home: one row per post of the export.
+
+    Written in the transaction that creates the post, so a retried import never makes two.
+    """
+
+    # sha256 of the post's first file name and time (hearth.syndication.instagram.export_json).
+    key = fields.CharField(max_length=64, primary_key=True)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="instagram_imports", null=True, on_delete=fields.SET_NULL
+    )
+    # "imported" (made from the zip) or "api" (its API copy was home already).
+    source = fields.CharField(max_length=16)
+    published = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "instagram_imports"

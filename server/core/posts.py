@@ -1,0 +1,219 @@
+"""Storing and finding posts: paths, permashortlinks, categories and keyset paging.
+
+The Micropub endpoint, the demo command and imports all create posts through
+`create_post`, so every post gets its path, short code and category rows the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from hearth.server.core import newbase60, post_types
+from hearth.server.core.models import PathRedirect, Post, PostCategory, Status, Visibility
+from hearth.server.core.timestamps import now
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Characters a slug may keep; everything else becomes "-" (so no & + % # ever appears).
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 60
+
+
+class CursorError(ValueError):
+    """A paging cursor that Hearth did not make (or that was mangled)."""
+
+
+def slugify(text: str) -> str:
+    """An ASCII slug from any text: accents folded, everything else dropped."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _SLUG_UNSAFE.sub("-", folded.lower()).strip("-")
+    return slug[:_SLUG_MAX].rstrip("-")
+
+
+def _slug_source(h_type: str, properties: Mapping[str, list[Any]]) -> str:
+    if post_types.is_titled(h_type, properties):
+        return post_types.first_text(properties, "name")
+    # Notes: the first few words of the content.
+    words = post_types.first_text(properties, "content").split()
+    return " ".join(words[:6])
+
+
+def public_posts() -> QuerySet[Post]:
+    """Posts anyone may see listed: published, public, not deleted."""
+    return Post.filter(
+        status=Status.PUBLISHED, visibility=Visibility.PUBLIC, deleted_at__isnull=True
+    )
+
+
+def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
+    """The plain-string categories of a post, lower-cased.
+
+    Person tags (h-card objects, or URLs) are not topics, so they get no tag page.
+    """
+    return {
+        c.strip().lower()
+        for c in properties.get("category", [])
+        if isinstance(c, str) and c.strip() and not c.startswith(("http://", "https://"))
+    }
+
+
+async def _free_path(prefix: str, slug: str) -> str:
+    candidate, n = f"{prefix}/{slug}", 1
+    while (
+        await Post.filter(path=candidate).exists()
+        or await PathRedirect.filter(path=candidate).exists()
+    ):
+        n += 1
+        candidate = f"{prefix}/{slug}-{n}"
+    return candidate
+
+
+async def _next_short_code(letter: str, published: datetime) -> tuple[str, int]:
+    days = (published.astimezone(UTC) - EPOCH).days
+    stem = letter + newbase60.encode(days, 3)
+    ordinal = await Post.filter(short_code__startswith=stem).count() + 1
+    return stem, ordinal
+
+
+async def create_post(
+    properties: dict[str, list[Any]],
+    *,
+    h_type: str = "entry",
+    slug: str | None = None,
+    published: datetime | None = None,
+    status: Status = Status.PUBLISHED,
+    visibility: Visibility = Visibility.PUBLIC,
+    syndicate_to: list[str] | None = None,
+    client_id: str | None = None,
+) -> Post:
+    """Store a new post and give it a free path and permashortlink code."""
+    published = (published or now()).astimezone(UTC)
+    post_type = post_types.discover(h_type, properties)
+    stem, ordinal = await _next_short_code(post_types.SHORT_LETTERS[post_type], published)
+    base = slugify(slug or "") or slugify(_slug_source(h_type, properties))
+    prefix = f"{published:%Y/%m}"
+    # Two creates racing for the same path or code: the loser takes the next free one.
+    for _ in range(20):
+        path = await _free_path(prefix, base or f"{stem}{newbase60.encode(ordinal)}")
+        try:
+            async with in_transaction():
+                post = await Post.create(
+                    path=path,
+                    short_code=stem + newbase60.encode(ordinal),
+                    h_type=h_type,
+                    properties=properties,
+                    post_type=post_type,
+                    published=published,
+                    status=status,
+                    visibility=visibility,
+                    syndicate_to=syndicate_to or None,
+                    client_id=client_id,
+                )
+                for name in category_names(properties):
+                    await PostCategory.create(post=post, name=name)
+            return post
+        except IntegrityError:
+            ordinal += 1
+    raise RuntimeError("could not allocate a unique path and short code")
+
+
+async def set_categories(post: Post) -> None:
+    """Rewrite the category rows after the post's properties changed."""
+    await PostCategory.filter(post=post).delete()
+    for name in category_names(post.properties):
+        await PostCategory.create(post=post, name=name)
+
+
+async def find_by_path(path: str) -> Post | None:
+    return await Post.get_or_none(path=path)
+
+
+async def find_by_short_code(code: str) -> Post | None:
+    return await Post.get_or_none(short_code=code) or await Post.get_or_none(
+        short_code=code[:1] + newbase60.normalize(code[1:])
+    )
+
+
+# Keyset paging: a cursor names the (published, id) of the last post shown, so a page
+# costs one indexed range scan however deep it is, and posts added meanwhile shift nothing.
+
+
+def encode_cursor(post: Post) -> str:
+    micros = (post.published - EPOCH) // timedelta(microseconds=1)
+    raw = f"{micros}.{post.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        micros, post_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split(".")
+        when = EPOCH + timedelta(microseconds=int(micros))
+        return when, int(post_id)
+    except (ValueError, UnicodeError, binascii.Error, OverflowError, OSError) as exc:
+        raise CursorError(f"malformed cursor {cursor!r}") from exc
+
+
+@dataclass(frozen=True)
+class Page:
+    posts: list[Post]
+    # Cursor for older posts (rel=next) and for newer ones (rel=prev); None at the ends.
+    before: str | None
+    after: str | None
+
+
+async def page_of(
+    query: QuerySet[Post], *, limit: int, before: str | None = None, after: str | None = None
+) -> Page:
+    """One page of `query`, newest first, starting after a cursor in either direction."""
+    if before and after:
+        raise CursorError("give either before or after, not both")
+    if after:
+        when, post_id = decode_cursor(after)
+        newer = (
+            await query.filter(_keyset_newer(when, post_id))
+            .order_by("published", "id")
+            .limit(limit + 1)
+        )
+        more_newer = len(newer) > limit
+        posts = list(reversed(newer[:limit]))
+        return Page(
+            posts=posts,
+            before=encode_cursor(posts[-1]) if posts else None,
+            after=encode_cursor(posts[0]) if posts and more_newer else None,
+        )
+    rows_query = query
+    if before:
+        when, post_id = decode_cursor(before)
+        rows_query = query.filter(_keyset_older(when, post_id))
+    rows = await rows_query.order_by("-published", "-id").limit(limit + 1)
+    posts = rows[:limit]
+    return Page(
+        posts=posts,
+        before=encode_cursor(posts[-1]) if len(rows) > limit else None,
+        after=encode_cursor(posts[0]) if before and posts else None,
+    )
+
+
+# (published, id) < (when, post_id), spelled so the bound on `published` stands alone: with
+# only the OR form, SQLite's planner drops the index range and scans (5.7 ms vs 0.2 ms for
+# a page deep in 20,000 posts, measured by bench/paging.py's raw-SQL variant).
+
+
+def _keyset_older(when: datetime, post_id: int) -> Q:
+    return Q(published__lte=when) & (Q(published__lt=when) | Q(id__lt=post_id))
+
+
+def _keyset_newer(when: datetime, post_id: int) -> Q:
+    return Q(published__gte=when) & (Q(published__gt=when) | Q(id__gt=post_id))

@@ -1,0 +1,38 @@
+"""The links a page advertises: endpoints, feeds, hub, shortlink.
+
+Each feature module exports `links`, a list of `SiteLink`s; `create_app` gathers them, and
+every public page carries them both as HTTP `Link` headers and as `<link>` tags, so
+clients that read either find the Micropub, Webmention, IndieAuth and feed URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hearth.server.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class SiteLink:
+    rel: str
+    # Site-relative path, or an absolute URL (for example a WebSub hub elsewhere).
+    href: str
+    type: str | None = None
+    title: str | None = None
+
+    def absolute(self, settings: Settings) -> str:
+        if self.href.startswith(("http://", "https://")):
+            return self.href
+        return settings.absolute(self.href)
+
+
+def link_header(settings: Settings, links: Iterable[SiteLink]) -> str:
+    """A `Link` header value (RFC 8288) naming every link."""
+    parts = []
+    for link in links:
+        part = f'<{link.absolute(settings)}>; rel="{link.rel}"'
+        if link.type:
+            part += f'; type="{link.type}"'
+        parts.append(part)
+    return ", ".join(parts)

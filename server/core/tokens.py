@@ -1,0 +1,79 @@
+"""Bearer tokens for Micropub and other authorized endpoints.
+
+Tokens are random strings shown once; the database keeps only their SHA-256, so a leaked
+database copy grants nothing. `verify_token` is the single check every endpoint calls, and
+the IndieAuth token endpoint mints through `mint_token` too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from hearth.server.core.models import Token
+
+# Scopes the owner can grant; Micropub and the media endpoint check these.
+KNOWN_SCOPES = frozenset(
+    {"create", "update", "delete", "undelete", "media", "draft", "read", "follow", "profile",
+     "email"}
+)  # fmt: skip
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_scope(scope: str) -> str:
+    """Space-separated, de-duplicated scope list in a stable order."""
+    return " ".join(sorted(set(scope.replace(",", " ").split())))
+
+
+async def mint_token(
+    *, me: str, scope: str, client_id: str | None = None, expires_at: datetime | None = None
+) -> tuple[str, Token]:
+    """Create a token; returns the secret (shown once) and its stored row."""
+    secret = secrets.token_urlsafe(32)
+    # A leading "-" would read as an option to `hearth token revoke TOKEN`.
+    while secret.startswith("-"):
+        secret = secrets.token_urlsafe(32)
+    row = await Token.create(
+        token_hash=hash_token(secret),
+        prefix=secret[:8],
+        me=me,
+        client_id=client_id,
+        scope=normalize_scope(scope),
+        expires_at=expires_at,
+    )
+    return secret, row
+
+
+async def verify_token(token: str) -> Token | None:
+    """The live token row for a presented bearer token, or None (unknown, revoked, expired)."""
+    if not token:
+        return None
+    row = await Token.get_or_none(token_hash=hash_token(token))
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    await Token.filter(id=row.id).update(last_used_at=now)
+    return row
+
+
+async def revoke_token(token: str) -> bool:
+    """Revoke by the token itself or by its listed prefix; True if one was revoked."""
+    now = datetime.now(UTC)
+    updated = await Token.filter(token_hash=hash_token(token), revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    if not updated and len(token) >= 8:
+        matches = await Token.filter(prefix=token[:8], revoked_at__isnull=True)
+        if len(matches) == 1 and token == matches[0].prefix:
+            updated = await Token.filter(id=matches[0].id).update(revoked_at=now)
+    return bool(updated)
+
+
+async def live_tokens() -> list[Token]:
+    return await Token.filter(revoked_at__isnull=True).order_by("-created_at")
