@@ -7,8 +7,8 @@ Run: `python bench/instagram.py [--posts 300] [--media 100]`
    `job_handlers()`, one job at a time as `hearth worker` runs them, until the queue is dry.
    That includes the follow-up jobs each new post queues: a webmention to the caption's tag
    link, answered 404 by an `httpx.MockTransport` (no WebSub hub is configured). Baseline: the
-   same posts made directly, `hearth.micropub.media_endpoint.ingest_bytes` for each file then
-   `create_post`.
+   same posts made directly, `hearth.server.core.media.ingest.ingest_bytes` for each file
+   then `create_post`.
 2. PESOS copy: the fake Instagram (tests/syndication/fake_instagram) serves `--media` media
    (IMAGE, CAROUSEL_ALBUM of three images, VIDEO with its thumbnail, in turn) on 127.0.0.1;
    one `poll.poll_once` pages /me/media, downloads every file over loopback HTTP through
@@ -40,18 +40,18 @@ from typing import Any
 import httpx
 from starlette.datastructures import Secret
 
-from hearth.micropub.media_endpoint import ingest_bytes
 from hearth.server.core import db
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Handler, JobContext, Worker
-from hearth.server.core.media_files import media_url
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import ingest_bytes
 from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
-from hearth.server.wiring import job_handlers
-from hearth.syndication.instagram import account, history, pesos, poll
+from hearth.syndication.instagram import connection, history, pesos, poll
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import Media
+from hearth.wiring import job_handlers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the fake, under tests/
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
@@ -213,7 +213,7 @@ async def copy_directly(settings: Settings, fake: FakeInstagram) -> tuple[float,
 async def copy_by_poll(settings: Settings, fake: FakeInstagram) -> tuple[float, Counter[str]]:
     """Seconds for one `poll_once` after connecting; its requests to the fake, by kind."""
     async with create_http_client(settings) as http:
-        await account.connect(settings, http, fake.token)
+        await connection.connect(settings, http, fake.token)
         fake.requests.clear()
         began = time.perf_counter()
         result = await poll.poll_once(settings, http)

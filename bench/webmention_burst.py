@@ -23,14 +23,14 @@ from typing import Any
 
 import httpx
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core import job_queue
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import JobContext, Worker
 from hearth.server.core.models import Job, JobState, Response, ResponseState
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 
 SITE = "https://example.test/"
 

@@ -115,7 +115,10 @@ async def _query(request: Request) -> Response:
     header = auth.bearer_from_header(request.headers.get("authorization"))
     presented = auth.presented_token(header, [])
     await auth.authenticate(auth.verifier_of(request.app.state), presented)
-    return _json(await queries.answer(settings_of(request), request.query_params))
+    query = queries.Query(
+        settings_of(request), request.query_params, request.app.state.syndication_targets
+    )
+    return _json(await queries.answer(query))
 
 
 async def micropub(request: Request) -> Response:

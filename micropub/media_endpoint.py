@@ -1,21 +1,19 @@
-"""The Micropub media endpoint, and the one way any file gets into the media store.
+"""The Micropub media endpoint: files uploaded over HTTP into the core's media store.
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6). A client POSTs multipart with
 one part named `file` and gets 201 Created with the file's public, unguessable URL in
 `Location`. Errors are Micropub's JSON errors (§3.8); nothing here ever redirects.
 
-* `ingest_upload` is what both this endpoint and the Micropub endpoint's multipart
-  `photo`/`video`/`audio` parts call; `copy_remote_photo` does the same for a URL (the
-  "copy photos given by URL" setting, run by a job). The type always comes from the bytes:
-  images are checked and cleaned by `hearth.micropub.images` (EXIF and GPS stripped unless
-  `Settings.media_keep_exif`; HEIC is stored as JPEG), audio and video are recognised by
-  their container's magic bytes and stored as sent, except that MP4, MOV, 3GP and M4A
-  files lose their recording location (`hearth.micropub.video_meta`, same setting) without a
-  byte of them moving; one whose box tree cannot be walked is 400. Anything else, SVG
-  included (it can carry script), is 400.
-* `Settings.media_max_bytes` bounds a file (413). The request is bounded too, before the
-  multipart parser spools it to disk: by its Content-Length and, for a body that declares
-  none, by counting the bytes as they arrive.
+* The file goes through `hearth.server.core.media.ingest.ingest_upload`, as the Micropub
+  endpoint's multipart `photo`/`video`/`audio` parts do (`hearth.micropub.uploads`): the type
+  comes from the bytes, images are checked and stripped of EXIF and GPS, HEIC is stored as
+  JPEG, MP4/MOV files lose their recording location. A refusal becomes a Micropub error by
+  `refusal_error`, with the store's reason as `error_description`: 413 for a file over
+  `Settings.media_max_bytes` (too-large), 400 for the other kinds (an empty, broken or
+  unsupported file, SVG included as it can carry script, or an MP4/MOV whose box tree
+  cannot be walked).
+* The request is bounded too, before the multipart parser spools it to disk (413): by its
+  Content-Length and, for a body that declares none, by counting the bytes as they arrive.
 * Tokens are the Micropub endpoint's: a Bearer header or an `access_token` form field,
   not both. Scope `media` or `create`: clients that only ask for `create` upload photos
   before creating the post that shows them, so `create` has to be enough.
@@ -25,10 +23,6 @@ one part named `file` and gets 201 Created with the file's public, unguessable U
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import PurePosixPath
-
-import httpx
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -36,7 +30,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive
 
-from hearth.micropub import heic
 from hearth.micropub.auth import verifier_of
 from hearth.micropub.cors import allow_browser_clients
 from hearth.micropub.errors import (
@@ -46,15 +39,14 @@ from hearth.micropub.errors import (
     RequestTooLarge,
     Unauthorized,
 )
-from hearth.micropub.images import clean_image, identify
-from hearth.micropub.video_meta import CONTENT_TYPES, BrokenBoxes, strip_location
-from hearth.server.core.http import ResponseTooLarge, fetch
-from hearth.server.core.media_files import media_url, store_media
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import ingest_upload
+from hearth.server.core.media.refusals import MediaRefused, RefusalKind
 from hearth.server.core.models import Media, Token
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import settings_of
 
-__all__ = ["copy_remote_photo", "ingest_bytes", "ingest_upload", "media_endpoint_url", "routes"]
+__all__ = ["media_endpoint_url", "refusal_error", "routes"]
 
 _PATH = "micropub/media"
 _ALLOW = "GET, HEAD, OPTIONS, POST"
@@ -62,81 +54,22 @@ _SCOPES = frozenset({"media", "create"})
 _MAX_LIMIT = 100
 # Room for the multipart framing and an access_token field around the file itself.
 _FORM_OVERHEAD = 64 * 1024
-_CHUNK = 64 * 1024
+# The Micropub error answering each kind of media refusal. Files given by URL are only
+# fetched by a job, never while a client waits; a failed fetch would be the client's URL: 400.
+_REFUSAL_ERRORS: dict[RefusalKind, type[InvalidRequest]] = {
+    RefusalKind.TOO_LARGE: RequestTooLarge,
+    RefusalKind.UNSUPPORTED: InvalidRequest,
+    RefusalKind.UNREADABLE: InvalidRequest,
+    RefusalKind.REMOTE_UNAVAILABLE: InvalidRequest,
+}
 
 
-async def ingest_bytes(settings: Settings, data: bytes, original_name: str | None) -> Media:
-    """Check `data`, clean it if it is an image or an MP4/MOV, and store it; returns the row.
+def refusal_error(refusal: MediaRefused) -> InvalidRequest:
+    """The Micropub error answering a file the media store refused (413 or 400), with its reason.
 
-    Images lose their EXIF and GPS, MP4, MOV, 3GP and M4A files their recording location,
-    unless `settings.media_keep_exif`. Raises RequestTooLarge (413) over
-    `settings.media_max_bytes` and InvalidRequest (400) for an empty, broken or unsupported
-    file. Nothing is stored when it raises.
+    Also what a multipart create answers for its files (`hearth.micropub.uploads`).
     """
-    if len(data) > settings.media_max_bytes:
-        raise RequestTooLarge(f"the file is larger than {settings.media_max_bytes} bytes")
-    if not data:
-        raise InvalidRequest("the file is empty")
-    content_type, fmt = identify(data)
-    keep = settings.media_keep_exif
-    if fmt == "HEIF":  # few browsers show HEIC: store the picture as a JPEG
-        data = await asyncio.to_thread(heic.to_jpeg, data, keep_metadata=keep)
-        content_type, fmt = identify(data)
-    if fmt is not None:
-        data = await asyncio.to_thread(clean_image, data, fmt, keep_metadata=keep)
-    elif content_type in CONTENT_TYPES and not keep:
-        data = await asyncio.to_thread(_without_location, data)
-    name = PurePosixPath((original_name or "").replace("\\", "/")).name[:255] or None
-    return await store_media(settings, data, content_type, name)
-
-
-def _without_location(data: bytes) -> bytes:
-    """An ISO BMFF file (MP4, MOV, 3GP, M4A) with its recording location neutralised."""
-    try:
-        return strip_location(data)
-    except BrokenBoxes as exc:
-        # Refused, not stored as sent: a tree that cannot be walked may still hold a position.
-        raise InvalidRequest(
-            f"the file's boxes are broken, so its location cannot be removed: {exc}"
-        ) from exc
-
-
-async def ingest_upload(settings: Settings, upload: UploadFile) -> Media:
-    """Store an uploaded multipart file part after checking it (see `ingest_bytes`).
-
-    The part's own Content-Type and file name are never trusted; the name is kept only as
-    `Media.original_name`. Reading stops as soon as the size limit is passed.
-    """
-    limit = settings.media_max_bytes
-    if upload.size is not None and upload.size > limit:
-        raise RequestTooLarge(f"the file is larger than {limit} bytes")
-    await upload.seek(0)
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await upload.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"the file is larger than {limit} bytes")
-        chunks.append(chunk)
-    return await ingest_bytes(settings, b"".join(chunks), upload.filename)
-
-
-async def copy_remote_photo(settings: Settings, http: httpx.AsyncClient, url: str) -> Media:
-    """Download `url` into the media store, checked and cleaned exactly like an upload.
-
-    For the job that copies photos given by URL (`Settings.media_copy_remote`). Raises
-    RequestTooLarge or InvalidRequest when the file will never be acceptable,
-    `httpx.HTTPStatusError` for a 4xx/5xx answer and other `httpx.HTTPError`s (including
-    hearth.server.core.http's BlockedAddressError) when the fetch failed; the job decides which to
-    retry. Any supported type is stored: a caller that wants a picture checks
-    `media.content_type`.
-    """
-    try:
-        response = await fetch(http, "GET", url, max_bytes=settings.media_max_bytes)
-    except ResponseTooLarge as exc:
-        raise RequestTooLarge(f"{url} is larger than {settings.media_max_bytes} bytes") from exc
-    response.raise_for_status()
-    return await ingest_bytes(settings, response.content, PurePosixPath(response.url.path).name)
+    return _REFUSAL_ERRORS[refusal.kind](refusal.reason)
 
 
 def media_endpoint_url(settings: Settings) -> str:
@@ -194,7 +127,10 @@ async def _upload(request: Request, settings: Settings) -> Response:
                 await _authorize(request, _body_token(form))
             elif "access_token" in form:
                 raise InvalidRequest("send the access token in the header or the body, not both")
-            media = await ingest_upload(settings, _file_part(form))
+            try:
+                media = await ingest_upload(settings, _file_part(form))
+            except MediaRefused as exc:
+                raise refusal_error(exc) from exc
     except HTTPException as exc:  # starlette's answer to a malformed multipart body
         raise InvalidRequest(f"malformed multipart body: {exc.detail}") from exc
     except ClientDisconnect as exc:

@@ -28,7 +28,8 @@ from hearth.micropub.lookup import find_post, permalink, shortlink
 from hearth.micropub.parsing import MicropubRequest, Update, apply_update, publication_state
 from hearth.server.core import post_types
 from hearth.server.core.events import post_changed
-from hearth.server.core.media_files import media_url
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import discard
 from hearth.server.core.models import PathRedirect, Post, Status, Token, Visibility
 from hearth.server.core.posts import EPOCH, create_post, set_categories, slugify
 from hearth.server.core.settings import Settings
@@ -122,12 +123,12 @@ async def create(
             await post_changed(settings, post)
     except IntegrityError:
         # The same create, sent concurrently, recorded its receipt first: answer with its post.
-        await uploads.discard(settings, stored)
+        await discard(settings, stored)
         if (earlier := await receipts.find_receipt(key)) is None:
             raise
         return _created_at(settings, earlier)
     except BaseException:
-        await uploads.discard(settings, stored)
+        await discard(settings, stored)
         raise
     return _created_at(settings, post)
 

@@ -5,12 +5,15 @@ Spec: https://www.w3.org/TR/micropub/#querying (§3.7): `q=config` (§3.7.1), `q
 `q=source` without `url` lists posts (`limit`, `after`), `q=category` (with `filter`),
 `q=post-types`, and `post-types` and `q` in the config.
 
-Syndication targets come from `syndication_targets`, the hook the silo issue fills in.
+Syndication targets are those the features offer (`Feature.syndication_targets`, e.g. a
+silo's), which the composition root hands the endpoint; their `uid`s are what
+`mp-syndicate-to` names, stored as `Post.syndicate_to`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -20,12 +23,13 @@ from hearth.micropub.lookup import find_post, permalink
 from hearth.micropub.media_endpoint import media_endpoint_url
 from hearth.micropub.parsing import query_source
 from hearth.server.core import posts
+from hearth.server.core.features import SyndicationTarget
 from hearth.server.core.models import Post, PostCategory
 from hearth.server.core.post_types import SHORT_LETTERS
 from hearth.server.core.settings import Settings
 from hearth.server.core.timestamps import rfc3339
 
-__all__ = ["SUPPORTED", "answer", "syndication_targets"]
+__all__ = ["SUPPORTED", "Query", "TargetSource", "answer", "syndication_targets"]
 
 _DEFAULT_LIMIT = 20
 _MAX_LIMIT = 100
@@ -34,13 +38,24 @@ POST_TYPES = [{"type": name, "name": name.upper() if name == "rsvp" else name.ca
               for name in SHORT_LETTERS]  # fmt: skip
 
 
-async def syndication_targets(settings: Settings) -> list[dict[str, Any]]:
-    """The `syndicate-to` targets, each `{"uid": ..., "name": ...}` (§3.7.3).
+TargetSource = Callable[[Settings], Awaitable[Sequence[SyndicationTarget]]]
 
-    HOOK: none yet. The silo issue registers targets here (their `uid`s are what
-    `mp-syndicate-to` names, stored as `Post.syndicate_to`).
-    """
-    return []
+
+@dataclass(frozen=True)
+class Query:
+    """A query as its handler gets it: the site, the parameters, who offers targets."""
+
+    settings: Settings
+    params: QueryParams
+    target_sources: Sequence[TargetSource] = ()
+
+
+async def syndication_targets(query: Query) -> list[dict[str, Any]]:
+    """The `syndicate-to` targets, each `{"uid": ..., "name": ...}` (§3.7.3)."""
+    found = []
+    for source in query.target_sources:
+        found += [{"uid": t.uid, "name": t.name} for t in await source(query.settings)]
+    return found
 
 
 def _requested(params: QueryParams) -> list[str]:
@@ -56,20 +71,20 @@ def _limit(params: QueryParams) -> int:
     return int(raw)
 
 
-async def _config(settings: Settings, params: QueryParams) -> dict[str, Any]:
+async def _config(query: Query) -> dict[str, Any]:
     return {
-        "media-endpoint": media_endpoint_url(settings),
-        "syndicate-to": await syndication_targets(settings),
+        "media-endpoint": media_endpoint_url(query.settings),
+        "syndicate-to": await syndication_targets(query),
         "post-types": POST_TYPES,
         "q": list(SUPPORTED),
     }
 
 
-async def _syndicate_to(settings: Settings, params: QueryParams) -> dict[str, Any]:
-    return {"syndicate-to": await syndication_targets(settings)}
+async def _syndicate_to(query: Query) -> dict[str, Any]:
+    return {"syndicate-to": await syndication_targets(query)}
 
 
-async def _post_types(settings: Settings, params: QueryParams) -> dict[str, Any]:
+async def _post_types(query: Query) -> dict[str, Any]:
     return {"post-types": POST_TYPES}
 
 
@@ -91,8 +106,9 @@ def _item(settings: Settings, post: Post, requested: list[str]) -> dict[str, Any
     return item
 
 
-async def _source(settings: Settings, params: QueryParams) -> dict[str, Any]:
+async def _source(query: Query) -> dict[str, Any]:
     """One post's source (§3.7.2), or without `url` a page of posts, newest first."""
+    settings, params = query.settings, query.params
     if url := params.get("url"):
         post = await find_post(settings, url)
         if post.deleted_at is not None:
@@ -112,8 +128,9 @@ async def _source(settings: Settings, params: QueryParams) -> dict[str, Any]:
     return answer
 
 
-async def _category(settings: Settings, params: QueryParams) -> dict[str, Any]:
+async def _category(query: Query) -> dict[str, Any]:
     """Categories of posts that are not deleted, sorted; `filter` keeps those containing it."""
+    params = query.params
     rows = PostCategory.filter(post__deleted_at__isnull=True)
     if needle := params.get("filter", "").strip().lower():
         rows = rows.filter(name__contains=needle)
@@ -121,7 +138,7 @@ async def _category(settings: Settings, params: QueryParams) -> dict[str, Any]:
     return {"categories": list(names)}
 
 
-Handler = Callable[[Settings, QueryParams], Awaitable[dict[str, Any]]]
+Handler = Callable[[Query], Awaitable[dict[str, Any]]]
 SUPPORTED: dict[str, Handler] = {
     "config": _config,
     "source": _source,
@@ -131,11 +148,11 @@ SUPPORTED: dict[str, Handler] = {
 }
 
 
-async def answer(settings: Settings, params: QueryParams) -> dict[str, Any]:
+async def answer(query: Query) -> dict[str, Any]:
     """The JSON answer to a query; 400 `invalid_request` for a missing or unknown `q`."""
-    q = params.get("q", "")
+    q = query.params.get("q", "")
     handler = SUPPORTED.get(q)
     if handler is None:
         known = ", ".join(SUPPORTED)
         raise InvalidRequest(f"unknown query q={q!r}; this endpoint answers q={known}")
-    return await handler(settings, params)
+    return await handler(query)

@@ -3,8 +3,10 @@
 Micropub lets a client name a photo, video or audio file by URL
 (https://www.w3.org/TR/micropub/#uploading-files). Such a post renders the remote URL at
 once; with the setting on, a durable job then downloads the file through the guarded client,
-checks and cleans it exactly like an upload, and points the post at the local copy, so the
-site stops depending on (and hotlinking) another host.
+checks and cleans it exactly like an upload (`hearth.server.core.media.ingest.copy_remote_photo`),
+and points the post at the local copy, so the site stops depending on (and hotlinking)
+another host. A file that can never be copied (refused, a 4xx, a blocked address) ends the job
+with the reason; no answer, a 5xx or a 429 is tried again later.
 """
 
 from __future__ import annotations
@@ -12,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from hearth.micropub.errors import MicropubError
-from hearth.micropub.media_endpoint import copy_remote_photo
 from hearth.server.core import job_queue
-from hearth.server.core.http import BlockedAddressError
-from hearth.server.core.media_files import media_url
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import copy_remote_photo
+from hearth.server.core.media.refusals import MediaRefused, RemoteUnavailable
 from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
 
@@ -71,12 +70,12 @@ async def copy(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise job_queue.PermanentFailure("no HTTP client")
     try:
         media = await copy_remote_photo(ctx.settings, ctx.http, url)
-    except (MicropubError, BlockedAddressError) as exc:
+    except RemoteUnavailable as exc:  # its reason names the URL
+        if exc.retryable:
+            raise job_queue.Retry(exc.reason) from exc
+        raise job_queue.PermanentFailure(exc.reason) from exc
+    except MediaRefused as exc:
         raise job_queue.PermanentFailure(f"{url}: {exc}") from exc
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code >= 500 or exc.response.status_code == 429:
-            raise job_queue.Retry(f"{url}: {exc.response.status_code}") from exc
-        raise job_queue.PermanentFailure(f"{url}: {exc.response.status_code}") from exc
     post = await Post.get_or_none(id=payload["post_id"])
     if post is None:
         return

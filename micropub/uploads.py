@@ -3,10 +3,14 @@
 Spec: https://www.w3.org/TR/micropub/#uploading-files (§3.3.1: `photo`, `video` and `audio`
 file parts; the server stores them and uses their URLs as the property values)
 
-Files are stored only after the request has been parsed, authorized and checked against
-receipts, and before the post's transaction (image checks can take a while and must not hold
-the database). If a later file is refused or the create fails, the files already stored are
-removed again, so a rejected request leaves nothing behind.
+Each file goes through the core's media service
+(`hearth.server.core.media.ingest.ingest_upload`), exactly as on the media endpoint, and a
+refusal becomes the same Micropub error (`hearth.micropub.media_endpoint.refusal_error`:
+413 for a file over the size limit, 400 otherwise). Files are stored only after the request
+has been parsed, authorized and checked against receipts, and before the post's transaction
+(image checks can take a while and must not hold the database). If a later file is refused
+or the create fails, the files already stored are removed again (`discard`), so a rejected
+request leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from collections.abc import Sequence
 from starlette.datastructures import UploadFile
 
 from hearth.micropub.errors import InvalidRequest
-from hearth.micropub.media_endpoint import ingest_upload
+from hearth.micropub.media_endpoint import refusal_error
+from hearth.server.core.media.ingest import discard, ingest_upload
+from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import Media
 from hearth.server.core.settings import Settings
 
-__all__ = ["discard", "file_digest", "store_uploads"]
+__all__ = ["file_digest", "store_uploads"]
 
 # The media type each upload property takes.
 _KINDS = {"photo": "image/", "video": "video/", "audio": "audio/"}
@@ -38,16 +44,12 @@ async def _store_upload(settings: Settings, upload: UploadFile) -> Media:
     """Check one uploaded file and store it, exactly as the media endpoint does.
 
     `ingest_upload` reads the type from the bytes, checks images with Pillow and strips
-    their metadata; it raises 400 or 413 and stores nothing when it refuses a file.
+    their metadata; it stores nothing when it refuses a file, which is 400 or 413 here.
     """
-    return await ingest_upload(settings, upload)
-
-
-async def discard(settings: Settings, stored: Sequence[Media]) -> None:
-    """Remove stored uploads again (their rows and their files)."""
-    for media in stored:
-        (settings.media_dir / media.name).unlink(missing_ok=True)
-        await Media.filter(id=media.id).delete()
+    try:
+        return await ingest_upload(settings, upload)
+    except MediaRefused as exc:
+        raise refusal_error(exc) from exc
 
 
 async def store_uploads(settings: Settings, files: Sequence[tuple[str, UploadFile]]) -> list[Media]:

@@ -34,7 +34,8 @@ from starlette.routing import Route
 
 from hearth.server.core import posts
 from hearth.server.core.caching import conditional
-from hearth.server.core.media_files import stored_files
+from hearth.server.core.features import Feature
+from hearth.server.core.media.files import stored_files
 from hearth.server.core.models import Media, Post
 from hearth.server.core.render import EntryView, OwnerCard, entry_view, owner_card
 from hearth.server.core.settings import Settings
@@ -411,3 +412,5 @@ routes = [Route(f"/{fmt.path}", _serve(fmt), name=fmt.path.replace(".", "_")) fo
 links: list[SiteLink] = [
     SiteLink("alternate", fmt.path, type=fmt.media_type, title=fmt.title) for fmt in FORMATS
 ]
+
+FEATURE = Feature("feeds", routes=routes, site_links=links)

@@ -15,13 +15,13 @@ from tortoise.queryset import QuerySet
 
 from hearth.server.core import posts
 from hearth.server.core.caching import conditional
-from hearth.server.core.models import PathRedirect, Post, Status, Visibility
+from hearth.server.core.features import Feature, PermalinkNote
+from hearth.server.core.models import PathRedirect, Post
 from hearth.server.core.render import entry_view
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.feeds import hub_links
 from hearth.server.webmention.display import counts_for, responses_for
-from hearth.syndication.instagram.backfeed import instagram_likes
 
 
 def _newest(items: list[Post]) -> datetime | None:
@@ -89,26 +89,29 @@ async def permalink(request: Request) -> Response:
     return await show_post(request, post)
 
 
-def viewable(post: Post) -> bool:
-    """Published public or unlisted posts have a page; drafts and private posts do not."""
-    return post.status == Status.PUBLISHED and post.visibility != Visibility.PRIVATE
-
-
 async def show_post(request: Request, post: Post) -> Response:
     """A post's page: the h-entry, a tombstone when deleted, 404 for drafts and private."""
     settings = settings_of(request)
     if post.deleted_at is not None:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not viewable(post):
+    if not post.has_page:
         return await not_found(request)
     view = entry_view(post, settings)
     shortlink = SiteLink("shortlink", view.short_url)
     responses = await responses_for(post)
-    context = {"e": view, "responses": responses, "silo_likes": await instagram_likes(post)}
+    context = {"e": view, "responses": responses, "notes": await _notes(request, post)}
     response = await render(request, "entry.html", context, links=[shortlink])
     # A new reply changes the page although the post did not: Last-Modified covers both.
     changed = max(post.modified_at, responses.updated or post.modified_at)
     return conditional(request, response, changed)
+
+
+async def _notes(request: Request, post: Post) -> list[PermalinkNote]:
+    """What the features (silos) add under the permalink, e.g. a like count elsewhere."""
+    found: list[PermalinkNote] = []
+    for notes_for in request.app.state.permalink_notes:
+        found.extend(await notes_for(post))
+    return found
 
 
 async def shortlink(request: Request) -> Response:
@@ -118,7 +121,7 @@ async def shortlink(request: Request) -> Response:
         return await not_found(request)
     if post.deleted_at is not None:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not viewable(post):
+    if not post.has_page:
         return await not_found(request)
     target = settings_of(request).absolute(post.path)
     return RedirectResponse(target, 301, headers={"Link": f'<{target}>; rel="canonical"'})
@@ -134,3 +137,7 @@ routes = [
     Route("/s/{code}", shortlink, name="shortlink"),
     Route("/{year}/{month}/{slug}", permalink, name="permalink"),
 ]
+
+# The site's pages, mounted after every other route: the permalink pattern would otherwise
+# shadow other three-part paths.
+FEATURE = Feature("pages", routes=routes, routes_last=True)

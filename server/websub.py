@@ -23,6 +23,8 @@ import httpx
 
 from hearth.server import feeds
 from hearth.server.core import job_queue
+from hearth.server.core.events import PostChange
+from hearth.server.core.features import Feature
 from hearth.server.core.http import (
     BlockedAddressError,
     create_http_client,
@@ -115,3 +117,12 @@ async def publish(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, Handler] = {KIND: publish}
+
+
+async def ping_on_change(change: PostChange) -> None:
+    """A public change (or one that took a post out of view) pings the hub for every topic."""
+    if change.post.is_public or change.was_public:
+        await schedule_ping(change.settings, reason_key=change.key)
+
+
+FEATURE = Feature("websub", job_handlers=HANDLERS, on_post_changed=[ping_on_change])

@@ -1,16 +1,16 @@
-"""Syndication to and from silos: one module per silo behind `base.Syndicator`.
+"""Silos: each one a value, a `Feature` that says everything it plugs into Hearth.
 
-The registry is explicit: adding a silo means adding a line here.
+`SILOS` is the list the composition root (`hearth.wiring`) wires in: routes, job
+handlers, worker-start hooks, the post-change listener, an admin section, `hearth`
+subcommands, permalink notes and Micropub syndication targets. Adding a silo is one
+package under `syndication/` with a `silo.py`, and one line here; no core module changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from hearth.server.core.features import Feature
+from hearth.syndication.instagram.silo import SILO as INSTAGRAM
 
-from hearth.syndication.base import SyndicationResult, Syndicator
-from hearth.syndication.instagram import InstagramSyndicator
+__all__ = ["SILOS"]
 
-__all__ = ["SYNDICATORS", "SyndicationResult", "Syndicator"]
-
-# `mp-syndicate-to` name -> the silo's Syndicator class.
-SYNDICATORS: Mapping[str, type[Syndicator]] = {"instagram": InstagramSyndicator}
+SILOS: tuple[Feature, ...] = (INSTAGRAM,)

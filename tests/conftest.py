@@ -11,11 +11,18 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from hearth.server.app import create_app
+from hearth import wiring
+from hearth.app import create_app
 from hearth.server.core.db import migrate
 from hearth.server.core.settings import Settings
 
 BASE_URL = "https://example.test/"
+
+
+@pytest.fixture(autouse=True)
+def post_change_listeners() -> None:
+    """Every feature hears of post changes, as in the app, also in tests that make none."""
+    wiring.install_listeners(wiring.features())
 
 
 @pytest.fixture(name="settings")

@@ -84,7 +84,7 @@ class Served:
         with self.log_path.open("ab") as log:
             self.log_offset = log.tell()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hearth.server.cli", "serve", "--port", str(self.port),
+                [sys.executable, "-m", "hearth.cli", "serve", "--port", str(self.port),
                  *self.args],
                 env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -128,7 +128,7 @@ def hearth_env(data_dir: Path, base: str, extra: Mapping[str, str] | None = None
 def hearth_cli(env: Mapping[str, str], *args: str) -> str:
     """Run `hearth ARGS` in `env`; returns its stdout (fails the test on a non-zero exit)."""
     done = subprocess.run(
-        [sys.executable, "-m", "hearth.server.cli", *args],
+        [sys.executable, "-m", "hearth.cli", *args],
         env=dict(env), cwd=ROOT, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return done.stdout

@@ -1,20 +1,24 @@
 """The admin shell: the owner's password, sign-in, sessions, CSRF and the dashboard.
 
-`routes` go into `create_app`; other admin features build on `require_admin`,
-`current_session` and `dashboard.SECTIONS`.
+`FEATURE` is what the composition root wires in; other features build on `require_admin`,
+`render_admin`, `redirect` and `current_session`, and add dashboard sections of their own.
 """
 
-from hearth.server.admin.dashboard import SECTIONS, DashboardSection
+from hearth.server.admin.dashboard import SECTIONS
 from hearth.server.admin.passwords import set_password, verify_password
+from hearth.server.admin.responses import redirect, render_admin
 from hearth.server.admin.sessions import current_session, require_admin
 from hearth.server.admin.views import routes
+from hearth.server.core.features import Feature
 
 __all__ = [
-    "SECTIONS",
-    "DashboardSection",
+    "FEATURE",
     "current_session",
+    "redirect",
+    "render_admin",
     "require_admin",
-    "routes",
     "set_password",
     "verify_password",
 ]
+
+FEATURE = Feature("admin", routes=routes, admin_sections=SECTIONS)

@@ -1,22 +1,16 @@
-"""The admin dashboard: a list of sections that later features extend.
+"""The admin dashboard: the sections every feature contributes, in weight order.
 
-A section is a title, a template fragment under `templates/admin/` and an async `load`
-returning that fragment's data. To add one, append to `SECTIONS` (or insert where it
-should appear):
-
-    async def load_webmentions(request: Request, session: AdminSession) -> dict[str, Any]:
-        return {"pending": await Webmention.filter(status="pending").count()}
-
-    SECTIONS.append(DashboardSection("webmentions", "Webmentions",
-                                     "admin/section_webmentions.html", load_webmentions))
-
-The fragment sees its data as `data`, the session's token as `csrf_token` (every form must
-send it as a hidden `csrf_token` field) and the `request`.
+A section (`hearth.server.core.features.AdminSection`) is a title, a template fragment under
+`templates/admin/` and an async `load` returning that fragment's data. The admin's own are
+`SECTIONS`; other features list theirs in their `Feature`, and the composition root hands
+the app all of them (`app.state.admin_sections`). The fragment sees its data as `data`, the
+session's token as `csrf_token` (every form must send it as a hidden `csrf_token` field)
+and the `request`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,25 +19,14 @@ from starlette.requests import Request
 from tortoise.functions import Count
 
 from hearth.server.core import job_queue
+from hearth.server.core.features import AdminSection
 from hearth.server.core.models import AdminSession, Post, SiteSetting, Status, Token, Visibility
 from hearth.server.core.render import entry_view, owner_card
 from hearth.server.core.web import settings_of
 
-SectionLoader = Callable[[Request, AdminSession], Awaitable[Mapping[str, Any]]]
-
 LATEST_POSTS = 10
 RECENT_FAILURES = 10
 HCARD_KEY = "hcard"
-
-
-@dataclass(frozen=True)
-class DashboardSection:
-    """One part of the dashboard; `id` is also its HTML anchor."""
-
-    id: str
-    title: str
-    template: str
-    load: SectionLoader
 
 
 @dataclass(frozen=True)
@@ -138,12 +121,20 @@ async def load_profile(request: Request, session: AdminSession) -> Mapping[str, 
     }
 
 
-SECTIONS: list[DashboardSection] = [
-    DashboardSection("posts", "Posts", "admin/section_posts.html", load_posts),
-    DashboardSection("jobs", "Jobs", "admin/section_jobs.html", load_jobs),
-    DashboardSection("tokens", "Tokens", "admin/section_tokens.html", load_tokens),
-    DashboardSection("profile", "Profile (h-card)", "admin/section_profile.html", load_profile),
-]
+SECTIONS = (
+    AdminSection("posts", "Posts", "admin/section_posts.html", load_posts, weight=10),
+    AdminSection("jobs", "Jobs", "admin/section_jobs.html", load_jobs, weight=30),
+    AdminSection("tokens", "Tokens", "admin/section_tokens.html", load_tokens, weight=40),
+    AdminSection(
+        "profile", "Profile (h-card)", "admin/section_profile.html", load_profile, weight=50
+    ),
+)
+
+
+def sections_of(request: Request) -> Sequence[AdminSection]:
+    """The dashboard's sections, as the composition root gave them to the app."""
+    sections: Sequence[AdminSection] = request.app.state.admin_sections
+    return sections
 
 
 async def load_sections(
@@ -154,7 +145,7 @@ async def load_sections(
     """Every section's data, with `overrides[section id]` merged over what `load` returned
     (e.g. a rejected form's values and errors)."""
     loaded = []
-    for section in SECTIONS:
+    for section in sections_of(request):
         data = dict(await section.load(request, session))
         data.update((overrides or {}).get(section.id, {}))
         loaded.append(LoadedSection(section.id, section.title, section.template, data))

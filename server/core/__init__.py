@@ -1,5 +1,5 @@
 """Hearth core: settings, storage, jobs, outbound HTTP, posts, media and rendering.
 
 It imports no feature: features build on it, and the composition root
-(`hearth.server.app`, `hearth.server.cli`) wires them together.
+(`hearth.app`, `hearth.cli`) wires them together.
 """

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from hearth.server.core import timestamps
 from hearth.server.core.events import post_changed
-from hearth.server.core.media_files import media_url, store_media
+from hearth.server.core.media.files import media_url, store_media
 from hearth.server.core.models import Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings

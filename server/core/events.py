@@ -1,26 +1,59 @@
-"""What happens after a post changes: the one place that queues the follow-up work.
+"""Stored post changes, told to whoever listens: the one place follow-up work starts from.
 
 Micropub creates, updates, deletes and undeletes, imports and the admin all call
-`post_changed` once the change is stored. It only enqueues durable jobs (WebSub pings,
-webmentions, remote photo copies, and the Instagram citation comment of a copied media
-following its deletion), so the request that made the change never waits on another server.
+`post_changed` once the change is stored, inside its transaction. Listeners only enqueue
+durable jobs (WebSub pings, webmentions, remote photo copies, a silo's follow-up), so the
+request that made the change never waits on another server.
+
+Who listens is decided by the composition root (`hearth.wiring`), which calls
+`set_listeners` when the app, a worker or a command starts; the core knows no feature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from hearth.micropub.remote_copy import schedule_copies
-from hearth.server import websub
 from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
-from hearth.server.webmention.send import schedule_webmentions
-from hearth.syndication.instagram.retract import follow_deletion as instagram_follow_deletion
+
+__all__ = ["PostChange", "PostListener", "listeners", "post_changed", "set_listeners"]
 
 
-def _change_key(post: Post) -> str:
-    # Keyed by post and modification time: the same stored change is never announced twice.
-    return f"post:{post.id}:{post.modified_at.timestamp():.6f}"
+@dataclass(frozen=True)
+class PostChange:
+    """A stored change to a post, as listeners are told of it.
+
+    `was_public`: the post was public before this change (so a post that just left view,
+    by deletion or a visibility change, still updates feeds). `previous_properties`: its
+    properties before an update, so links it no longer has can be told too.
+    """
+
+    settings: Settings
+    post: Post
+    was_public: bool = False
+    previous_properties: Mapping[str, list[Any]] | None = None
+
+    @property
+    def key(self) -> str:
+        """Names this stored change: the same change is never announced twice by a job."""
+        return f"post:{self.post.id}:{self.post.modified_at.timestamp():.6f}"
+
+
+PostListener = Callable[[PostChange], Awaitable[None]]
+
+_listeners: tuple[PostListener, ...] = ()
+
+
+def set_listeners(new: Iterable[PostListener]) -> None:
+    """Who hears of post changes from now on (the composition root calls this at start)."""
+    global _listeners
+    _listeners = tuple(new)
+
+
+def listeners() -> tuple[PostListener, ...]:
+    return _listeners
 
 
 async def post_changed(
@@ -28,19 +61,9 @@ async def post_changed(
     post: Post,
     *,
     was_public: bool = False,
-    previous_properties: dict[str, list[Any]] | None = None,
+    previous_properties: Mapping[str, list[Any]] | None = None,
 ) -> None:
-    """Announce a stored change to `post`.
-
-    `was_public` says the post was public before this change (so a post that just left
-    view, by deletion or a visibility change, still updates feeds); `previous_properties`
-    are its properties before an update, so links it no longer has are told too.
-    """
-    if post.is_public or was_public:
-        await websub.schedule_ping(settings, reason_key=_change_key(post))
-    # Its own rules: unlisted posts send too, deleted ones re-send to every former target.
-    await schedule_webmentions(settings, post, previous_properties)
-    await schedule_copies(settings, post)
-    # A deleted Instagram copy takes its citation comment back; an undelete posts it again.
-    # (Imported at the top: retract must never import the poller, which imports this module.)
-    await instagram_follow_deletion(settings, post)
+    """Tell every listener of a stored change to `post`, in the order they were set."""
+    change = PostChange(settings, post, was_public, previous_properties)
+    for listener in _listeners:
+        await listener(change)

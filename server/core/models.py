@@ -55,6 +55,11 @@ class Post(Model):
         indexes = (("status", "visibility", "deleted_at", "published"),)
 
     @property
+    def has_page(self) -> bool:
+        """Has a permalink: published, and public or unlisted (drafts and private do not)."""
+        return self.status == Status.PUBLISHED and self.visibility != Visibility.PRIVATE
+
+    @property
     def is_public(self) -> bool:
         """Shown on the home page, tag pages and feeds."""
         return (

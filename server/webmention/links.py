@@ -12,6 +12,7 @@ not sent to; nor are links to this site, or to silos known to have no endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,7 +87,7 @@ def linked_urls(view: EntryView) -> list[str]:
 
 
 def outgoing_targets(
-    post: Post, settings: Settings, properties: dict[str, list[Any]] | None = None
+    post: Post, settings: Settings, properties: Mapping[str, list[Any]] | None = None
 ) -> set[str]:
     """The URLs `post`'s page links to (with `properties` instead of its own, if given)."""
     if properties is not None:
@@ -97,6 +98,6 @@ def outgoing_targets(
             post_type=post.post_type,
             published=post.published,
             updated=post.updated,
-            properties=properties,
+            properties=dict(properties),
         )
     return {url for url in linked_urls(entry_view(post, settings)) if _sendable(url, settings)}

@@ -21,7 +21,7 @@ import httpx
 from PIL import Image
 
 from hearth.server.core.http import fetch
-from hearth.server.core.media_files import media_url, store_media
+from hearth.server.core.media.files import media_url, store_media
 from hearth.server.core.models import Media
 
 if TYPE_CHECKING:

@@ -29,14 +29,12 @@ from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from hearth.server.admin import webmentions as admin_webmentions
 from hearth.server.core import posts
 from hearth.server.core.models import Job, JobState, PathRedirect, Post, Response, ResponseState
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.timestamps import rfc3339
 from hearth.server.core.web import error_page, render, settings_of
-from hearth.server.pages import viewable
 from hearth.server.webmention import verify
 from hearth.server.webmention.links import is_own
 from hearth.server.webmention.mf2 import normalize_url
@@ -103,7 +101,7 @@ async def find_target(settings: Settings, target: str) -> Post:
         post = await posts.find_by_path(path)
         moved = None if post else await PathRedirect.get_or_none(path=path).prefetch_related("post")
         post = moved.post if moved else post
-    if post is None or not viewable(post):
+    if post is None or not post.has_page:
         raise BadRequest("target is not a post of this site")
     if post.deleted_at is not None:
         raise BadRequest("target is a deleted post")
@@ -213,5 +211,4 @@ links = [SiteLink("webmention", "webmention")]
 routes = [
     Route("/webmention", receive, methods=["POST"], name="webmention"),
     Route("/webmention/status/{token}", status, methods=["GET"], name="webmention_status"),
-    *admin_webmentions.routes,
 ]

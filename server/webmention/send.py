@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,7 @@ async def record(post_id: int, target: str, **values: Any) -> None:
 
 
 async def schedule_webmentions(
-    settings: Settings, post: Post, previous_properties: dict[str, list[Any]] | None = None
+    settings: Settings, post: Post, previous_properties: Mapping[str, list[Any]] | None = None
 ) -> list[str]:
     """Queue a send to every target of this change of `post`; returns the targets queued."""
     if post.status != Status.PUBLISHED or post.visibility == Visibility.PRIVATE:

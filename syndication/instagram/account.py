@@ -3,10 +3,8 @@
 shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable once a day old),
 §1.10 (code 190: expired or revoked), §1.11 (rate limits: pause until the window passes), §6.
 
-* `connect` asks `/me` with the given long-lived token and stores the account (one only: it
-  replaces any other), queues again the Instagram jobs that died of the old token, then
-  starts polling and schedules the token refresh. The CLI and the admin's Connect page
-  (`hearth.syndication.instagram.connect`) both end here.
+* `hearth.syndication.instagram.connection.connect` stores a newly connected account and
+  starts its work; `schedule_refresh` here starts the token refresh chain.
 * `instagram.refresh_token` refreshes the token once fewer than `REFRESH_BEFORE` remain,
   reads the username again (a rename on Instagram must not hide our own comments), and
   schedules its successor whatever happened, like the poll: an outage or a worker killed
@@ -31,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from tortoise.transactions import in_transaction
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext
@@ -66,36 +63,6 @@ def _now() -> datetime:
 
 async def current_account() -> InstagramAccount | None:
     return await InstagramAccount.all().order_by("-id").first()
-
-
-async def connect(
-    settings: Settings,
-    http: httpx.AsyncClient,
-    access_token: str,
-    *,
-    expires_in: int | None = None,
-) -> InstagramAccount:
-    """Store the account that `access_token` belongs to, replacing any other; start polling.
-
-    `expires_in` (seconds, from the token exchange) sets `token_expires_at`; a token pasted
-    without it has an unknown expiry, checked a day later by the refresh job.
-    """
-    me = await InstagramClient(http, settings, access_token).me()
-    expires_at = _now() + timedelta(seconds=expires_in) if expires_in else None
-    async with in_transaction():
-        await InstagramAccount.exclude(user_id=me.id).delete()
-        values: dict[str, Any] = {
-            "username": me.username, "access_token": access_token, "token_expires_at": expires_at,
-            "token_state": TOKEN_OK, "last_error": None, "paused_until": None,
-        }  # fmt: skip
-        account, _ = await InstagramAccount.update_or_create(values, user_id=me.id)
-    # Only now that the token is good: revived jobs run at once and would die again before.
-    await job_queue.revive(JOB_KIND_PREFIX, RECONNECT_MARKER)
-    from hearth.syndication.instagram.poll import ensure_polling  # poll imports this module
-
-    await ensure_polling(settings)
-    await schedule_refresh(account)
-    return account
 
 
 def client_for(

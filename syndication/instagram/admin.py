@@ -5,7 +5,7 @@ to do about an error, any rate-limit pause and the last poll; then the most rece
 with their own-site copy, first comment, backfed comments and likes.
 
 The access token never reaches the template: the section's data holds only the fields below.
-Importing this module registers the section in `hearth.server.admin.dashboard.SECTIONS`.
+The silo value (`silo.py`) offers it to the dashboard.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from tortoise.functions import Count
 
-from hearth.server.admin.dashboard import SECTIONS, DashboardSection
+from hearth.server.core.features import AdminSection
 from hearth.server.core.models import (
     AdminSession,
     CopyState,
@@ -141,6 +141,6 @@ async def load_instagram(request: Request, session: AdminSession) -> Mapping[str
     }
 
 
-SECTION = DashboardSection("instagram", "Instagram", "admin/section_instagram.html", load_instagram)
-if SECTION.id not in {section.id for section in SECTIONS}:
-    SECTIONS.append(SECTION)
+SECTION = AdminSection(
+    "instagram", "Instagram", "admin/section_instagram.html", load_instagram, weight=100
+)

@@ -277,5 +277,5 @@ async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
     await moderation.regroup(post.id)
 
 
-# Every Instagram comment job, the first comment's too: one entry in `hearth.server.wiring`.
+# Every Instagram comment job, the first comment's too: one entry in `hearth.wiring`.
 HANDLERS: dict[str, Handler] = {COMMENT_CHANGED: comment_changed, POLL_COMMENTS: poll_comments}

@@ -1,22 +1,28 @@
 """`hearth instagram ...`: connect, poll, import the data export, comment on history.
 
-The `hearth` command (`hearth.server.cli`) adds these with `add_commands` and runs them with `run`
-inside an open database. Heavy modules are imported when a command runs, not at start-up.
+The Instagram silo offers them as a `Command` (`hearth.syndication.instagram.silo`): the
+`hearth` command adds them with `configure` and runs them with `run` inside an open database.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
+from hearth.server.core import job_queue
+from hearth.server.core.http import create_http_client
 from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import account, connection, poll
+from hearth.syndication.instagram.api_errors import InstagramError
+from hearth.syndication.instagram.export_zip import ExportError
+from hearth.syndication.instagram.history import queue_import
+from hearth.syndication.instagram.history_comments import comment_history
 
 
-def add_commands(commands: Any) -> None:
-    """Add `instagram` and its actions to the `hearth` subcommands (an argparse subparsers)."""
-    instagram = commands.add_parser("instagram", help="connect Instagram and copy posts home")
+def configure(instagram: argparse.ArgumentParser) -> None:
+    """Add the `hearth instagram` actions to its parser."""
     actions = instagram.add_subparsers(dest="instagram_action", required=True, metavar="ACTION")
     connect = actions.add_parser("connect", help="store the account of a long-lived token")
     connect.add_argument("--access-token", required=True, help="a long-lived Instagram token")
@@ -44,15 +50,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _with_api(settings: Settings, args: argparse.Namespace) -> int:
-    from hearth.server.core import job_queue
-    from hearth.server.core.http import create_http_client
-    from hearth.syndication.instagram import account, poll
-    from hearth.syndication.instagram.api_errors import InstagramError
-
     async with create_http_client(settings) as http:
         try:
             if args.instagram_action == "connect":
-                row = await account.connect(settings, http, args.access_token)
+                row = await connection.connect(settings, http, args.access_token)
                 print(f"Connected Instagram account @{row.username} (id {row.user_id}).")
                 return 0
             result = await poll.poll_once(settings, http)
@@ -68,9 +69,6 @@ async def _with_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import_zip(settings: Settings, paths: list[Path]) -> int:
-    from hearth.syndication.instagram.export_zip import ExportError
-    from hearth.syndication.instagram.history import queue_import
-
     try:
         queued = await queue_import(settings, paths)
     except ExportError as exc:
@@ -86,11 +84,6 @@ async def _import_zip(settings: Settings, paths: list[Path]) -> int:
 
 
 async def _comment_history(settings: Settings, spacing: float) -> int:
-    from datetime import timedelta
-
-    from hearth.syndication.instagram import account
-    from hearth.syndication.instagram.history_comments import comment_history
-
     if await account.current_account() is None:
         print("No Instagram account is connected.", file=sys.stderr)
         return 1

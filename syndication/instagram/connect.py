@@ -5,7 +5,7 @@ shared/reference/instagram.md §1.2 (Business Login for Instagram): the owner is
 a `state`; Instagram sends the browser back to `/admin/instagram/callback?code=...&state=...#_`
 (or `?error=access_denied&error_reason=user_denied...` when the owner cancels). The code,
 valid once and for an hour, buys a short-lived token, that one the 60-day token, and
-`account.connect` stores the account (replacing any other) and revives the Instagram jobs
+`connection.connect` stores the account (replacing any other) and revives the Instagram jobs
 that died of the old token.
 
 * `state` is random, single-use, short-lived and bound to the admin session: only its
@@ -41,6 +41,7 @@ from hearth.server.core.models import AdminSession, InstagramAccount, SiteSettin
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import settings_of
 from hearth.syndication.instagram import account as accounts
+from hearth.syndication.instagram import connection
 from hearth.syndication.instagram.admin import CONNECT_COMMAND
 from hearth.syndication.instagram.api_errors import (
     InstagramError,
@@ -197,7 +198,7 @@ async def _connect_with_code(
     client = InstagramClient(http, settings)
     short = await client.exchange_code(code, redirect_uri(settings))
     long_lived = await client.long_lived_token(short.access_token)
-    return await accounts.connect(
+    return await connection.connect(
         settings, http, str(long_lived.access_token), expires_in=long_lived.expires_in
     )
 

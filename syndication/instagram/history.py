@@ -11,15 +11,15 @@ post a media becomes, shared with the API copy through `pesos`).
 * `queue_import` reads the export once so a wrong zip is refused at the command, then keeps
   a copy of each zip named by its SHA-256, so the jobs do not depend on the original staying
   put; the same zips queued again find their job and queue nothing.
-* An IMPORT_POST job stores the post's files through
-  `hearth.micropub.media_endpoint.ingest_bytes`, the
-  uploads' own checks (type from the bytes, image checks, EXIF and GPS stripped), then
-  creates the post and its `InstagramImport` marker and announces it with `post_changed`,
-  all in one transaction (`store.create_with_files`: a failure leaves no stored file). The
-  marker's key is the post's key, so a job run again after a crash, or the same post in
-  another export, finds it and makes no second post. A file that cannot be stored (HEIC,
-  which Pillow here cannot decode, a broken file, one missing from the zips) fails that
-  post's job with the reason, and only it.
+* An IMPORT_POST job stores the post's files through the core's media service,
+  `hearth.server.core.media.ingest.ingest_bytes`, with the uploads' own checks (type from
+  the bytes, image checks, EXIF and GPS stripped, HEIC stored as JPEG), then creates the
+  post and its `InstagramImport` marker and announces it with `post_changed`, all in one
+  transaction (`home_copy.create_with_files`: a failure leaves no stored file). The marker's
+  key is the post's key, so a job run again after a crash, or the same post in another
+  export, finds it and makes no second post. A file that cannot be stored (a broken file, one
+  of a type Hearth does not store, one missing from the zips) fails that post's job with the
+  reason, and only it.
 * A post that matches a media already copied through the API (`matching.api_copy`: COPIED
   with its post, at one of the post's times within a few seconds) is home already: it gets a
   marker and nothing else. A media the API could not copy (failed, unavailable) does not
@@ -44,11 +44,11 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from hearth.micropub.errors import MicropubError
-from hearth.micropub.media_endpoint import ingest_bytes
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext
-from hearth.server.core.media_files import media_url
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import ingest_bytes
+from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import InstagramImport, InstagramMedia, Job, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import home_copy, matching, pesos
@@ -151,8 +151,8 @@ async def _read_files(
             stored = await ingest_bytes(settings, data, item.basename)
         except ExportError as exc:
             raise job_queue.PermanentFailure(str(exc)) from None
-        except MicropubError as exc:
-            raise job_queue.PermanentFailure(f"{item.basename}: {exc.description}") from None
+        except MediaRefused as exc:
+            raise job_queue.PermanentFailure(f"{item.basename}: {exc.reason}") from None
         yield stored
 
 

@@ -7,9 +7,10 @@ Used by both ways home, the API copy (`poll`) and the zip import (`history`):
             import marker) + post_changed (it only queues jobs, so they commit with the post)
 
 On any failure (a file refused, the claim lost, the link refused, the transaction raising,
-the job cancelled) the files stored so far are removed again with the uploads' own
-`discard`: the media store never keeps files no post uses. After the commit nothing can fail,
-and a kill between the post and its announcement cannot happen: both are in one commit.
+the job cancelled) the files stored so far are removed again with the media service's
+`discard` (`hearth.server.core.media.ingest`): the media store never keeps files no post
+uses. After the commit nothing can fail, and a kill between the post and its announcement
+cannot happen: both are in one commit.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from hearth.micropub.uploads import discard
 from hearth.server.core.events import post_changed
+from hearth.server.core.media.ingest import discard
 from hearth.server.core.models import Media, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings

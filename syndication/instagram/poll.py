@@ -10,8 +10,8 @@ limits) and §6 (the recommended pipeline).
   claims the copy (`copying`, a compare-and-set with a lease). A media the zip import
   brought home already (`matching`) is linked to that post, which gains its permalink.
   Otherwise the poller downloads every file into the media store, and creates the post and
-  links the row in one transaction (`store`: no files left behind if anything fails): never
-  two posts for one media, whatever races. A failed download marks the row `failed` and a
+  links the row in one transaction (`home_copy`: no files left behind if anything fails):
+  never two posts for one media, whatever races. A failed download marks the row `failed` and a
   later poll retries it; a media Instagram gives no file for (copyright-flagged) becomes
   `unavailable`, and one Instagram says is deleted `gone`: neither is retried. No post is
   made without its media.
@@ -38,11 +38,11 @@ import httpx
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from hearth.micropub.errors import MicropubError
-from hearth.micropub.media_endpoint import copy_remote_photo
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext
-from hearth.server.core.media_files import media_url
+from hearth.server.core.media.files import media_url
+from hearth.server.core.media.ingest import copy_remote_photo
+from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import (
     CopyState,
     InstagramAccount,
@@ -327,7 +327,7 @@ async def _download(
     for url in urls:
         try:
             stored = await copy_remote_photo(settings, http, url)
-        except (httpx.HTTPError, MicropubError) as exc:
+        except MediaRefused as exc:  # refused, or the CDN did not give it (RemoteUnavailable)
             raise _DownloadFailed(f"download failed: {type(exc).__name__}: {exc}") from exc
         yield stored
         if not await _renew(media_id):

@@ -188,7 +188,7 @@ def set_password(data_dir: Path, password: str) -> None:
     """`hearth set-password`, the password on stdin, as the owner runs it on the server."""
     env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir)}
     done = subprocess.run(
-        [sys.executable, "-m", "hearth.server.cli", "set-password"],
+        [sys.executable, "-m", "hearth.cli", "set-password"],
         input=password + "\n", env=env, cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert 0 == done.returncode, done.stdout + done.stderr

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from tests.micropub.endpoint_helpers import ENDPOINT, bearer, post_json
-from tests.micropub.media_data.factory import ENDPOINT as MEDIA_ENDPOINT
-from tests.micropub.media_data.factory import jpeg, token
+from tests.micropub.media_helpers import ENDPOINT as MEDIA_ENDPOINT
+from tests.micropub.media_helpers import token
+from tests.server.core.media.media_data.factory import jpeg
 
 ORIGIN = {"Origin": "https://editor.example"}
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.models import Media, Post
 from hearth.server.core.settings import Settings
 from tests.conftest import BASE_URL

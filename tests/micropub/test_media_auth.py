@@ -10,7 +10,8 @@ import httpx
 
 from hearth.server.core.models import Media
 from hearth.server.core.settings import Settings
-from tests.micropub.media_data.factory import ENDPOINT, bearer, jpeg, token, upload
+from tests.micropub.media_helpers import ENDPOINT, bearer, token, upload
+from tests.server.core.media.media_data.factory import jpeg
 
 
 async def test_no_token_is_401_unauthorized(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
 """Audio and video uploads: recognised by their container's magic bytes, stored as sent and
-served with the exact Content-Type (hearth.micropub.images.detect_av_type).
+served with the exact Content-Type (hearth.server.core.media.images.detect_av_type, whose
+look-alikes are tested in tests/server/core/media/test_images.py).
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint
 """
@@ -9,8 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hearth.micropub.images import detect_av_type
-from tests.micropub.media_data.factory import token, upload
+from tests.micropub.media_helpers import token, upload
 
 PADDING = bytes(range(256)) * 4
 
@@ -44,21 +44,6 @@ async def test_container_is_served_with_exact_type(client: httpx.AsyncClient, ki
     served = await client.get(response.headers["location"])
     assert content_type == served.headers["content-type"]
     assert data == served.content
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        ftyp(b"crx ", b"crx ") + PADDING,  # Canon raw photo in an ISO BMFF box
-        b"\x1a\x45\xdf\xa3" + PADDING,  # EBML without a known DocType
-        b"RIFF\x24\x08\x00\x00AVI LIST" + PADDING,
-        b"\xff\xfb\xf0\x00" + PADDING,  # frame sync with the "bad" bitrate index
-    ],
-    ids=["unknown-ftyp-brand", "unknown-ebml", "avi", "bad-mp3-frame"],
-)
-def test_unknown_containers_are_not_recognised(data: bytes) -> None:
-    """Look-alike headers of formats Hearth does not serve give no type."""
-    assert detect_av_type(data) is None
 
 
 async def test_unknown_container_upload_is_400(client: httpx.AsyncClient) -> None:

@@ -1,4 +1,8 @@
-"""HEIC uploads (iPhone photos) are stored and served as upright JPEGs without metadata."""
+"""HEIC uploads (iPhone photos) are stored and served as upright JPEGs without metadata.
+
+Spec: https://www.w3.org/TR/micropub/#media-endpoint; the conversion itself is
+`hearth.server.core.media.heic`, tested in tests/server/core/media/test_heic.py.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,14 @@ import dataclasses
 import io
 
 import httpx
-import pillow_heif
 from PIL import Image
 
 from hearth.server.core.settings import Settings
-from tests.micropub.media_data.factory import app_client, token, upload
+from tests.micropub.media_helpers import app_client, token, upload
+from tests.server.core.media.media_data.factory import heic
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
-
-
-def heic(size: tuple[int, int] = (40, 20), *, orientation: int = 1, gps: bool = True) -> bytes:
-    """A real HEIC file with camera EXIF (and GPS) as a phone writes it."""
-    pillow_heif.register_heif_opener()
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
-    exif[ORIENTATION] = orientation
-    if gps:
-        exif[GPS_IFD] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)}
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, "HEIF", exif=exif.tobytes())
-    return out.getvalue()
 
 
 async def fetched(client: httpx.AsyncClient, location: str) -> httpx.Response:

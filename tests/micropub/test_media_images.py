@@ -1,7 +1,9 @@
-"""Uploaded images are checked and cleaned: turned upright, EXIF/GPS/XMP stripped, bombs and
-broken files refused (hearth.micropub.images).
+"""Uploaded images are checked and cleaned through the media endpoint: turned upright,
+EXIF/GPS/XMP stripped, bombs and broken files refused with 400.
 
-Spec: https://www.w3.org/TR/micropub/#media-endpoint; Hearth's rules are in issue 3.
+Spec: https://www.w3.org/TR/micropub/#media-endpoint; Hearth's rules are in issue 3. The
+cleaning itself is `hearth.server.core.media.images`, tested in
+tests/server/core/media/test_images.py.
 """
 
 from __future__ import annotations
@@ -12,26 +14,20 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from PIL import Image, features
+from PIL import Image
 
-from hearth.micropub.errors import InvalidRequest
-from hearth.micropub.images import clean_image
 from hearth.server.core.settings import Settings
-from tests.micropub.media_data.factory import (
+from tests.micropub.media_helpers import app_client, token, upload
+from tests.server.core.media.media_data.factory import (
     GPS,
     ORIENTATION,
     animated_gif,
-    app_client,
     encode,
     exif,
     jpeg,
     noise,
     opened,
-    png,
     srgb_profile,
-    token,
-    upload,
-    webp,
 )
 
 
@@ -109,64 +105,6 @@ async def test_data_after_the_jpeg_end_is_dropped(client: httpx.AsyncClient) -> 
     assert original == data
 
 
-def test_png_metadata_chunks_are_stripped() -> None:
-    """PNG eXIf and text chunks go; the pixels stay exactly the same."""
-    original = png(exif=exif(gps=True), pnginfo=_text_info("Location", "52N 4E"))
-    cleaned = clean_image(original, "PNG")
-    assert b"eXIf" not in cleaned
-    assert b"52N 4E" not in cleaned
-    assert opened(original).tobytes() == opened(cleaned).tobytes()
-
-
-def test_webp_exif_is_stripped_losslessly() -> None:
-    """WebP EXIF goes (and its VP8X flag); the pixels stay exactly the same."""
-    original = webp(exif=exif(gps=True), icc_profile=srgb_profile())
-    cleaned = clean_image(original, "WEBP")
-    assert b"EXIF" not in cleaned
-    assert {} == dict(opened(cleaned).getexif())
-    assert opened(original).tobytes() == opened(cleaned).tobytes()
-
-
-def test_animated_webp_keeps_its_frames_when_stripped() -> None:
-    """An animated WebP loses its EXIF without being re-encoded: every frame stays."""
-    frames = [noise((24, 16), seed=index) for index in range(3)]
-    original = encode(
-        frames[0], "WEBP", save_all=True, append_images=frames[1:], exif=exif(gps=True)
-    )
-    cleaned = clean_image(original, "WEBP")
-    assert b"EXIF" not in cleaned
-    assert 3 == opened(cleaned).n_frames
-
-
-@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
-def test_avif_gps_is_stripped() -> None:
-    """An AVIF with GPS EXIF is re-encoded without it."""
-    cleaned = clean_image(encode(noise((16, 16)), "AVIF", exif=exif(gps=True)), "AVIF")
-    assert {} == dict(opened(cleaned).getexif())
-
-
-def test_png_orientation_is_applied() -> None:
-    """A PNG whose eXIf says orientation 6 is re-encoded upright."""
-    cleaned = clean_image(png((40, 20), exif=exif(orientation=6)), "PNG")
-    assert (20, 40) == opened(cleaned).size
-
-
-def test_keep_metadata_keeps_gps() -> None:
-    """With keep_metadata an upright JPEG is stored as sent, GPS and all."""
-    original = jpeg(exif=exif(gps=True))
-    assert original == clean_image(original, "JPEG", keep_metadata=True)
-
-
-def test_keep_metadata_still_applies_orientation() -> None:
-    """With keep_metadata a rotated JPEG is turned upright and keeps its GPS."""
-    cleaned = opened(
-        clean_image(jpeg(exif=exif(orientation=6, gps=True)), "JPEG", keep_metadata=True)
-    )
-    assert (20, 40) == cleaned.size
-    assert ORIENTATION not in cleaned.getexif()
-    assert "N" == cleaned.getexif().get_ifd(GPS)[1]
-
-
 async def test_keep_exif_setting_keeps_gps(settings: Settings) -> None:
     """With HEARTH_MEDIA_KEEP_EXIF on, the served JPEG still has its GPS position."""
     kept = replace(settings, media_keep_exif=True)
@@ -208,17 +146,3 @@ async def test_truncated_image_is_refused(client: httpx.AsyncClient) -> None:
     response = await upload(client, data[: len(data) // 2], secret=await token())
     assert 400 == response.status_code
     assert "not a valid JPEG" in response.json()["error_description"]
-
-
-def test_clean_image_refuses_non_images() -> None:
-    """clean_image raises InvalidRequest for bytes Pillow cannot read as the format."""
-    with pytest.raises(InvalidRequest):
-        clean_image(b"\x89PNG\r\n\x1a\nnot really", "PNG")
-
-
-def _text_info(key: str, value: str) -> object:
-    from PIL import PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
-    info.add_text(key, value)
-    return info

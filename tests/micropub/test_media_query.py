@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.micropub.media_data.factory import ENDPOINT, bearer, jpeg, png, token, upload, webp
+from tests.micropub.media_helpers import ENDPOINT, bearer, token, upload
+from tests.server.core.media.media_data.factory import jpeg, png, webp
 
 
 async def upload_three(client: httpx.AsyncClient, secret: str) -> list[str]:

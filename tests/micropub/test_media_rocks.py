@@ -18,13 +18,8 @@ import pytest
 
 from hearth.micropub.media_endpoint import media_endpoint_url
 from hearth.server.core.settings import Settings
-from tests.micropub.media_data.factory import (
-    big_animated_gif,
-    encode,
-    noise,
-    token,
-    upload,
-)
+from tests.micropub.media_helpers import token, upload
+from tests.server.core.media.media_data.factory import big_animated_gif, encode, noise
 
 
 def sunset_jpg() -> bytes:

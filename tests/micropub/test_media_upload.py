@@ -14,19 +14,15 @@ from PIL import features
 
 from hearth.server.core.models import Media
 from hearth.server.core.settings import Settings
-from tests.micropub.media_data.factory import (
-    ENDPOINT,
+from tests.micropub.media_helpers import ENDPOINT, app_client, bearer, token, upload
+from tests.server.core.media.media_data.factory import (
     animated_gif,
-    app_client,
-    bearer,
     big_animated_gif,
     encode,
     jpeg,
     noise,
     opened,
     png,
-    token,
-    upload,
     webp,
 )
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.settings import Settings
 from hearth.server.core.tokens import mint_token
 from tests.micropub.rocks_support import (

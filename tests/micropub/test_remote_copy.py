@@ -11,14 +11,14 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.events import post_changed
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 from tests.conftest import BASE_URL, seed_database
 
 REMOTE = "https://cdn.example/cat.png"

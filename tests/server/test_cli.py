@@ -15,7 +15,7 @@ def hearth(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": "https://me.example/"}
     return subprocess.run(
-        [sys.executable, "-m", "hearth.server.cli", *args],
+        [sys.executable, "-m", "hearth.cli", *args],
         env=env,
         input=stdin,
         capture_output=True,
@@ -98,7 +98,7 @@ def test_bad_setting_is_a_clear_error(data_dir: Path) -> None:
     """A malformed HEARTH_URL stops the command with a message naming the variable."""
     env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_URL": "ftp://nope"}
     result = subprocess.run(
-        [sys.executable, "-m", "hearth.server.cli", "migrate"],
+        [sys.executable, "-m", "hearth.cli", "migrate"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2

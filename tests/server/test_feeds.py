@@ -17,8 +17,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from hearth.app import create_app
 from hearth.server import feeds
-from hearth.server.app import create_app
 from hearth.server.core.models import Post, Status, Visibility
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings

@@ -33,10 +33,9 @@ import orjson
 import pytest
 from argon2 import PasswordHasher
 from starlette.datastructures import Secret
-from tests.server.core.test_render_golden import CASES, publish
 
+from hearth.app import create_app
 from hearth.server.admin import passwords, set_password
-from hearth.server.app import create_app
 from hearth.server.core.models import (
     Approval,
     DomainRule,
@@ -56,6 +55,7 @@ from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.core.tokens import mint_token
 from tests.nodetools import parse_mf2_js, require_node_mf2, require_vnu, vnu_errors
+from tests.server.core.test_render_golden import CASES, publish
 
 BASE_URL = "https://example.test/"
 PASSWORD = "correct horse battery staple"

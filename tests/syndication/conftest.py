@@ -22,7 +22,7 @@ from starlette.datastructures import Secret
 from hearth.server.core.http import create_http_client
 from hearth.server.core.models import InstagramAccount
 from hearth.server.core.settings import ALL_NETWORKS, Settings
-from hearth.syndication.instagram import account
+from hearth.syndication.instagram import connection
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 
 
@@ -58,4 +58,4 @@ async def connected_fixture(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
 ) -> InstagramAccount:
     """The fake's account, connected as `hearth instagram connect` does (polling started)."""
-    return await account.connect(settings, http, fake.token)
+    return await connection.connect(settings, http, fake.token)

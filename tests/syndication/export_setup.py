@@ -19,7 +19,7 @@ from PIL import Image
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 
 PHOTO_TIME = 1718449200  # 2024-06-15T11:00:00Z
 CAROUSEL_TIME = 1720384531  # 2024-07-07T20:35:31Z

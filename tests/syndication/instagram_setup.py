@@ -11,7 +11,7 @@ from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 from tests.syndication.fake_instagram import FakeInstagram, FakeMedia
 
 

@@ -12,8 +12,8 @@ from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import InstagramAccount, Job, JobState
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers, on_worker_start
-from hearth.syndication.instagram import account, backfeed
+from hearth.syndication.instagram import account, backfeed, connection
+from hearth.wiring import job_handlers, on_worker_start
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media
 
@@ -29,7 +29,7 @@ def settings_fixture(instagram_settings: Settings) -> Settings:
 async def connected_fixture(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
 ) -> InstagramAccount:
-    connected = await account.connect(settings, http, fake.token)
+    connected = await connection.connect(settings, http, fake.token)
     # Only the jobs a test makes due run: park the poll the connection queued.
     await Job.exclude(kind=account.REFRESH).update(run_at=FAR_FUTURE)
     return connected

@@ -29,8 +29,8 @@ from hearth.server.core.models import (
 )
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation
-from hearth.server.wiring import job_handlers
 from hearth.syndication.instagram import backfeed, comments
+from hearth.wiring import job_handlers
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, run_jobs
 

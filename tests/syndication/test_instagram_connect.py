@@ -20,8 +20,8 @@ from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import InstagramAccount, Job, JobState, Post, SiteSetting
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
-from hearth.syndication.instagram import account, connect, poll
+from hearth.syndication.instagram import account, connect, connection, poll
+from hearth.wiring import job_handlers
 from tests.server.admin.conftest import (
     PASSWORD,
     fast_hashing,  # noqa: F401
@@ -351,7 +351,7 @@ async def test_reconnect_revives_jobs_that_died_of_the_token(
 ) -> None:  # fmt: skip
     """Token expires, the poll dies; reconnecting in the admin queues it again, and the
     media posted meanwhile is copied once. A job dead for another reason stays dead."""
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     fake.expire_token()
     other = await job_queue.enqueue("instagram.no_such_kind", {}, key="other")
     media_id = fake.add_media("IMAGE", caption="While the token was dead")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hearth.server.core.media.refusals import RemoteUnavailable
 from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments, poll
@@ -52,7 +53,7 @@ async def test_copy_made_on_a_retry_keeps_its_caption(
     real = poll.copy_remote_photo
 
     async def broken(*args: Any) -> Any:
-        raise httpx.ConnectError("CDN down")
+        raise RemoteUnavailable("ConnectError: CDN down", retryable=True)
 
     monkeypatch.setattr(poll, "copy_remote_photo", broken)
     await poll.poll_once(settings, http)

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-import hearth.server.core.events
+from hearth.server.core import events
+from hearth.server.core.media.refusals import RemoteUnavailable
 from hearth.server.core.models import CopyState, InstagramAccount, InstagramMedia, Job, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import poll
@@ -69,7 +70,7 @@ def broken_downloads(monkeypatch: pytest.MonkeyPatch, *, after: int = 0) -> None
         nonlocal calls
         calls += 1
         if calls > after:
-            raise httpx.ConnectError("CDN down")
+            raise RemoteUnavailable("ConnectError: CDN down", retryable=True)
         return await real(*args)
 
     monkeypatch.setattr(poll, "copy_remote_photo", flaky)
@@ -165,16 +166,16 @@ async def test_copy_and_its_announcement_are_one_commit(
     lease passes, the next poll copies it with its WebSub ping."""
     settings = dataclasses.replace(settings, websub_hub="https://hub.example/")
     media_id = fake.add_media("IMAGE", caption="Announced")
-    real = hearth.server.core.events.schedule_copies
+    listening = events.listeners()
 
-    async def killed(*args: Any) -> None:
+    async def killed(change: events.PostChange) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(hearth.server.core.events, "schedule_copies", killed)
+    events.set_listeners((*listening, killed))
     with pytest.raises(RuntimeError):
         await poll.poll_once(settings, http)
     assert (0, 0) == (await Post.all().count(), await Media.all().count())
-    monkeypatch.setattr(hearth.server.core.events, "schedule_copies", real)
+    events.set_listeners(listening)
     await Job.filter(kind="websub.publish").delete()
     lease_over = datetime.now(UTC) - poll.copy_lease(settings) - timedelta(seconds=1)
     await InstagramMedia.filter(media_id=media_id).update(updated_at=lease_over)

@@ -218,7 +218,7 @@ def test_cli_import_zip(tmp_path: Path) -> None:
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     done = subprocess.run(
-        [sys.executable, "-m", "hearth.server.cli", "instagram", "import-zip", str(bad)],
+        [sys.executable, "-m", "hearth.cli", "instagram", "import-zip", str(bad)],
         env=env, cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert 1 == done.returncode

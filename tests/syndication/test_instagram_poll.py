@@ -16,9 +16,10 @@ import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import JobContext
+from hearth.server.core.media.refusals import RemoteUnavailable
 from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState, Post
 from hearth.server.core.settings import Settings
-from hearth.syndication.instagram import account, poll
+from hearth.syndication.instagram import account, connection, poll
 from tests.syndication.fake_instagram import FakeInstagram
 
 
@@ -58,7 +59,7 @@ async def test_connect_stores_account_from_me(
 ) -> None:
     """connect asks /me, stores the one account (replacing another) and queues a poll."""
     await InstagramAccount.create(user_id="old", username="someone_else", access_token="x")
-    row = await account.connect(settings, http, fake.token)
+    row = await connection.connect(settings, http, fake.token)
     assert (fake.user_id, fake.username, "ok") == (row.user_id, row.username, row.token_state)
     assert [fake.user_id] == [a.user_id for a in await InstagramAccount.all()]
     assert await Job.filter(kind=poll.POLL).exists()
@@ -225,7 +226,7 @@ async def test_download_failure_retried_next_poll(
     real = poll.copy_remote_photo
 
     async def broken(*args: Any) -> Any:
-        raise httpx.ConnectError("CDN down")
+        raise RemoteUnavailable("ConnectError: CDN down", retryable=True)
 
     monkeypatch.setattr(poll, "copy_remote_photo", broken)
     assert 1 == (await poll.poll_once(settings, http)).failed
@@ -294,7 +295,7 @@ def test_cli_connect_and_poll(tmp_path: Path, fake: FakeInstagram) -> None:
     }  # fmt: skip
 
     def hearth(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "hearth.server.cli", "instagram", *args]
+        command = [sys.executable, "-m", "hearth.cli", "instagram", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
     fake.add_media("IMAGE", caption="from the CLI")
@@ -312,7 +313,7 @@ async def test_new_media_gets_its_first_comment_history_does_not(
 ) -> None:
     """A media posted after connecting gets the short-link comment once; an old one none."""
     from hearth.server.core.job_worker import Worker
-    from hearth.server.wiring import job_handlers
+    from hearth.wiring import job_handlers
 
     old = fake.add_media(caption="from 2019", when=datetime(2019, 5, 1, tzinfo=UTC))
     new = fake.add_media(caption="just now")
@@ -332,7 +333,7 @@ async def test_worker_start_restarts_polling(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram, connected: InstagramAccount
 ) -> None:
     """A worker starting queues a poll for a connected account; not for an expired token."""
-    from hearth.server.wiring import on_worker_start
+    from hearth.wiring import on_worker_start
 
     await Job.filter(kind="instagram.poll").delete()
     await on_worker_start(settings)

@@ -15,8 +15,8 @@ import pytest
 from hearth.server.core.job_worker import JobContext, Worker
 from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState, Post
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
 from hearth.syndication.instagram import comments, poll, retract
+from hearth.wiring import job_handlers
 from tests.micropub.endpoint_helpers import bearer, create, post_form, post_json
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, fake_media, ours, run_jobs

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.models import Job
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import webhook

@@ -29,7 +29,7 @@ from hearth.server.core.models import (
 )
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
-from hearth.syndication.instagram import account, history, poll
+from hearth.syndication.instagram import connection, history, poll
 from tests.syndication.export_setup import PHOTO_TIME, export_zip, run_worker
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media
@@ -66,7 +66,7 @@ async def test_zip_then_poll_links_the_imported_post(
     """Imported first, then polled: no second post; the imported one gains its permalink."""
     await import_zip(settings, tmp_path)
     media_id = fake.add_media("IMAGE", caption=CAPTION, when=PHOTO_AT)
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     result = await poll.poll_once(settings, http)
     assert 2 == await Post.all().count()
     assert (0, 1) == (result.copied, result.linked)
@@ -83,7 +83,7 @@ async def test_export_time_seconds_after_the_api_time_still_matches(
     """The export's post time is often a second or two after Instagram's: still one post."""
     await import_zip(settings, tmp_path)
     fake.add_media("IMAGE", caption=CAPTION, when=PHOTO_AT - timedelta(seconds=2))
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     await poll.poll_once(settings, http)
     assert 2 == await Post.all().count()
 
@@ -101,7 +101,7 @@ async def test_closest_imported_post_wins(
     await imported_post(PHOTO_AT, "a" * 64)
     nearer = await imported_post(PHOTO_AT + timedelta(seconds=2), "b" * 64)
     media_id = fake.add_media("IMAGE", when=PHOTO_AT + timedelta(seconds=3))
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     await poll.poll_once(settings, http)
     assert nearer.id == (await InstagramMedia.get(media_id=media_id)).post_id  # type: ignore[attr-defined]
 
@@ -112,7 +112,7 @@ async def test_imported_post_of_another_media_is_not_taken(
     """A media at the time of an imported post already linked to another gets its own copy."""
     imported = await imported_post(PHOTO_AT, "a" * 64)
     first = fake.add_media("IMAGE", caption="first", when=PHOTO_AT)
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     await poll.poll_once(settings, http)
     second = fake.add_media("IMAGE", caption="second", when=PHOTO_AT + timedelta(seconds=1))
     assert 1 == (await poll.poll_once(settings, http)).copied
@@ -126,7 +126,7 @@ async def test_api_copy_seconds_away_is_not_imported_again(
 ) -> None:
     """Polled first (its time two seconds off the export's), then imported: one post."""
     fake.add_media("IMAGE", caption=CAPTION, when=PHOTO_AT - timedelta(seconds=2))
-    await account.connect(settings, http, fake.token)
+    await connection.connect(settings, http, fake.token)
     await poll.poll_once(settings, http)
     await import_zip(settings, tmp_path)
     assert 1 == await Post.filter(client_id=poll.CLIENT_ID).count()

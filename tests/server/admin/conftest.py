@@ -11,8 +11,8 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
+from hearth.app import create_app
 from hearth.server.admin import passwords, set_password
-from hearth.server.app import create_app
 from hearth.server.core.settings import Settings
 
 PASSWORD = "correct horse battery staple"

@@ -10,9 +10,8 @@ import mf2py
 import pytest
 from starlette.applications import Starlette
 
-from hearth.server.admin import dashboard as dashboard_module
-from hearth.server.admin.dashboard import DashboardSection
 from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
+from hearth.server.core.features import AdminSection
 from hearth.server.core.models import Job, JobState, Status, Token
 from hearth.server.core.posts import create_post
 
@@ -203,7 +202,7 @@ async def test_hcard_rejects_a_photo_that_is_not_an_http_url(
 async def test_sections_are_an_extension_point(
     app: Starlette, client: httpx.AsyncClient, signed_in: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A section appended to SECTIONS shows on the dashboard, its data and token escaped in."""
+    """A section a feature offers shows on the dashboard, its data and token escaped in."""
 
     async def load(request: object, session: object) -> dict[str, str]:
         return {"count": "<42>"}
@@ -214,8 +213,8 @@ async def test_sections_are_an_extension_point(
         [jinja2.DictLoader({"admin/section_extra.html": fragment}), env.loader]
     )
     monkeypatch.setattr(env, "loader", loader)
-    extra = DashboardSection("extra", "Extra", "admin/section_extra.html", load)
-    monkeypatch.setattr(dashboard_module, "SECTIONS", [*dashboard_module.SECTIONS, extra])
+    extra = AdminSection("extra", "Extra", "admin/section_extra.html", load)
+    monkeypatch.setattr(app.state, "admin_sections", [*app.state.admin_sections, extra])
     html = (await client.get("/admin/")).text
     assert '<section class="admin-section" id="extra">' in html
     assert "<h2>Extra</h2>" in html

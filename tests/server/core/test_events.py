@@ -9,7 +9,7 @@ import httpx
 import mf2py
 import pytest
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.events import post_changed
 from hearth.server.core.models import Job, Visibility
 from hearth.server.core.posts import create_post

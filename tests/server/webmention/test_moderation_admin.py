@@ -1,4 +1,6 @@
-"""The dashboard's Webmentions section (hearth.server.admin.webmentions): queue, rules, failures.
+"""The dashboard's Webmentions section (hearth.server.webmention.admin_section).
+
+Its queue, rules and failures.
 
 Every action is a POST form with the session's CSRF token; see tests/server/admin for the
 shell itself.

@@ -29,7 +29,7 @@ from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Job, JobState, Post, Response
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 
 SITE = "https://example.test/"
 PUBLIC_ADDRESS = "93.184.215.14"

@@ -26,7 +26,7 @@ from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.webmention.links import outgoing_targets
 from hearth.server.webmention.send import KIND, MAX_ATTEMPTS, schedule_webmentions
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 from tests.conftest import BASE_URL
 from tests.server.webmention.fake_rocks import hrefs
 

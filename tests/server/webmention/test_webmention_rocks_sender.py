@@ -23,7 +23,7 @@ from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import OutgoingWebmention, Post
 from hearth.server.core.settings import Settings
 from hearth.server.core.tokens import mint_token
-from hearth.server.wiring import job_handlers
+from hearth.wiring import job_handlers
 from tests.server.webmention.fake_rocks import DISCOVERY, Answer, FakeRocks, serve_rocks
 from tests.serving import Served, hearth_serve
 

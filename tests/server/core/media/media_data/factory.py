@@ -1,64 +1,21 @@
-"""Builders for the media endpoint tests: images made with Pillow, tokens, an upload call.
+"""Builders for the media tests: images (HEIC too) made with Pillow and pillow-heif.
 
 Every picture is generated on the fly (nothing binary is committed); random pixels come
-from a seeded generator so sizes are the same on every run.
+from a seeded generator so sizes are the same on every run. The Micropub media endpoint's
+tests upload them with `tests.micropub.media_helpers`.
 """
 
 from __future__ import annotations
 
 import io
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import pillow_heif
 from PIL import ExifTags, Image, ImageCms
 
-from hearth.server.app import create_app
-from hearth.server.core.settings import Settings
-from hearth.server.core.tokens import mint_token
-
-ME = "https://example.test/"
-ENDPOINT = "/micropub/media"
 ORIENTATION = ExifTags.Base.Orientation
 GPS = ExifTags.IFD.GPSInfo
-
-
-async def token(scope: str = "media") -> str:
-    """A fresh bearer token with `scope`."""
-    secret, _ = await mint_token(me=ME, scope=scope)
-    return secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-async def upload(
-    client: httpx.AsyncClient,
-    data: bytes,
-    *,
-    secret: str | None = None,
-    filename: str = "upload.bin",
-    content_type: str = "application/octet-stream",
-    url: str = ENDPOINT,
-    **kwargs: Any,
-) -> httpx.Response:
-    """POST `data` as the one `file` part, with `secret` (if given) as a Bearer header."""
-    headers = bearer(secret) if secret else {}
-    files = {"file": (filename, data, content_type)}
-    return await client.post(url, files=files, headers=headers, **kwargs)
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for an app built from `settings` (for tests that need other settings)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=settings.url) as client:
-            yield client
 
 
 def exif(*, orientation: int | None = None, gps: bool = False) -> Image.Exif:
@@ -122,3 +79,16 @@ def big_animated_gif(min_bytes: int = 2_300_000) -> bytes:
 
 def opened(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
+
+
+def heic(size: tuple[int, int] = (40, 20), *, orientation: int = 1, gps: bool = True) -> bytes:
+    """A real HEIC file with camera EXIF (and GPS) as a phone writes it."""
+    pillow_heif.register_heif_opener()
+    tags = Image.Exif()
+    tags[ExifTags.Base.Make] = "PhoneMaker"
+    tags[ORIENTATION] = orientation
+    if gps:
+        tags[GPS] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)}
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, "HEIF", exif=tags.tobytes())
+    return out.getvalue()

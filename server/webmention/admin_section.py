@@ -21,9 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 
-from hearth.server.admin.dashboard import SECTIONS, DashboardSection
-from hearth.server.admin.responses import redirect, render_admin
-from hearth.server.admin.sessions import require_admin
+from hearth.server.admin import redirect, render_admin, require_admin
+from hearth.server.core.features import AdminSection
 from hearth.server.core.models import (
     AdminSession,
     Approval,
@@ -123,9 +122,7 @@ routes = [
     ),
 ]
 
-SECTION = DashboardSection(
-    "webmentions", "Webmentions", "admin/section_webmentions.html", load_webmentions
+# Right after Posts (weight 10): the queue is what the owner comes to the dashboard for.
+SECTION = AdminSection(
+    "webmentions", "Webmentions", "admin/section_webmentions.html", load_webmentions, weight=20
 )
-if SECTION.id not in {section.id for section in SECTIONS}:
-    # Right after Posts: the queue is what the owner comes to the dashboard for.
-    SECTIONS.insert(1, SECTION)

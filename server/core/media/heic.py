@@ -1,14 +1,17 @@
 """HEIC/HEIF photos (what iPhones and recent Instagram exports give) turned into JPEG.
 
-HEIF is ISO/IEC 23008-12; most browsers other than Safari cannot show it, so Hearth never
-serves one: `to_jpeg` decodes it with pillow-heif (libheif, https://github.com/bigcat88/pillow_heif)
-and encodes the picture as a JPEG, which `hearth.micropub.images.clean_image` then checks like any
-upload. pillow-heif applies the file's rotation and mirroring properties while decoding, so the
-JPEG is upright. Metadata is dropped unless `keep_metadata` (then EXIF, minus its orientation
-tag, and XMP are carried over); the colour profile is always kept.
+Spec: ISO/IEC 23008-12 (HEIF; a summary: https://nokiatech.github.io/heif/technical.html).
+
+Most browsers other than Safari cannot show HEIF, so Hearth never serves it: `to_jpeg` decodes
+the file with pillow-heif (libheif, https://github.com/bigcat88/pillow_heif) and encodes the
+picture as a JPEG, which `hearth.server.core.media.images.clean_image` then checks like any
+other image. pillow-heif applies the file's rotation and mirroring properties while decoding,
+so the JPEG is upright. Metadata is dropped unless `keep_metadata` (then EXIF, minus its
+orientation tag, and XMP are carried over); the colour profile is always kept.
 
 The same bomb guard as other images applies: the size is read from the header and refused
-over `Image.MAX_IMAGE_PIXELS` before anything is decoded.
+over `Image.MAX_IMAGE_PIXELS` before anything is decoded (`UnsupportedMedia`); a file libheif
+cannot read is `UnreadableMedia` (`hearth.server.core.media.refusals`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from hearth.micropub.errors import InvalidRequest
+from hearth.server.core.media.refusals import MediaRefused, UnreadableMedia, UnsupportedMedia
 
 _QUALITY = 90
 _ORIENTATION = 0x0112
@@ -39,7 +42,7 @@ def _register_opener() -> None:
 
 
 def to_jpeg(data: bytes, *, keep_metadata: bool = False) -> bytes:
-    """The JPEG of the (first) picture in a HEIF file; raises InvalidRequest if unusable.
+    """The JPEG of the (first) picture in a HEIF file; raises a MediaRefused if unusable.
 
     Blocking and CPU-heavy: call it through `asyncio.to_thread`.
     """
@@ -48,7 +51,7 @@ def to_jpeg(data: bytes, *, keep_metadata: bool = False) -> bytes:
         with Image.open(io.BytesIO(data), formats=["HEIF"]) as image:
             limit = Image.MAX_IMAGE_PIXELS
             if limit is not None and image.width * image.height > limit:
-                raise InvalidRequest("the image has too many pixels")
+                raise UnsupportedMedia("the image has too many pixels")
             options: dict[str, Any] = {"quality": _QUALITY}
             if icc := image.info.get("icc_profile"):
                 options["icc_profile"] = icc
@@ -62,9 +65,9 @@ def to_jpeg(data: bytes, *, keep_metadata: bool = False) -> bytes:
             out = io.BytesIO()
             picture.save(out, "JPEG", **options)
             return out.getvalue()
-    except InvalidRequest:
+    except MediaRefused:
         raise
     except Image.DecompressionBombError as exc:
-        raise InvalidRequest("the image has too many pixels") from exc
+        raise UnsupportedMedia("the image has too many pixels") from exc
     except Exception as exc:  # libheif and Pillow raise many types for broken files
-        raise InvalidRequest("the file is not a valid HEIC/HEIF image") from exc
+        raise UnreadableMedia("the file is not a valid HEIC/HEIF image") from exc

@@ -1,7 +1,8 @@
 """The recording location taken out of MP4, MOV, 3GP and M4A files, without moving a byte.
 
-Spec: ISO/IEC 14496-12 (ISO base media file format): §4.2 box structure, §8.1.2 `free`,
-§8.10.1 `udta`, §8.11.1 `meta`; the QuickTime File Format
+Spec: ISO/IEC 14496-12, the ISO base media file format (free of charge from
+https://standards.iso.org/ittf/PubliclyAvailableStandards/): §4.2 box structure, §8.1.2
+`free`, §8.10.1 `udta`, §8.11.1 `meta`; the QuickTime File Format
 (https://developer.apple.com/documentation/quicktime-file-format) for `©xyz` user data and
 for QuickTime's `meta` with its `keys` and `ilst`; 3GPP TS 26.244 for `loci`.
 
@@ -33,9 +34,9 @@ is one that has to be walked, such as `moov`.
 
 Out of scope: formats that are not ISO BMFF (WebM, Matroska, Ogg, MP3, AAC, WAV, FLAC; their
 location metadata, where any exists, is stored as sent), files without an `ftyp` (never
-accepted by `hearth.micropub.images.detect_av_type`), positions carried as media samples (GoPro
-GPMF and dashcam GPS tracks, Apple's timed metadata tracks) and XMP packets (`udta/XMP_`,
-`uuid`), which may hold GPS written by an editing program.
+accepted by `hearth.server.core.media.images.detect_av_type`), positions carried as media
+samples (GoPro GPMF and dashcam GPS tracks, Apple's timed metadata tracks) and XMP packets
+(`udta/XMP_`, `uuid`), which may hold GPS written by an editing program.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from typing import NamedTuple
 
 __all__ = ["CONTENT_TYPES", "Box", "BrokenBoxes", "find_location_boxes", "strip_location"]
 
-# The Content-Types (as hearth.micropub.images names them) of ISO BMFF files this module reads.
+# The Content-Types (as hearth.server.core.media.images names them) of the ISO BMFF files read here.
 CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/3gpp", "audio/mp4"})
 
 # Boxes that hold a position, wherever they sit in a walked container.

@@ -1,7 +1,9 @@
-"""The media store: files under data_dir/media with unguessable names.
+"""The media store: files under data_dir/media with unguessable names, served at /media/.
 
 Each file's Content-Type is recorded when it is stored and sent back exactly, never guessed
-from the name again, so an upload is served as what it was checked to be.
+from the name again, so an upload is served as what it was checked to be. `store_media`
+writes bytes as given: files from outside come in through `hearth.server.core.media.ingest`,
+which checks and cleans them first.
 """
 
 from __future__ import annotations

@@ -7,17 +7,23 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 
+import uvicorn
+
+from hearth import wiring
+from hearth.app import create_app
+from hearth.server.admin.passwords import set_password
+from hearth.server.core import db, tokens
+from hearth.server.core.demo import fill_demo
+from hearth.server.core.features import Command, Feature, add_commands
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker, stop_on_signals
 from hearth.server.core.settings import Settings, SettingsError
-from hearth.syndication.instagram import command_line as instagram_cli
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from hearth.server.app import create_app
-
     app = create_app(settings, run_worker=not args.no_worker)
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which ends the lifespan and so
     # stops the in-process worker: it takes no new job and finishes or releases its current one.
@@ -26,19 +32,14 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_worker(settings: Settings) -> int:
-    from hearth.server.core import db
-    from hearth.server.core.http import create_http_client
-    from hearth.server.core.job_worker import Worker, stop_on_signals
-    from hearth.server.wiring import job_handlers, on_worker_start
-
+async def _run_worker(settings: Settings, features: Sequence[Feature]) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     # No migration here: several workers starting at once must not race to migrate;
     # `hearth migrate` and `hearth serve` do it.
     async with db.connect(settings, run_migrations=False), create_http_client(settings) as http:
-        await on_worker_start(settings)
-        worker = Worker(settings, job_handlers(), http=http)
+        await wiring.on_worker_start(settings, features)
+        worker = Worker(settings, wiring.job_handlers(features), http=http)
         print(f"hearth worker {worker.worker_id} started", flush=True)
         await worker.run(stop)
     print("hearth worker stopped", flush=True)
@@ -46,15 +47,11 @@ async def _run_worker(settings: Settings) -> int:
 
 
 async def _with_db(settings: Settings, action: Callable[[], Awaitable[int]]) -> int:
-    from hearth.server.core import db
-
     async with db.connect(settings):
         return await action()
 
 
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
-    from hearth.server.core import tokens
-
     async def run() -> int:
         if args.token_action == "create":  # noqa: S105 - a subcommand name
             secret, row = await tokens.mint_token(
@@ -89,8 +86,6 @@ def _read_password() -> str:
 
 
 async def _set_password(settings: Settings) -> int:
-    from hearth.server.admin.passwords import set_password
-
     password = _read_password()
 
     async def run() -> int:
@@ -102,8 +97,6 @@ async def _set_password(settings: Settings) -> int:
 
 
 async def _demo(settings: Settings) -> int:
-    from hearth.server.core.demo import fill_demo
-
     async def run() -> int:
         made = await fill_demo(settings)
         print(f"Created {made} demo posts." if made else "The site has posts already.")
@@ -113,14 +106,18 @@ async def _demo(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from hearth.server.core import db
-
     await db.migrate(settings)
     print(f"Database is up to date ({'PostgreSQL' if settings.is_postgres else settings.db_url}).")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+async def _feature_command(settings: Settings, command: Command, args: argparse.Namespace) -> int:
+    if not command.needs_database:
+        return await command.run(settings, args)
+    return await _with_db(settings, lambda: command.run(settings, args))
+
+
+def build_parser(features: Sequence[Feature] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hearth",
         description="Hearth: your own IndieWeb site. Configured by HEARTH_* environment "
@@ -153,12 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_actions.add_parser("revoke", help="revoke a token (or its listed prefix)")
     revoke.add_argument("token")
 
-    instagram_cli.add_commands(commands)
+    add_commands(commands, wiring.commands(wiring.features() if features is None else features))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, features: Sequence[Feature] | None = None) -> int:
+    chosen = tuple(wiring.features() if features is None else features)
+    args = build_parser(chosen).parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -167,14 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _cmd_serve(settings, args)
+        # Commands that change posts announce them like the app does.
+        wiring.install_listeners(chosen)
         runners: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
-            "worker": lambda: _run_worker(settings),
+            "worker": lambda: _run_worker(settings, chosen),
             "migrate": lambda: _migrate(settings),
             "set-password": lambda: _set_password(settings),
             "demo": lambda: _demo(settings),
             "token": lambda: _token(settings, args),
-            "instagram": lambda: _with_db(settings, lambda: instagram_cli.run(settings, args)),
         }
+        for command in wiring.commands(chosen):
+            runners[command.name] = partial(_feature_command, settings, command, args)
         return asyncio.run(runners[args.command]())
     except ValueError as exc:
         print(f"hearth: {exc}", file=sys.stderr)

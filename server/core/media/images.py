@@ -1,11 +1,11 @@
-"""What an uploaded file is, and images checked with Pillow, turned upright and stripped.
+"""What a file is, by its bytes; and images checked with Pillow, turned upright and stripped.
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6), which leaves checking to the
 server. `identify` names a file's type from its magic bytes alone: JPEG, PNG, GIF, WebP,
-AVIF and HEIC images (HEIC is turned into JPEG first, by `hearth.micropub.heic`), and the
-common audio and video containers (stored as sent but for their recording location:
-`hearth.micropub.video_meta`). Anything else, SVG included (it can carry script), is
-refused. Images then go through `clean_image`, in a worker thread:
+AVIF and HEIC images (HEIC is turned into JPEG first, by `hearth.server.core.media.heic`),
+and the common audio and video containers (stored as sent but for their recording location:
+`hearth.server.core.media.video_location`). Anything else, SVG included (it can carry
+script), is refused. Images then go through `clean_image`, in a worker thread:
 
 1. The format comes from the magic bytes (`sniff_image`), never from the client's
    Content-Type or file name, and Pillow opens the file as that one format only.
@@ -24,6 +24,9 @@ refused. Images then go through `clean_image`, in a worker thread:
 
 With `keep_metadata` step 4 is skipped; step 3 still happens, keeping EXIF without the
 orientation tag.
+
+Refusals are `hearth.server.core.media.refusals` errors: `UnsupportedMedia` for a type Hearth
+does not store (and for too many pixels), `UnreadableMedia` for a broken file.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, ImageSequence
 
-from hearth.micropub.errors import InvalidRequest
+from hearth.server.core.media.refusals import MediaRefused, UnreadableMedia, UnsupportedMedia
 
 __all__ = ["ANIMATION_PIXEL_FACTOR", "IMAGE_TYPES", "clean_image", "detect_av_type", "identify"]
 
@@ -102,7 +105,7 @@ def sniff_image(data: bytes) -> str | None:
 def identify(data: bytes) -> tuple[str, str | None]:
     """(Content-Type, Pillow format) of `data`; the format is None for audio and video.
 
-    Raises InvalidRequest, naming what the file seems to be, if it is none of those.
+    Raises UnsupportedMedia, naming what the file seems to be, if it is none of those.
     """
     if fmt := sniff_image(data):
         return IMAGE_TYPES[fmt], fmt
@@ -110,11 +113,11 @@ def identify(data: bytes) -> tuple[str, str | None]:
         return content_type, None
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"<") and b"<svg" in head:
-        raise InvalidRequest("unsupported media type: SVG is not accepted (it can carry scripts)")
+        raise UnsupportedMedia("unsupported media type: SVG is not accepted (it can carry scripts)")
     if ftyp_brands(data) & _HEIF_BRANDS:
-        return "image/heic", "HEIF"  # stored as JPEG: see hearth.micropub.heic
+        return "image/heic", "HEIF"  # stored as JPEG: see hearth.server.core.media.heic
     supported = "JPEG, PNG, GIF, WebP, AVIF, HEIC, MP4, MOV, WebM, Ogg, MP3, AAC, WAV or FLAC"
-    raise InvalidRequest(f"unsupported media type: the file is not {supported}")
+    raise UnsupportedMedia(f"unsupported media type: the file is not {supported}")
 
 
 def detect_av_type(data: bytes) -> str | None:
@@ -142,7 +145,7 @@ def detect_av_type(data: bytes) -> str | None:
 
 
 def clean_image(data: bytes, fmt: str, *, keep_metadata: bool = False) -> bytes:
-    """The bytes to store for an image of format `fmt`; raises InvalidRequest if unusable.
+    """The bytes to store for an image of format `fmt`; raises a MediaRefused if unusable.
 
     Blocking and CPU-heavy: call it through `asyncio.to_thread`.
     """
@@ -157,7 +160,7 @@ def clean_image(data: bytes, fmt: str, *, keep_metadata: bool = False) -> bytes:
                     and bool(image.info.get("exif") or image.info.get("xmp"))
                 )
                 if metadata and animated:  # re-encoding would lose its frames
-                    raise InvalidRequest("an animated AVIF must not carry EXIF or XMP metadata")
+                    raise UnsupportedMedia("an animated AVIF must not carry EXIF or XMP metadata")
                 if rotate or metadata:
                     data = _reencode(image, data, fmt, keep_metadata=keep_metadata)
             if not keep_metadata and fmt in _STRIPPERS:
@@ -167,12 +170,12 @@ def clean_image(data: bytes, fmt: str, *, keep_metadata: bool = False) -> bytes:
             with _open(data, fmt) as image:
                 for frame in ImageSequence.Iterator(image):
                     frame.load()
-    except InvalidRequest:
+    except MediaRefused:
         raise
     except Image.DecompressionBombError as exc:
-        raise InvalidRequest("the image has too many pixels") from exc
+        raise UnsupportedMedia("the image has too many pixels") from exc
     except Exception as exc:  # Pillow raises many types for broken files
-        raise InvalidRequest(f"the file is not a valid {fmt} image") from exc
+        raise UnreadableMedia(f"the file is not a valid {fmt} image") from exc
     return data
 
 
@@ -186,7 +189,7 @@ def _open(data: bytes, fmt: str) -> Iterator[Image.Image]:
             pixels > limit
             or pixels * getattr(image, "n_frames", 1) > limit * ANIMATION_PIXEL_FACTOR
         ):
-            raise InvalidRequest("the image has too many pixels")
+            raise UnsupportedMedia("the image has too many pixels")
         yield image
 
 

@@ -1,10 +1,10 @@
-"""The media store: unguessable names, exact Content-Type on the way out."""
+"""The media store (hearth.server.core.media.files): unguessable names, exact types out."""
 
 from __future__ import annotations
 
 import httpx
 
-from hearth.server.core.media_files import media_url, store_media
+from hearth.server.core.media.files import media_url, store_media
 from hearth.server.core.settings import Settings
 
 

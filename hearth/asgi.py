@@ -1,10 +1,10 @@
-"""The module-level app for ASGI servers: `uvicorn hearth.server.asgi:app`.
+"""The module-level app for ASGI servers: `uvicorn hearth.asgi:app`.
 
 Settings are read when this module is imported by the server, which is the one place
 Hearth allows it; everything else receives settings from `create_app`.
 """
 
-from hearth.server.app import create_app
+from hearth.app import create_app
 from hearth.server.core.settings import Settings
 
 app = create_app(Settings.from_env(), run_worker=True)

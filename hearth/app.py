@@ -1,0 +1,70 @@
+"""The application factory: `create_app(settings)` builds the whole site.
+
+The features it is made of come from the composition root (`hearth.wiring`), which
+also says where each of their parts goes; a test may pass its own list (a test-only silo,
+say) with `features=`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+
+from hearth import wiring
+from hearth.server import pages
+from hearth.server.core import db
+from hearth.server.core.features import Feature
+from hearth.server.core.http import create_http_client
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.settings import Settings
+from hearth.server.core.web import create_templates
+
+
+def create_app(
+    settings: Settings,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    run_worker: bool = False,
+    features: Sequence[Feature] | None = None,
+) -> Starlette:
+    """Build the ASGI app; the lifespan opens the database and the shared HTTP client."""
+    chosen = tuple(wiring.features() if features is None else features)
+    wiring.install_listeners(chosen)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with (
+            db.connect(settings),
+            create_http_client(settings, transport=http_transport) as http,
+        ):
+            app.state.http = http
+            worker_task = None
+            stop = asyncio.Event()
+            if run_worker:
+                await wiring.on_worker_start(settings, chosen)
+                worker = Worker(settings, wiring.job_handlers(chosen), http=http)
+                worker_task = asyncio.create_task(worker.run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if worker_task is not None:
+                    await worker_task
+
+    app = Starlette(
+        routes=wiring.routes(chosen),
+        lifespan=lifespan,
+        exception_handlers={404: pages.not_found},
+    )
+    app.state.settings = settings
+    app.state.templates = create_templates()
+    app.state.features = chosen
+    app.state.site_links = wiring.site_links(chosen)
+    app.state.admin_sections = wiring.admin_sections(chosen)
+    app.state.permalink_notes = [f.permalink_notes for f in chosen if f.permalink_notes]
+    app.state.syndication_targets = [f.syndication_targets for f in chosen if f.syndication_targets]
+    return app

@@ -1,0 +1,99 @@
+"""The composition root: the features Hearth is made of, and where each part goes.
+
+Every feature and silo is a `Feature` value (`hearth.server.core.features`). This module
+lists them, in order, and takes them apart for whoever runs them: the app (`app.py`) gets
+routes, site links, admin sections, permalink notes and syndication targets; a worker
+gets job handlers and start hooks; `hearth.server.core.events` gets the post-change
+listeners; the command line (`cli.py`) gets the subcommands. Only this module, `app.py`
+and `cli.py` import the features; the import-linter contracts in pyproject.toml keep it so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from hearth.micropub.micropub_feature import FEATURE as MICROPUB
+from hearth.server import admin, feeds, pages, websub
+from hearth.server.core import events
+from hearth.server.core.features import AdminSection, Command, Feature
+from hearth.server.core.job_worker import Handler
+from hearth.server.core.media import files as media_files
+from hearth.server.core.settings import Settings
+from hearth.server.core.site_links import SiteLink
+from hearth.server.core.web import TEMPLATE_DIR
+from hearth.server.webmention.webmention_feature import FEATURE as WEBMENTION
+from hearth.syndication import SILOS
+
+__all__ = [
+    "admin_sections",
+    "commands",
+    "features",
+    "install_listeners",
+    "job_handlers",
+    "on_worker_start",
+    "routes",
+    "site_links",
+]
+
+
+def features() -> tuple[Feature, ...]:
+    """Every feature, in order (the order of listeners, site links and routes)."""
+    return (
+        feeds.FEATURE,
+        MICROPUB,
+        WEBMENTION,
+        websub.FEATURE,
+        admin.FEATURE,
+        *SILOS,
+        pages.FEATURE,
+    )
+
+
+def routes(chosen: Sequence[Feature]) -> list[BaseRoute]:
+    """The URL map: the core's own (media files, static assets), then each feature's."""
+    core: list[BaseRoute] = [
+        *media_files.routes,
+        Mount("/static", StaticFiles(directory=TEMPLATE_DIR / "static"), name="static"),
+    ]
+    ordered = sorted(chosen, key=lambda feature: feature.routes_last)  # stable: False first
+    return core + [route for feature in ordered for route in feature.routes]
+
+
+def site_links(chosen: Sequence[Feature]) -> list[SiteLink]:
+    return [link for feature in chosen for link in feature.site_links]
+
+
+def job_handlers(chosen: Sequence[Feature] | None = None) -> dict[str, Handler]:
+    """Every job kind a worker can run, and its handler; a kind claimed twice is an error."""
+    handlers: dict[str, Handler] = {}
+    for feature in features() if chosen is None else chosen:
+        for kind, handler in feature.job_handlers.items():
+            if kind in handlers:
+                raise ValueError(f"job kind {kind!r} of {feature.name} is handled already")
+            handlers[kind] = handler
+    return handlers
+
+
+async def on_worker_start(settings: Settings, chosen: Sequence[Feature] | None = None) -> None:
+    """Restart the self-scheduling job chains, which may have ended while no worker ran
+    (or when one was killed on a job's last attempt)."""
+    for feature in features() if chosen is None else chosen:
+        for hook in feature.on_worker_start:
+            await hook(settings)
+
+
+def install_listeners(chosen: Sequence[Feature]) -> None:
+    """Tell the core who hears of stored post changes."""
+    events.set_listeners(listener for feature in chosen for listener in feature.on_post_changed)
+
+
+def admin_sections(chosen: Sequence[Feature]) -> list[AdminSection]:
+    sections = [section for feature in chosen for section in feature.admin_sections]
+    return sorted(sections, key=lambda section: section.weight)
+
+
+def commands(chosen: Sequence[Feature]) -> list[Command]:
+    return [command for feature in chosen for command in feature.commands]

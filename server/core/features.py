@@ -1,0 +1,129 @@
+"""The seam between the core and what plugs into it: a `Feature` is a value.
+
+Every feature (Micropub, Webmention, WebSub, the feeds, the public pages, the admin, each
+silo) describes what it adds as one `Feature`: routes, the links public pages advertise,
+job handlers, hooks run when a worker starts, listeners told of every stored post change,
+admin dashboard sections and `hearth` subcommands. The composition root
+(`hearth.wiring`) lists the features and hands each part to whoever runs it: the app,
+the worker, the admin, the command line. Nothing registers itself by being imported.
+
+The core defines these shapes and calls none of the features: it only knows that a list of
+them exists (`hearth.server.core.events` is told the listeners once, at start-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from hearth.server.core.events import PostChange, PostListener
+from hearth.server.core.job_worker import Handler
+from hearth.server.core.models import AdminSession, Post
+from hearth.server.core.settings import Settings
+from hearth.server.core.site_links import SiteLink
+
+if TYPE_CHECKING:
+    from argparse import _SubParsersAction
+
+__all__ = [
+    "AdminSection",
+    "Command",
+    "Feature",
+    "PermalinkNote",
+    "PostChange",
+    "PostListener",
+    "SectionLoader",
+    "SyndicationTarget",
+    "WorkerStartHook",
+    "add_commands",
+]
+
+
+# Run once when a worker starts: restart self-scheduling job chains that may have ended.
+WorkerStartHook = Callable[[Settings], Awaitable[None]]
+SectionLoader = Callable[[Request, AdminSession], Awaitable[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class AdminSection:
+    """One part of the admin dashboard; `id` is also its HTML anchor.
+
+    `template` is a fragment under `templates/admin/`; it sees `load`'s result as `data`, the
+    session's CSRF token as `csrf_token` (every form must send it) and the `request`.
+    """
+
+    id: str
+    title: str
+    template: str
+    load: SectionLoader
+    # Where it sits on the dashboard: lower first (the admin's own: posts 10, jobs 30,
+    # tokens 40, profile 50; webmentions 20; silos 100 and up).
+    weight: int = 100
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `hearth` subcommand: `configure` adds its arguments, `run` does it (exit status).
+
+    `run` is awaited with the database open, unless `needs_database` is False.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Settings, argparse.Namespace], Awaitable[int]]
+    needs_database: bool = True
+
+
+@dataclass(frozen=True)
+class PermalinkNote:
+    """A line a silo adds under a post's permalink, e.g. "42 likes on Instagram"."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SyndicationTarget:
+    """A Micropub `syndicate-to` target (https://www.w3.org/TR/micropub/#syndication-targets)."""
+
+    uid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one feature or silo plugs into Hearth. Every part is optional."""
+
+    name: str
+    routes: Sequence[BaseRoute] = ()
+    # Its routes match broadly (the public pages' /{year}/{month}/{slug}): the composition
+    # root mounts them after every other feature's, whatever the order of the list.
+    routes_last: bool = False
+    # rel links every public page advertises (`Link` header and `<link>` tags).
+    site_links: Sequence[SiteLink] = ()
+    job_handlers: Mapping[str, Handler] = field(default_factory=dict)
+    on_worker_start: Sequence[WorkerStartHook] = ()
+    # Told of every stored post change, inside its transaction (see core.events).
+    on_post_changed: Sequence[PostListener] = ()
+    admin_sections: Sequence[AdminSection] = ()
+    commands: Sequence[Command] = ()
+    # Lines shown under a post's permalink (a silo's like count, say).
+    permalink_notes: Callable[[Post], Awaitable[Sequence[PermalinkNote]]] | None = None
+    # Micropub syndication targets this feature offers.
+    syndication_targets: Callable[[Settings], Awaitable[Sequence[SyndicationTarget]]] | None = None
+    # Tortoise model modules this feature adds to the core's.
+    model_modules: Sequence[str] = ()
+
+
+def add_commands(
+    subparsers: _SubParsersAction[argparse.ArgumentParser], commands: Sequence[Command]
+) -> None:
+    """Add each command to the `hearth` parser's subcommands."""
+    for command in commands:
+        command.configure(subparsers.add_parser(command.name, help=command.help))
