@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 from starlette.datastructures import Secret
 
+from hearth import wiring
 from hearth.server.core import db
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Handler, JobContext, Worker
@@ -51,6 +52,7 @@ from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.syndication.instagram import connection, history, pesos, poll
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import Media
+from hearth.syndication.instagram.silo_settings import InstagramSettings
 from hearth.wiring import job_handlers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the fake, under tests/
@@ -175,12 +177,10 @@ def seed(fake: FakeInstagram, count: int) -> Counter[str]:
 
 
 def instagram_settings(fake: FakeInstagram) -> dict[str, Any]:
-    return {
-        "instagram_api_url": fake.base.rstrip("/"),
-        "instagram_app_id": fake.app_id,
-        "instagram_app_secret": Secret(fake.app_secret),
-        "allowed_private_networks": ALL_NETWORKS,
-    }
+    instagram = InstagramSettings(
+        api_url=fake.base.rstrip("/"), app_id=fake.app_id, app_secret=Secret(fake.app_secret)
+    )
+    return {"sections": (instagram,), "allowed_private_networks": ALL_NETWORKS}
 
 
 async def copy_directly(settings: Settings, fake: FakeInstagram) -> tuple[float, float]:
@@ -271,4 +271,5 @@ if __name__ == "__main__":
     parser.add_argument("--media", type=int, default=100)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # not each 404 webmention's warning
+    wiring.install(wiring.features())  # the features' tables and post-change listeners
     raise SystemExit(asyncio.run(main(args.posts, args.media)))

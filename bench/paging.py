@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hearth import wiring
 from hearth.server.core import db
 from hearth.server.core.models import Post
 from hearth.server.core.posts import encode_cursor, page_of, public_posts
@@ -77,4 +78,5 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--page-size", type=int, default=20)
     args = parser.parse_args()
+    wiring.install(wiring.features())  # the features' tables and post-change listeners
     asyncio.run(main(args.posts, args.repeat, args.page_size))

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from hearth import wiring
 from hearth.app import create_app
 from hearth.server.core import job_queue
 from hearth.server.core.http import create_http_client
@@ -156,4 +157,5 @@ if __name__ == "__main__":
     parser.add_argument("--posts", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
+    wiring.install(wiring.features())  # the features' tables and post-change listeners
     raise SystemExit(asyncio.run(main(args.count, args.posts, args.concurrency)))

@@ -33,7 +33,7 @@ def create_app(
 ) -> Starlette:
     """Build the ASGI app; the lifespan opens the database and the shared HTTP client."""
     chosen = tuple(wiring.features() if features is None else features)
-    wiring.install_listeners(chosen)
+    wiring.install(chosen)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,6 +65,7 @@ def create_app(
     app.state.features = chosen
     app.state.site_links = wiring.site_links(chosen)
     app.state.admin_sections = wiring.admin_sections(chosen)
+    app.state.admin_notices = {k: v for f in chosen for k, v in f.admin_notices.items()}
     app.state.permalink_notes = [f.permalink_notes for f in chosen if f.permalink_notes]
     app.state.syndication_targets = [f.syndication_targets for f in chosen if f.syndication_targets]
     return app

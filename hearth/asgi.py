@@ -4,7 +4,8 @@ Settings are read when this module is imported by the server, which is the one p
 Hearth allows it; everything else receives settings from `create_app`.
 """
 
+from hearth import wiring
 from hearth.app import create_app
 from hearth.server.core.settings import Settings
 
-app = create_app(Settings.from_env(), run_worker=True)
+app = create_app(Settings.from_env(sections=wiring.settings_sections()), run_worker=True)

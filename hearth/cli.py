@@ -158,15 +158,15 @@ def main(argv: Sequence[str] | None = None, features: Sequence[Feature] | None =
     chosen = tuple(wiring.features() if features is None else features)
     args = build_parser(chosen).parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(sections=wiring.settings_sections(chosen))
     except SettingsError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 2
+    # The features this process runs: their tables, and who hears of post changes.
+    wiring.install(chosen)
     try:
         if args.command == "serve":
             return _cmd_serve(settings, args)
-        # Commands that change posts announce them like the app does.
-        wiring.install_listeners(chosen)
         runners: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
             "worker": lambda: _run_worker(settings, chosen),
             "migrate": lambda: _migrate(settings),

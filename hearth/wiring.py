@@ -18,10 +18,11 @@ from starlette.staticfiles import StaticFiles
 from hearth.micropub.micropub_feature import FEATURE as MICROPUB
 from hearth.server import admin, feeds, pages, websub
 from hearth.server.core import events
+from hearth.server.core import features as core_features
 from hearth.server.core.features import AdminSection, Command, Feature
 from hearth.server.core.job_worker import Handler
 from hearth.server.core.media import files as media_files
-from hearth.server.core.settings import Settings
+from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.web import TEMPLATE_DIR
 from hearth.server.webmention.webmention_feature import FEATURE as WEBMENTION
@@ -31,10 +32,11 @@ __all__ = [
     "admin_sections",
     "commands",
     "features",
-    "install_listeners",
+    "install",
     "job_handlers",
     "on_worker_start",
     "routes",
+    "settings_sections",
     "site_links",
 ]
 
@@ -85,14 +87,23 @@ async def on_worker_start(settings: Settings, chosen: Sequence[Feature] | None =
             await hook(settings)
 
 
-def install_listeners(chosen: Sequence[Feature]) -> None:
-    """Tell the core who hears of stored post changes."""
+def install(chosen: Sequence[Feature]) -> None:
+    """Tell the core which features run in this process: who hears of stored post changes,
+    and whose tables the database holds. The app, the worker and every command call this
+    before they touch the database."""
+    core_features.install(chosen)
     events.set_listeners(listener for feature in chosen for listener in feature.on_post_changed)
 
 
 def admin_sections(chosen: Sequence[Feature]) -> list[AdminSection]:
     sections = [section for feature in chosen for section in feature.admin_sections]
     return sorted(sections, key=lambda section: section.weight)
+
+
+def settings_sections(chosen: Sequence[Feature] | None = None) -> list[type[SettingsSection]]:
+    """The classes of the features' own settings, for `Settings.from_env(sections=...)`."""
+    listed = features() if chosen is None else chosen
+    return [f.settings_section for f in listed if f.settings_section is not None]
 
 
 def commands(chosen: Sequence[Feature]) -> list[Command]:

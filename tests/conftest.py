@@ -20,9 +20,10 @@ BASE_URL = "https://example.test/"
 
 
 @pytest.fixture(autouse=True)
-def post_change_listeners() -> None:
-    """Every feature hears of post changes, as in the app, also in tests that make none."""
-    wiring.install_listeners(wiring.features())
+def installed_features() -> None:
+    """Every feature is installed (its tables, its post-change listeners), as the app, the
+    worker and the commands install them, also in tests that make no app."""
+    wiring.install(wiring.features())
 
 
 @pytest.fixture(name="settings")
@@ -46,6 +47,7 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     event loop and closes its connections, so no Tortoise state crosses into the tests.
     """
     settings = Settings(data_dir=tmp_path_factory.mktemp("migrated"))
+    wiring.install(wiring.features())  # the silos' tables too
     asyncio.run(migrate(settings))
     return settings.data_dir / "hearth.sqlite3"
 

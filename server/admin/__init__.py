@@ -8,7 +8,7 @@ from hearth.server.admin.dashboard import SECTIONS
 from hearth.server.admin.passwords import set_password, verify_password
 from hearth.server.admin.responses import redirect, render_admin
 from hearth.server.admin.sessions import current_session, require_admin
-from hearth.server.admin.views import routes
+from hearth.server.admin.views import NOTICES, routes
 from hearth.server.core.features import Feature
 
 __all__ = [
@@ -21,4 +21,4 @@ __all__ = [
     "verify_password",
 ]
 
-FEATURE = Feature("admin", routes=routes, admin_sections=SECTIONS)
+FEATURE = Feature("admin", routes=routes, admin_sections=SECTIONS, admin_notices=NOTICES)

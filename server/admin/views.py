@@ -32,11 +32,10 @@ from hearth.server.core.web import settings_of
 DASHBOARD_URL = "/admin/"
 LOGIN_URL = "/admin/login"
 # Shown after a redirect back to the dashboard (?done=...); a fixed list, never echoed input.
+# Other features add theirs (`Feature.admin_notices`); the app holds them all.
 NOTICES = {
     "profile": "Profile saved. The public h-card shows it now.",
     "revoked": "Token revoked.",
-    "instagram": "Instagram connected. Hearth polls it now and copies new posts home.",
-    "instagram_poll": "Poll queued: the worker asks Instagram for new posts next.",
 }
 HCARD_LIMITS = {"name": 200, "photo": 2048, "note": 2000}
 # Characters no host name (or user info) may hold: the photo would be an invalid `src`.
@@ -171,7 +170,7 @@ async def _dashboard(
         {
             "csrf_token": session.csrf_token,
             "signed_in": True,
-            "notice": NOTICES.get(done),
+            "notice": request.app.state.admin_notices.get(done),
             "sections": await load_sections(request, session, overrides),
         },
         status_code=status_code,

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute
 from hearth.server.core.events import PostChange, PostListener
 from hearth.server.core.job_worker import Handler
 from hearth.server.core.models import AdminSession, Post
-from hearth.server.core.settings import Settings
+from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "AdminSection",
     "Command",
     "Feature",
+    "ModelApp",
     "PermalinkNote",
     "PostChange",
     "PostListener",
@@ -41,6 +42,8 @@ __all__ = [
     "SyndicationTarget",
     "WorkerStartHook",
     "add_commands",
+    "install",
+    "installed",
 ]
 
 
@@ -82,7 +85,7 @@ class Command:
 
 @dataclass(frozen=True)
 class PermalinkNote:
-    """A line a silo adds under a post's permalink, e.g. "42 likes on Instagram"."""
+    """A line a silo adds under a post's permalink, e.g. "42 likes on the silo"."""
 
     text: str
     url: str
@@ -94,6 +97,18 @@ class SyndicationTarget:
 
     uid: str
     name: str
+
+
+@dataclass(frozen=True)
+class ModelApp:
+    """A feature's own tables: a Tortoise app `label` with `models` and `migrations` modules.
+
+    Its migrations may depend on the core's ("models") app, never the other way round.
+    """
+
+    label: str
+    models: str
+    migrations: str
 
 
 @dataclass(frozen=True)
@@ -112,13 +127,37 @@ class Feature:
     # Told of every stored post change, inside its transaction (see core.events).
     on_post_changed: Sequence[PostListener] = ()
     admin_sections: Sequence[AdminSection] = ()
+    # What the dashboard says after a redirect back with ?done=<key> (never echoed input).
+    admin_notices: Mapping[str, str] = field(default_factory=dict)
     commands: Sequence[Command] = ()
     # Lines shown under a post's permalink (a silo's like count, say).
     permalink_notes: Callable[[Post], Awaitable[Sequence[PermalinkNote]]] | None = None
     # Micropub syndication targets this feature offers.
     syndication_targets: Callable[[Settings], Awaitable[Sequence[SyndicationTarget]]] | None = None
-    # Tortoise model modules this feature adds to the core's.
-    model_modules: Sequence[str] = ()
+    # Its own database tables, as a Tortoise app beside the core's (with its migrations).
+    model_app: ModelApp | None = None
+    # Hosts (a silo's) where webmention discovery would only fetch a login wall: posts'
+    # links there are not sent webmentions.
+    hosts_without_webmention: frozenset[str] = frozenset()
+    # The class of its own settings (read from the environment with the core's).
+    settings_section: type[SettingsSection] | None = None
+
+
+_installed: tuple[Feature, ...] = ()
+
+
+def install(chosen: Sequence[Feature]) -> None:
+    """Record the features this process runs (the composition root calls this at start).
+
+    What must be known where no request or app is at hand (the database's model apps, say)
+    is read from here; everything else is handed out by the root.
+    """
+    global _installed
+    _installed = tuple(chosen)
+
+
+def installed() -> tuple[Feature, ...]:
+    return _installed
 
 
 def add_commands(

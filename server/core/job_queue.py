@@ -17,7 +17,7 @@ A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
   of queueing behind them; everywhere the claim itself is a compare-and-set UPDATE, so even two
   claimers that picked the same row cannot both win.
 * `postpone` is for "not now, try again at T; this was not an attempt": a handler raises
-  `Postpone` when the job waits on something outside it that ends by itself (the Instagram
+  `Postpone` when the job waits on something outside it that ends by itself (a silo
   account's rate-limit pause), so waiting never uses up `max_attempts`. The job runs at a
   random moment in a short window after T (`postpone_delay`), so the many jobs waiting on the
   same pause do not all start at once and trip it again. `last_error` says "postponed since
@@ -354,7 +354,7 @@ async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None 
     """Queue again the DEAD jobs of kinds starting `kind_prefix` whose last error holds
     `error_contains`; returns how many.
 
-    For failures a later event cures (an Instagram token that is replaced, say): the jobs run
+    For failures a later event cures (a silo's token that is replaced, say): the jobs run
     now with their attempts reset, as if new. One UPDATE, so a job is revived once however
     many callers race; jobs that died for other reasons, or are not DEAD, are left alone.
     """

@@ -242,12 +242,12 @@ class Approval(StrEnum):
 class Response(Model):
     """A reply, like, repost, bookmark, RSVP or mention of one of the owner's posts.
 
-    Received webmentions and backfed silo comments (Instagram) share this table, so they
+    Received webmentions and comments backfed from silos share this table, so they
     are moderated and shown the same way.
     """
 
     id = fields.IntField(primary_key=True)
-    # "webmention", or the silo a backfed response came from ("instagram").
+    # "webmention", or the name of the silo a backfed response came from.
     origin = fields.CharField(max_length=32, default="webmention", db_index=True)
     source = fields.CharField(max_length=2048)
     target = fields.CharField(max_length=2048)
@@ -279,7 +279,7 @@ class Response(Model):
     duplicate_of: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
         "models.Response", related_name="duplicates", null=True, on_delete=fields.SET_NULL
     )
-    # A reply to another response (threading), e.g. an Instagram comment reply.
+    # A reply to another response (threading), e.g. a reply to a silo comment.
     parent: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
         "models.Response", related_name="children", null=True, on_delete=fields.SET_NULL
     )
@@ -327,82 +327,3 @@ class OutgoingWebmention(Model):
     class Meta:
         table = "outgoing_webmentions"
         unique_together = (("post", "target_hash"),)
-
-
-class InstagramAccount(Model):
-    """The one connected Instagram professional account and its long-lived token."""
-
-    id = fields.IntField(primary_key=True)
-    user_id = fields.CharField(max_length=64, unique=True)
-    username = fields.CharField(max_length=255)
-    # The long-lived access token (secret: never logged, never shown in full).
-    access_token = fields.TextField()
-    token_expires_at = fields.DatetimeField(null=True)
-    # ok, expired, revoked, error: what the admin shows, with last_error saying what to do.
-    token_state = fields.CharField(max_length=16, default="ok")
-    last_error = fields.TextField(null=True)
-    # Until when Instagram work waits because of a rate limit.
-    paused_until = fields.DatetimeField(null=True)
-    last_polled_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        table = "instagram_accounts"
-
-
-class CopyState(StrEnum):
-    """Where the own-site copy of an Instagram media stands (`InstagramMedia.copy_state`)."""
-
-    PENDING = "pending"  # seen, not copied yet
-    COPYING = "copying"  # a poller holds the copy claim
-    COPIED = "copied"  # the post exists
-    FAILED = "failed"  # the last try failed; the next poll tries again
-    UNAVAILABLE = "unavailable"  # Instagram gives no file to copy (e.g. copyright-flagged)
-    GONE = "gone"  # deleted on Instagram: nothing more to read or comment on
-
-
-class InstagramMedia(Model):
-    """One Instagram media and its own-site copy: never two posts for one media id."""
-
-    media_id = fields.CharField(max_length=64, primary_key=True)
-    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
-        "models.Post", related_name="instagram_media", null=True, on_delete=fields.SET_NULL
-    )
-    permalink = fields.CharField(max_length=512, null=True)
-    media_type = fields.CharField(max_length=32, null=True)
-    timestamp = fields.DatetimeField(null=True, db_index=True)
-    caption = fields.TextField(null=True)
-    like_count = fields.IntField(null=True)
-    # The first comment with the permashortcitation: its id and the short code it cites.
-    comment_id = fields.CharField(max_length=64, null=True)
-    comment_short_code = fields.CharField(max_length=32, null=True)
-    # A CopyState: the copy's state as the admin shows it.
-    copy_state = fields.CharField(max_length=16, default=CopyState.PENDING.value)
-    last_error = fields.TextField(null=True)
-    comments_polled_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        table = "instagram_media"
-
-
-class InstagramImport(Model):
-    """A post of an Instagram data export that is home: one row per post of the export.
-
-    Written in the transaction that creates the post, so a retried import never makes two.
-    """
-
-    # sha256 of the post's first file name and time (hearth.syndication.instagram.export_json).
-    key = fields.CharField(max_length=64, primary_key=True)
-    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
-        "models.Post", related_name="instagram_imports", null=True, on_delete=fields.SET_NULL
-    )
-    # "imported" (made from the zip) or "api" (its API copy was home already).
-    source = fields.CharField(max_length=16)
-    published = fields.DatetimeField()
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "instagram_imports"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Secret
@@ -30,6 +30,17 @@ MODERATION_MODES = ("known", "manual", "all")
 
 class SettingsError(ValueError):
     """A setting has a value Hearth cannot use; the message names the variable."""
+
+
+class SettingsSection(Protocol):
+    """A feature's own settings: a frozen dataclass whose defaults make a working (if idle)
+    feature, read from the environment by `from_env`."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self: ...
+
+
+S = TypeVar("S", bound=SettingsSection)
 
 
 def _normalize_base_url(raw: str) -> str:
@@ -60,7 +71,7 @@ def parse_private_networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -73,12 +84,12 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None
     return value
 
 
-def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+def env_secret(env: Mapping[str, str], name: str) -> Secret | None:
     raw = env.get(name)
     return Secret(raw) if raw else None
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -115,32 +126,31 @@ class Settings:
     media_keep_exif: bool = False
     # Copy photos given by URL into the media store (by a job) instead of linking them.
     media_copy_remote: bool = False
-    # Instagram (Instagram API with Instagram Login); see README "Instagram".
-    instagram_api_url: str = "https://graph.instagram.com"
-    # Empty means the unversioned API path.
-    instagram_api_version: str = ""
-    instagram_app_id: str | None = None
-    instagram_app_secret: Secret | None = None
-    instagram_verify_token: Secret | None = None
-    instagram_poll_seconds: int = 600
-    # How often the comments of a media less than a day old are polled (later: less often).
-    instagram_comment_poll_seconds: int = 600
-    # Post the short link back on Instagram as the first comment of each copied media.
-    instagram_first_comment: bool = True
-    # Its text; "{citation}" becomes the permashortcitation, e.g. "(example.com s/p5my1)".
-    instagram_comment_template: str = "Also on my website {citation}"
-    # Seconds a worker holds a job before another worker may take it over: also how long a
-    # crashed worker's Instagram copy or first-comment claim blocks the next try.
+    # Seconds a worker holds a job before another worker may take it over (also how long a
+    # crashed worker's claim on a silo's copy or comment blocks the next try).
     job_lease_seconds: int = 300
     # The first retry of a failed job waits about this long; each further one twice as long.
     job_backoff_seconds: int = 30
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
+    # The settings of the features that have their own (a silo's), one object per class:
+    # read with `section(Class)`, built from the environment by `from_env(sections=...)`.
+    sections: tuple[SettingsSection, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from `env` (default `os.environ`); keyword overrides win."""
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        sections: Iterable[type[SettingsSection]] = (),
+        **overrides: Any,
+    ) -> Settings:
+        """Build settings from `env` (default `os.environ`); keyword overrides win.
+
+        `sections` are the classes of the features' own settings (the composition root's
+        list); each reads its variables from the same `env`.
+        """
         env = os.environ if env is None else env
         data_dir = Path(env.get("HEARTH_DATA_DIR") or "data").expanduser().resolve()
         moderation = (env.get("HEARTH_MODERATION") or "known").strip().lower()
@@ -159,40 +169,20 @@ class Settings:
             "note": env.get("HEARTH_NOTE") or None,
             "websub_hub": env.get("HEARTH_WEBSUB_HUB") or None,
             "moderation": moderation,
-            "page_size": _int(env, "HEARTH_PAGE_SIZE", cls.page_size),
-            "media_max_bytes": _int(env, "HEARTH_MEDIA_MAX_BYTES", cls.media_max_bytes),
-            "media_keep_exif": _flag(env, "HEARTH_MEDIA_KEEP_EXIF", cls.media_keep_exif),
-            "media_copy_remote": _flag(env, "HEARTH_MEDIA_COPY_REMOTE", cls.media_copy_remote),
-            "instagram_api_url": (
-                env.get("HEARTH_INSTAGRAM_API_URL") or cls.instagram_api_url
-            ).rstrip("/"),
-            "instagram_api_version": env.get("HEARTH_INSTAGRAM_API_VERSION", "").strip("/ "),
-            "instagram_app_id": env.get("HEARTH_INSTAGRAM_APP_ID") or None,
-            "instagram_app_secret": _secret(env, "HEARTH_INSTAGRAM_APP_SECRET"),
-            "instagram_verify_token": _secret(env, "HEARTH_INSTAGRAM_VERIFY_TOKEN"),
-            "instagram_poll_seconds": _int(
-                env, "HEARTH_INSTAGRAM_POLL_SECONDS", cls.instagram_poll_seconds
-            ),
-            "instagram_comment_poll_seconds": _int(
-                env,
-                "HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS",
-                cls.instagram_comment_poll_seconds,
-                minimum=1,
-            ),
-            "instagram_first_comment": _flag(
-                env, "HEARTH_INSTAGRAM_FIRST_COMMENT", cls.instagram_first_comment
-            ),
-            "instagram_comment_template": env.get("HEARTH_INSTAGRAM_COMMENT_TEMPLATE")
-            or cls.instagram_comment_template,
-            "job_lease_seconds": _int(
+            "page_size": env_int(env, "HEARTH_PAGE_SIZE", cls.page_size),
+            "media_max_bytes": env_int(env, "HEARTH_MEDIA_MAX_BYTES", cls.media_max_bytes),
+            "media_keep_exif": env_flag(env, "HEARTH_MEDIA_KEEP_EXIF", cls.media_keep_exif),
+            "media_copy_remote": env_flag(env, "HEARTH_MEDIA_COPY_REMOTE", cls.media_copy_remote),
+            "job_lease_seconds": env_int(
                 env, "HEARTH_JOB_LEASE_SECONDS", cls.job_lease_seconds, minimum=1
             ),
-            "job_backoff_seconds": _int(
+            "job_backoff_seconds": env_int(
                 env, "HEARTH_JOB_BACKOFF_SECONDS", cls.job_backoff_seconds, minimum=0
             ),
         }
         if secret:
             values["secret_key"] = Secret(secret)
+        values["sections"] = tuple(section.from_env(env) for section in sections)
         values.update(overrides)
         settings = cls(**values)
         if not secret and "secret_key" not in overrides:
@@ -224,6 +214,18 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return self.db_url.startswith(("postgres://", "asyncpg://"))
+
+    def section(self, kind: type[S]) -> S:
+        """The settings of type `kind` (a feature's own); its defaults if none were given."""
+        for section in self.sections:
+            if isinstance(section, kind):
+                return section
+        return kind()
+
+    def with_section(self, section: SettingsSection) -> Settings:
+        """These settings with `section` in place of any other of its class."""
+        kept = tuple(s for s in self.sections if type(s) is not type(section))
+        return replace(self, sections=(*kept, section))
 
     def absolute(self, path: str) -> str:
         """Absolute URL for a site path such as `/s/t5my1` or `tag/x`."""

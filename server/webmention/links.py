@@ -17,16 +17,19 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from hearth.server.core.features import installed
 from hearth.server.core.models import Post
 from hearth.server.core.render import EntryView, entry_view
 from hearth.server.core.settings import Settings
 
 # The OutgoingWebmention.target column; longer URLs cannot be recorded, so are not sent.
 MAX_TARGET = 2048
-# Silos without a webmention endpoint, where discovery would only fetch a login wall: an
-# Instagram copy links every #tag and @person there (hearth.syndication.instagram.pesos), and an
-# import of years of them would send instagram.com thousands of pointless requests.
-NO_ENDPOINT_HOSTS = frozenset({"instagram.com", "www.instagram.com"})
+
+
+def _hosts_without_endpoint() -> frozenset[str]:
+    """Hosts the installed features (silos) say take no webmentions: a silo's copies link
+    every #tag and @person there, and discovery would fetch a login wall for each."""
+    return frozenset().union(*(f.hosts_without_webmention for f in installed()))
 
 
 class _Anchors(HTMLParser):
@@ -65,7 +68,7 @@ def _sendable(url: str, settings: Settings) -> bool:
             parts.scheme in ("http", "https")
             and bool(parts.hostname)
             and len(url) <= MAX_TARGET
-            and (parts.hostname or "").lower() not in NO_ENDPOINT_HOSTS
+            and (parts.hostname or "").lower() not in _hosts_without_endpoint()
             and not is_own(url, settings)
         )
     except ValueError:  # a malformed port or IPv6 address

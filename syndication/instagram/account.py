@@ -32,7 +32,7 @@ import httpx
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext
-from hearth.server.core.models import InstagramAccount, Job, JobState
+from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram.api_errors import (
     InstagramError,
@@ -41,6 +41,7 @@ from hearth.syndication.instagram.api_errors import (
     job_error,
 )
 from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.tables import InstagramAccount
 
 REFRESH = "instagram.refresh_token"
 REFRESH_BEFORE = timedelta(days=10)

@@ -19,18 +19,14 @@ from starlette.requests import Request
 from tortoise.functions import Count
 
 from hearth.server.core.features import AdminSection
-from hearth.server.core.models import (
-    AdminSession,
-    CopyState,
-    InstagramAccount,
-    InstagramMedia,
-    Response,
-)
+from hearth.server.core.models import AdminSession, Response
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import settings_of
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram.backfeed import ORIGIN
 from hearth.syndication.instagram.comments import CLAIM_PREFIX
+from hearth.syndication.instagram.silo_settings import instagram
+from hearth.syndication.instagram.tables import CopyState, InstagramAccount, InstagramMedia
 
 RECENT_MEDIA = 20
 # Copy states whose last error says why there is no copy (what a copied row once hit is old).
@@ -89,7 +85,7 @@ def comment_state(media: InstagramMedia, settings: Settings) -> str:
         return "posting"
     if media.comment_id:
         return "posted"
-    return "not yet" if settings.instagram_first_comment else "off"
+    return "not yet" if instagram(settings).first_comment else "off"
 
 
 async def backfed_counts(post_ids: list[int]) -> dict[int, int]:

@@ -34,16 +34,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import (
-    Approval,
-    CopyState,
-    InstagramAccount,
-    InstagramMedia,
-    Job,
-    Post,
-    Response,
-    ResponseState,
-)
+from hearth.server.core.models import Approval, Job, Post, Response, ResponseState
 from hearth.server.core.render import sanitize_html
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation
@@ -52,6 +43,8 @@ from hearth.syndication.instagram.api_errors import InstagramError
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.comments import client_for, is_ours
 from hearth.syndication.instagram.graph import with_replies
+from hearth.syndication.instagram.silo_settings import instagram
+from hearth.syndication.instagram.tables import CopyState, InstagramAccount, InstagramMedia
 
 if TYPE_CHECKING:
     from hearth.server.core.job_worker import Handler, JobContext
@@ -97,7 +90,7 @@ async def _schedule(settings: Settings, media: InstagramMedia, now: datetime) ->
     """Queue the poll at the next slot boundary; the key is the slot, so repeats are no-ops."""
     every = interval_for(now - _born(media))
     if now - _born(media) < SCHEDULE[0][0]:
-        every = timedelta(seconds=settings.instagram_comment_poll_seconds)
+        every = timedelta(seconds=instagram(settings).comment_poll_seconds)
     if every is None or media.post_id is None:  # type: ignore[attr-defined]
         return None
     seconds = int(every.total_seconds())

@@ -21,9 +21,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import InstagramMedia
 from hearth.syndication.instagram.backfeed import COMMENT_CHANGED
 from hearth.syndication.instagram.poll import POLL
+from hearth.syndication.instagram.tables import InstagramMedia
 from hearth.syndication.instagram.webhook import COMMENT_FIELDS, KIND, hashed_key
 
 if TYPE_CHECKING:

@@ -43,6 +43,7 @@ from hearth.syndication.instagram.graph import (
     read_paging,
     read_token,
 )
+from hearth.syndication.instagram.silo_settings import instagram
 
 DEFAULT_API_URL = "https://graph.instagram.com"
 # The authorization code is exchanged on another host (§1.2).
@@ -78,10 +79,10 @@ class InstagramClient:
         self._http = http
         self._settings = settings
         self._token = str(access_token or "")
-        root = settings.instagram_api_url.rstrip("/")
+        root = instagram(settings).api_url.rstrip("/")
         self._root = root
         self._base = (
-            f"{root}/{settings.instagram_api_version}" if settings.instagram_api_version else root
+            f"{root}/{instagram(settings).api_version}" if instagram(settings).api_version else root
         )
         # A fake or proxy at another URL serves the OAuth endpoint too.
         self._oauth = (
@@ -141,7 +142,7 @@ class InstagramClient:
     async def exchange_code(self, code: str, redirect_uri: str) -> Token:
         """Trade an authorization code for a short-lived token (strip a trailing `#_` first)."""
         form = {
-            "client_id": self._settings.instagram_app_id or "",
+            "client_id": instagram(self._settings).app_id or "",
             "client_secret": self._secret(),
             "grant_type": "authorization_code",
             "redirect_uri": redirect_uri,
@@ -217,7 +218,7 @@ class InstagramClient:
         return data
 
     def _secret(self) -> str:
-        secret = self._settings.instagram_app_secret
+        secret = instagram(self._settings).app_secret
         return str(secret) if secret is not None else ""
 
 

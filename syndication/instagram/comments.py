@@ -38,11 +38,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import with_replies
+from hearth.syndication.instagram.silo_settings import instagram
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 
 if TYPE_CHECKING:
     from hearth.server.core.job_worker import Handler, JobContext
@@ -57,7 +59,7 @@ BUSY_RETRY_SECONDS = 1.0
 
 
 def enabled(settings: Settings) -> bool:
-    return settings.instagram_first_comment
+    return instagram(settings).first_comment
 
 
 def site_host(settings: Settings) -> str:
@@ -72,7 +74,7 @@ def citation(settings: Settings, short_code: str) -> str:
 
 
 def comment_text(settings: Settings, short_code: str) -> str:
-    template = settings.instagram_comment_template or DEFAULT_TEMPLATE
+    template = instagram(settings).comment_template or DEFAULT_TEMPLATE
     cite = citation(settings, short_code)
     text = template.replace("{citation}", cite).rstrip()
     return text if text.endswith(cite) else f"{text} {cite}".lstrip()

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from hearth.server.admin.responses import redirect, render_admin
 from hearth.server.admin.sessions import require_admin
 from hearth.server.core import job_queue
-from hearth.server.core.models import AdminSession, InstagramAccount, SiteSetting
+from hearth.server.core.models import AdminSession, SiteSetting
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import settings_of
 from hearth.syndication.instagram import account as accounts
@@ -51,6 +51,8 @@ from hearth.syndication.instagram.api_errors import (
 )
 from hearth.syndication.instagram.client import DEFAULT_API_URL, InstagramClient
 from hearth.syndication.instagram.poll import POLL
+from hearth.syndication.instagram.silo_settings import instagram
+from hearth.syndication.instagram.tables import InstagramAccount
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +83,19 @@ def redirect_uri(settings: Settings) -> str:
 
 def missing_settings(settings: Settings) -> list[str]:
     missing = []
-    if not settings.instagram_app_id:
+    if not instagram(settings).app_id:
         missing.append("HEARTH_INSTAGRAM_APP_ID")
-    if settings.instagram_app_secret is None or not str(settings.instagram_app_secret):
+    if instagram(settings).app_secret is None or not str(instagram(settings).app_secret):
         missing.append("HEARTH_INSTAGRAM_APP_SECRET")
     return missing
 
 
 def authorize_url(settings: Settings, state: str) -> str:
     """Instagram's authorize URL; a fake or proxy API URL serves the authorize page too."""
-    root = settings.instagram_api_url.rstrip("/")
+    root = instagram(settings).api_url.rstrip("/")
     base = AUTHORIZE_URL if root == DEFAULT_API_URL else f"{root}/oauth/authorize"
     query = {
-        "client_id": settings.instagram_app_id or "",
+        "client_id": instagram(settings).app_id or "",
         "redirect_uri": redirect_uri(settings),
         "response_type": "code",
         "scope": ",".join(SCOPES),

@@ -17,7 +17,6 @@ import httpx
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import InstagramAccount
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram.account import (
     JOB_KIND_PREFIX,
@@ -27,6 +26,7 @@ from hearth.syndication.instagram.account import (
 )
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.poll import ensure_polling
+from hearth.syndication.instagram.tables import InstagramAccount
 
 __all__ = ["connect"]
 

@@ -19,13 +19,14 @@ from tortoise.transactions import in_transaction
 
 from hearth.server.core import timestamps
 from hearth.server.core.events import post_changed
-from hearth.server.core.models import InstagramMedia, Post
+from hearth.server.core.models import Post
 from hearth.server.core.posts import set_categories
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram import pesos
 from hearth.syndication.instagram.comments import schedule_first_comment
 from hearth.syndication.instagram.graph import Media
+from hearth.syndication.instagram.tables import InstagramMedia
 
 # Media older than the account's connection by more than this is history: the copy gets no
 # first comment (the issue: history imports never comment unless asked).

@@ -49,7 +49,7 @@ from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import ingest_bytes
 from hearth.server.core.media.refusals import MediaRefused
-from hearth.server.core.models import InstagramImport, InstagramMedia, Job, Media, Post
+from hearth.server.core.models import Job, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import home_copy, matching, pesos
 from hearth.syndication.instagram.export_zip import (
@@ -58,6 +58,7 @@ from hearth.syndication.instagram.export_zip import (
     read_export,
     read_member,
 )
+from hearth.syndication.instagram.tables import InstagramImport, InstagramMedia
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hearth.server.core.models import InstagramMedia, JobState
+from hearth.server.core.models import JobState
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram.comments import enabled, schedule_first_comment
 from hearth.syndication.instagram.copied import HISTORY_GRACE
+from hearth.syndication.instagram.tables import InstagramMedia
 
 DEFAULT_SPACING = timedelta(minutes=1)
 

@@ -26,14 +26,14 @@ from tortoise.transactions import in_transaction
 
 from hearth.server.core import timestamps
 from hearth.server.core.events import post_changed
-from hearth.server.core.models import (
+from hearth.server.core.models import Post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.tables import (
     CopyState,
     InstagramAccount,
     InstagramImport,
     InstagramMedia,
-    Post,
 )
-from hearth.server.core.settings import Settings
 
 # Two posts by one person within this of each other are treated as one: far wider than the
 # export's 1-2 s drift, far narrower than anyone posts twice.

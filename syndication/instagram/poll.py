@@ -43,14 +43,8 @@ from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import copy_remote_photo
 from hearth.server.core.media.refusals import MediaRefused
-from hearth.server.core.models import (
-    CopyState,
-    InstagramAccount,
-    InstagramImport,
-    InstagramMedia,
-    Post,
-)
 from hearth.server.core.models import Media as StoredMedia
+from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram import copied, home_copy, matching, pesos
@@ -63,6 +57,13 @@ from hearth.syndication.instagram.api_errors import (
 from hearth.syndication.instagram.backfeed import schedule_comment_polls
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import Media
+from hearth.syndication.instagram.silo_settings import instagram
+from hearth.syndication.instagram.tables import (
+    CopyState,
+    InstagramAccount,
+    InstagramImport,
+    InstagramMedia,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ async def ensure_polling(settings: Settings) -> None:
 
 
 async def schedule_next(settings: Settings, account: InstagramAccount) -> None:
-    period = max(settings.instagram_poll_seconds, 1)
+    period = max(instagram(settings).poll_seconds, 1)
     slot, run_at = job_queue.next_slot(max(_now(), account.paused_until or _now()), period)
     await job_queue.enqueue(
         POLL, {"reason": "schedule"}, key=f"{POLL}:slot:{period}:{slot}", run_at=run_at

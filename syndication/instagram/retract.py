@@ -41,7 +41,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram import comments
@@ -53,6 +53,7 @@ from hearth.syndication.instagram.api_errors import (
 )
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import Comment, with_replies
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 
 if TYPE_CHECKING:
     from hearth.server.core.job_worker import Handler, JobContext

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hearth.server.core.events import PostChange
-from hearth.server.core.features import Command, Feature, PermalinkNote
+from hearth.server.core.features import Command, Feature, ModelApp, PermalinkNote
 from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import (
@@ -26,6 +26,7 @@ from hearth.syndication.instagram import (
     retract,
     webhook,
 )
+from hearth.syndication.instagram.silo_settings import InstagramSettings
 
 
 async def follow_deletion(change: PostChange) -> None:
@@ -54,6 +55,10 @@ SILO = Feature(
     on_worker_start=[poll.ensure_polling, refresh_chain],
     on_post_changed=[follow_deletion],
     admin_sections=[admin.SECTION],
+    admin_notices={
+        "instagram": "Instagram connected. Hearth polls it now and copies new posts home.",
+        "instagram_poll": "Poll queued: the worker asks Instagram for new posts next.",
+    },
     commands=[
         Command(
             "instagram",
@@ -63,4 +68,12 @@ SILO = Feature(
         )
     ],
     permalink_notes=likes,
+    # Copies link every #tag and @person to instagram.com, which takes no webmentions.
+    hosts_without_webmention=frozenset({"instagram.com", "www.instagram.com"}),
+    settings_section=InstagramSettings,
+    model_app=ModelApp(
+        "instagram",
+        models="hearth.syndication.instagram.tables",
+        migrations="hearth.syndication.instagram.migrations",
+    ),
 )

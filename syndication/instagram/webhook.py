@@ -45,6 +45,7 @@ from starlette.routing import Route
 
 from hearth.server.core import job_queue
 from hearth.server.core.web import settings_of
+from hearth.syndication.instagram.silo_settings import instagram
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _same(given: str, expected: str) -> bool:
 
 def verify_subscription(request: Request) -> Response:
     """Echo `hub.challenge` if mode and verify token match, else 403."""
-    token = settings_of(request).instagram_verify_token
+    token = instagram(settings_of(request)).verify_token
     params = request.query_params
     if token is None:
         return _forbidden("no Instagram verify token is configured")
@@ -198,7 +199,7 @@ def parse_changes(document: Any) -> list[dict[str, Any]]:
 
 async def receive_notification(request: Request) -> Response:
     """Verify, parse and queue one delivery; 200 once every wanted change is queued."""
-    secret = settings_of(request).instagram_app_secret
+    secret = instagram(settings_of(request)).app_secret
     if secret is None:
         return _forbidden("no Instagram app secret is configured")
     digest = signature_of(request)

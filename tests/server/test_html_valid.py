@@ -39,8 +39,6 @@ from hearth.server.admin import passwords, set_password
 from hearth.server.core.models import (
     Approval,
     DomainRule,
-    InstagramAccount,
-    InstagramMedia,
     Job,
     JobState,
     OutgoingWebmention,
@@ -54,6 +52,8 @@ from hearth.server.core.models import (
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.core.tokens import mint_token
+from hearth.syndication.instagram.silo_settings import InstagramSettings
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.nodetools import parse_mf2_js, require_node_mf2, require_vnu, vnu_errors
 from tests.server.core.test_render_golden import CASES, publish
 
@@ -530,9 +530,11 @@ async def collect(data_dir: Path) -> dict[str, Page]:
     # Then with them, against a fake Graph API: everything else.
     settings = dataclasses.replace(
         bare,
-        instagram_api_url=INSTAGRAM_API,
-        instagram_app_id="1234567890",
-        instagram_app_secret=Secret("app-secret"),
+        sections=(
+            InstagramSettings(
+                api_url=INSTAGRAM_API, app_id="1234567890", app_secret=Secret("app-secret")
+            ),
+        ),
         allowed_private_networks=ALL_NETWORKS,
     )
     app = create_app(settings, http_transport=httpx.MockTransport(fake_graph_api))

@@ -20,9 +20,10 @@ from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
 from hearth.server.core.http import create_http_client
-from hearth.server.core.models import InstagramAccount
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.syndication.instagram import connection
+from hearth.syndication.instagram.silo_settings import InstagramSettings
+from hearth.syndication.instagram.tables import InstagramAccount
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 
 
@@ -36,13 +37,11 @@ def fake_fixture() -> Iterator[FakeInstagram]:
 def instagram_settings_fixture(settings: Settings, fake: FakeInstagram) -> Settings:
     """The test settings with the fake as the Graph API: its app id and secret, loopback
     allowed, and every Instagram comment shown at once (moderation is tested on its own)."""
+    instagram = InstagramSettings(
+        api_url=fake.base.rstrip("/"), app_id=fake.app_id, app_secret=Secret(fake.app_secret)
+    )
     return dataclasses.replace(
-        settings,
-        instagram_api_url=fake.base.rstrip("/"),
-        instagram_app_id=fake.app_id,
-        instagram_app_secret=Secret(fake.app_secret),
-        allowed_private_networks=ALL_NETWORKS,
-        moderation="all",
+        settings, sections=(instagram,), allowed_private_networks=ALL_NETWORKS, moderation="all"
     )
 
 

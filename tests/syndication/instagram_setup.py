@@ -8,9 +8,10 @@ import httpx
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState
+from hearth.server.core.models import Job, JobState
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from hearth.wiring import job_handlers
 from tests.syndication.fake_instagram import FakeInstagram, FakeMedia
 

@@ -10,9 +10,10 @@ import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import InstagramAccount, Job, JobState
+from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account, backfeed, connection
+from hearth.syndication.instagram.tables import InstagramAccount
 from hearth.wiring import job_handlers, on_worker_start
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media

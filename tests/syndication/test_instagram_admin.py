@@ -6,21 +6,16 @@ covered in tests/server/admin.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from hearth.server.core.models import (
-    InstagramAccount,
-    InstagramMedia,
-    Post,
-    Response,
-    ResponseState,
-)
+from hearth.server.core.models import Post, Response, ResponseState
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram.admin import comment_state
+from hearth.syndication.instagram.silo_settings import with_instagram
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401
@@ -142,7 +137,7 @@ async def test_media_rows_show_their_states(
 
 def test_first_comment_off_when_disabled(settings: Settings) -> None:
     """With HEARTH_INSTAGRAM_FIRST_COMMENT off, media without a comment read "off"."""
-    off = dataclasses.replace(settings, instagram_first_comment=False)
+    off = with_instagram(settings, first_comment=False)
     media = InstagramMedia(media_id="m1", copy_state="copied")
     assert ("not yet", "off") == (comment_state(media, settings), comment_state(media, off))
 

@@ -16,20 +16,12 @@ import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import (
-    Approval,
-    CopyState,
-    InstagramAccount,
-    InstagramMedia,
-    Job,
-    JobState,
-    Post,
-    Response,
-    ResponseState,
-)
+from hearth.server.core.models import Approval, Job, JobState, Post, Response, ResponseState
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation
 from hearth.syndication.instagram import backfeed, comments
+from hearth.syndication.instagram.silo_settings import with_instagram
+from hearth.syndication.instagram.tables import CopyState, InstagramAccount, InstagramMedia
 from hearth.wiring import job_handlers
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, run_jobs
@@ -203,7 +195,7 @@ async def test_first_day_polls_follow_the_comment_poll_setting(
     settings: Settings, http: httpx.AsyncClient, fake: FakeInstagram
 ) -> None:
     """`HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS` sets how soon a new media's next poll is due."""
-    settings = dataclasses.replace(settings, instagram_comment_poll_seconds=30)
+    settings = with_instagram(settings, comment_poll_seconds=30)
     media = await copied_media(fake)
     await poll(settings, http, media)
     [queued] = await Job.filter(kind=backfeed.POLL_COMMENTS, state=JobState.QUEUED)

@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from hearth.server.core.job_worker import Handler, JobContext, Worker
-from hearth.server.core.models import InstagramMedia, Job, JobState
+from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import changes
+from hearth.syndication.instagram.tables import InstagramMedia
 from tests.syndication.webhook_deliveries import (
     KNOWN_MEDIA,
     change_jobs,

@@ -17,10 +17,11 @@ import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import JobContext
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments, poll
 from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, ours
 

@@ -24,18 +24,16 @@ from hearth.syndication.instagram.api_errors import (
     job_error,
 )
 from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.silo_settings import InstagramSettings, with_instagram
 from tests.syndication.fake_instagram import FakeInstagram
 
 
 @pytest.fixture(name="ig_settings")
 def ig_settings_fixture(settings: Settings, fake: FakeInstagram) -> Settings:
-    return replace(
-        settings,
-        instagram_api_url=fake.base.rstrip("/"),
-        instagram_app_id=fake.app_id,
-        instagram_app_secret=Secret(fake.app_secret),
-        allowed_private_networks=ALL_NETWORKS,
+    instagram = InstagramSettings(
+        api_url=fake.base.rstrip("/"), app_id=fake.app_id, app_secret=Secret(fake.app_secret)
     )
+    return replace(settings, sections=(instagram,), allowed_private_networks=ALL_NETWORKS)
 
 
 @pytest.fixture(name="http")
@@ -61,9 +59,7 @@ async def test_version_prefix(
     http: httpx.AsyncClient, ig_settings: Settings, fake: FakeInstagram
 ) -> None:
     """With HEARTH_INSTAGRAM_API_VERSION set, calls go to /vNN.N/...; the fake accepts both."""
-    versioned = InstagramClient(
-        http, replace(ig_settings, instagram_api_version="v25.0"), fake.token
-    )
+    versioned = InstagramClient(http, with_instagram(ig_settings, api_version="v25.0"), fake.token)
     await versioned.me()
     assert ("GET", "/me") == fake.requests[-1]
 
@@ -235,7 +231,7 @@ async def test_error__connection_refused_is_temporary(
     http: httpx.AsyncClient, ig_settings: Settings
 ) -> None:
     """A server that is not there becomes TemporaryError."""
-    gone = replace(ig_settings, instagram_api_url="http://127.0.0.1:9")
+    gone = with_instagram(ig_settings, api_url="http://127.0.0.1:9")
     with pytest.raises(TemporaryError):
         await InstagramClient(http, gone, "token").me()
 

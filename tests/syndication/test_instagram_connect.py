@@ -18,9 +18,11 @@ from starlette.applications import Starlette
 from hearth.server.admin import set_password
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import InstagramAccount, Job, JobState, Post, SiteSetting
+from hearth.server.core.models import Job, JobState, Post, SiteSetting
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account, connect, connection, poll
+from hearth.syndication.instagram.silo_settings import with_instagram
+from hearth.syndication.instagram.tables import InstagramAccount
 from hearth.wiring import job_handlers
 from tests.server.admin.conftest import (
     PASSWORD,
@@ -111,7 +113,7 @@ async def test_authorize_redirect_carries_app_scopes_and_state(
 
 def test_authorize_url_is_instagram_for_the_real_api(settings: Settings) -> None:
     """With the default API URL the owner goes to www.instagram.com, not the Graph host."""
-    real = dataclasses.replace(settings, instagram_api_url="https://graph.instagram.com")
+    real = with_instagram(settings, api_url="https://graph.instagram.com")
     url = urlsplit(connect.authorize_url(real, "s1"))
     assert ("https", "www.instagram.com", "/oauth/authorize") == (url.scheme, url.netloc, url.path)
 
@@ -265,7 +267,9 @@ async def test_signed_out_is_sent_to_sign_in_and_nothing_stored(
 
 async def test_missing_app_settings_say_what_to_set(settings: Settings) -> None:
     """Without the app id, Connect explains what to set (and the callback URI) instead."""
-    bare = dataclasses.replace(settings, instagram_app_id=None, data_dir=settings.data_dir / "bare")
+    bare = dataclasses.replace(
+        with_instagram(settings, app_id=None), data_dir=settings.data_dir / "bare"
+    )
     async with open_client(bare) as client:
         await set_password(PASSWORD)
         assert 303 == (await post_login(client, PASSWORD)).status_code

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from hearth.server.core.media.refusals import RemoteUnavailable
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, Post
+from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments, poll
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media
 

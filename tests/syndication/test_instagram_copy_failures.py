@@ -18,9 +18,10 @@ import pytest
 
 from hearth.server.core import events
 from hearth.server.core.media.refusals import RemoteUnavailable
-from hearth.server.core.models import CopyState, InstagramAccount, InstagramMedia, Job, Media, Post
+from hearth.server.core.models import Job, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import poll
+from hearth.syndication.instagram.tables import CopyState, InstagramAccount, InstagramMedia
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
     password_fixture,  # noqa: F401

@@ -6,16 +6,17 @@ shared/reference/instagram.md §4.1 (the comment trick), §5.1 (the citation for
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import httpx
 import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import JobContext
-from hearth.server.core.models import InstagramMedia, Job, JobState, Post
+from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments
+from hearth.syndication.instagram.silo_settings import with_instagram
+from hearth.syndication.instagram.tables import InstagramMedia
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import copied_media, ours, run_jobs
 
@@ -104,8 +105,7 @@ async def test_setting_off_posts_nothing(
     media = await copied_media(fake)
     job = await comments.schedule_first_comment(settings, media)
     assert job is not None
-    off = dataclasses.replace(settings)
-    object.__setattr__(off, "instagram_first_comment", False)
+    off = with_instagram(settings, first_comment=False)
     assert await comments.schedule_first_comment(off, media) is None
     await run_jobs(off, http)
     assert [] == ours(fake, media.media_id)

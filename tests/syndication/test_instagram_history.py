@@ -25,10 +25,11 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from hearth.server.core.models import InstagramImport, InstagramMedia, Job, JobState, Media, Post
+from hearth.server.core.models import Job, JobState, Media, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import history
+from hearth.syndication.instagram.tables import InstagramImport, InstagramMedia
 from tests.serving import ROOT, hearth_cli, hearth_env
 from tests.syndication.export_setup import CAROUSEL_TIME, PHOTO_TIME, export_zip, run_worker
 

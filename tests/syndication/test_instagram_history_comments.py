@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +10,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from hearth.server.core.models import InstagramMedia, Job, JobState, Post
+from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments
 from hearth.syndication.instagram.history_comments import comment_history
+from hearth.syndication.instagram.silo_settings import with_instagram
+from hearth.syndication.instagram.tables import InstagramMedia
 from tests.serving import hearth_cli
 from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
 from tests.syndication.instagram_setup import copied_media, ours, run_jobs
@@ -104,7 +105,7 @@ async def test_refused_when_first_comments_are_off(settings: Settings, fake: Fak
     """With HEARTH_INSTAGRAM_FIRST_COMMENT off nothing is queued, and the owner is told why."""
     await history_copy(fake)
     with pytest.raises(ValueError, match="HEARTH_INSTAGRAM_FIRST_COMMENT"):
-        await comment_history(dataclasses.replace(settings, instagram_first_comment=False))
+        await comment_history(with_instagram(settings, first_comment=False))
     assert 0 == await Job.filter(kind=comments.KIND).count()
 
 

@@ -17,9 +17,10 @@ import pytest
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import JobContext
 from hearth.server.core.media.refusals import RemoteUnavailable
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState, Post
+from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account, connection, poll
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.syndication.fake_instagram import FakeInstagram
 
 

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from hearth.server.core.job_worker import JobContext, Worker
-from hearth.server.core.models import InstagramAccount, InstagramMedia, Job, JobState, Post
+from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import comments, poll, retract
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from hearth.wiring import job_handlers
 from tests.micropub.endpoint_helpers import bearer, create, post_form, post_json
 from tests.syndication.fake_instagram import FakeInstagram

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from hearth.app import create_app
 from hearth.server.core.models import Job
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import webhook
+from hearth.syndication.instagram.silo_settings import with_instagram
 from tests.conftest import seed_database
 from tests.syndication.webhook_deliveries import (
     ACCOUNT,
@@ -40,7 +40,7 @@ async def bare_client_fixture(
     settings: Settings, migrated_sqlite: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app with no Instagram secrets configured at all."""
-    bare = dataclasses.replace(settings, instagram_app_secret=None, instagram_verify_token=None)
+    bare = with_instagram(settings, app_secret=None, verify_token=None)
     seed_database(bare, migrated_sqlite)
     app: Starlette = create_app(bare)
     async with app.router.lifespan_context(app):

@@ -19,17 +19,16 @@ import mf2py
 import pytest
 from starlette.applications import Starlette
 
-from hearth.server.core.models import (
+from hearth.server.core.models import Media, Post
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import connection, history, poll
+from hearth.syndication.instagram.tables import (
     CopyState,
     InstagramAccount,
     InstagramImport,
     InstagramMedia,
-    Media,
-    Post,
 )
-from hearth.server.core.posts import create_post
-from hearth.server.core.settings import Settings
-from hearth.syndication.instagram import connection, history, poll
 from tests.syndication.export_setup import PHOTO_TIME, export_zip, run_worker
 from tests.syndication.fake_instagram import FakeInstagram
 from tests.syndication.instagram_setup import fake_media

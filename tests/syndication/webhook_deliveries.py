@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -14,6 +13,7 @@ from starlette.datastructures import Secret
 from hearth.server.core.models import Job
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import webhook
+from hearth.syndication.instagram.silo_settings import with_instagram
 
 APP_SECRET = "app-secret-for-tests"
 VERIFY_TOKEN = "meatyhamhock"
@@ -23,10 +23,8 @@ KNOWN_MEDIA = "17918195224117851"
 
 
 def with_webhook_secrets(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        instagram_app_secret=Secret(APP_SECRET),
-        instagram_verify_token=Secret(VERIFY_TOKEN),
+    return with_instagram(
+        settings, app_secret=Secret(APP_SECRET), verify_token=Secret(VERIFY_TOKEN)
     )
 
 

@@ -1,7 +1,7 @@
 """The media store and the way files get into it: checked, cleaned, stored and served.
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6). The Micropub feature's media
-endpoint is one face of this package; Instagram's imports and webmention author photos use
+endpoint is one face of this package; silos' imports and webmention author photos use
 it too.
 
 * `files`: the store itself, files under data_dir/media with unguessable names, and their

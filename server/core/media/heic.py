@@ -1,4 +1,4 @@
-"""HEIC/HEIF photos (what iPhones and recent Instagram exports give) turned into JPEG.
+"""HEIC/HEIF photos (what iPhones and recent silo exports give) turned into JPEG.
 
 Spec: ISO/IEC 23008-12 (HEIF; a summary: https://nokiatech.github.io/heif/technical.html).
 

@@ -15,7 +15,7 @@ by URL). This is the one way an uploaded, imported or downloaded file gets into 
 * `ingest_upload` does the same for a multipart file part (the Micropub media endpoint, and
   the `photo`/`video`/`audio` parts of a Micropub create), reading no further than the limit.
 * `copy_remote_photo` does the same for a URL, fetched through the guarded client (the
-  "copy photos given by URL" job, the Instagram poll).
+  "copy photos given by URL" job, a silo's poll).
 * `discard` removes stored files again, for a caller whose work failed after storing them.
 
 `Settings.media_max_bytes` bounds every file. Each refusal is a

@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0005_instagram_export")]
+    dependencies = [("models", "0005_reserved")]
 
     initial = False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -12,6 +13,7 @@ from hearth.server.core import db
 from hearth.server.core.models import Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 
 
 async def test_models_have_no_unmigrated_changes(settings: Settings) -> None:
@@ -60,3 +62,27 @@ async def test_upgrade_from_first_schema_keeps_posts(settings: Settings) -> None
         post = await Post.get(path="2020/01/old")
     assert {"content": ["old post"]} == post.properties
     assert not post.syndicate_to
+
+
+async def test_upgrade_keeps_silo_tables_made_by_the_core(settings: Settings) -> None:
+    """A database from before the silos had their own tables' app (the core's migrations
+    0004 and 0005 made Instagram's) keeps those tables and their rows."""
+    settings.ensure_dirs()
+    dump = (Path(__file__).parent / "data" / "before_silo_apps.sql").read_text()
+    with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
+        conn.executescript(dump)
+    async with db.connect(settings):
+        media = await InstagramMedia.get(media_id="m1").prefetch_related("post")
+        account = await InstagramAccount.get(username="alice.example")
+    assert (42, "2026/05/sunset") == (media.like_count, media.post.path)
+    assert "IGQVJ-token" == account.access_token
+    with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
+        applied = set(conn.execute("SELECT app, name FROM tortoise_migrations"))
+    assert ("instagram", "0001_tables") in applied
+
+
+async def test_a_new_database_gets_the_silo_tables(settings: Settings) -> None:
+    await db.migrate(settings)
+    with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"instagram_accounts", "instagram_media", "instagram_imports"} <= tables

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -84,49 +86,18 @@ def test_media_flags(tmp_path: Path) -> None:
     assert on.media_keep_exif and on.media_copy_remote
 
 
-def test_instagram_settings(tmp_path: Path) -> None:
-    """Instagram settings keep their names; secrets stay hidden in repr."""
-    settings = Settings.from_env(
-        {
-            "HEARTH_DATA_DIR": str(tmp_path),
-            "HEARTH_INSTAGRAM_API_URL": "http://127.0.0.1:9999/",
-            "HEARTH_INSTAGRAM_APP_SECRET": "s3cret-value",
-            "HEARTH_INSTAGRAM_VERIFY_TOKEN": "verify-me",
-            "HEARTH_INSTAGRAM_POLL_SECONDS": "60",
-        }
-    )
-    assert "http://127.0.0.1:9999" == settings.instagram_api_url
-    assert 60 == settings.instagram_poll_seconds
-    assert settings.instagram_app_secret is not None
-    assert "s3cret-value" == str(settings.instagram_app_secret)
-    assert "s3cret-value" not in repr(settings)
-    assert (
-        "https://graph.instagram.com"
-        == Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)}).instagram_api_url
-    )
-
-
 def test_job_timing_settings(tmp_path: Path) -> None:
-    """Job lease, retry backoff and the comment poll period come from the environment."""
+    """Job lease and retry backoff come from the environment."""
     settings = Settings.from_env(
         {
             "HEARTH_DATA_DIR": str(tmp_path),
             "HEARTH_JOB_LEASE_SECONDS": "5",
             "HEARTH_JOB_BACKOFF_SECONDS": "2",
-            "HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS": "120",
         }
     )
-    assert (5, 2, 120) == (
-        settings.job_lease_seconds,
-        settings.job_backoff_seconds,
-        settings.instagram_comment_poll_seconds,
-    )
+    assert (5, 2) == (settings.job_lease_seconds, settings.job_backoff_seconds)
     defaults = Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)})
-    assert (300, 30, 600) == (
-        defaults.job_lease_seconds,
-        defaults.job_backoff_seconds,
-        defaults.instagram_comment_poll_seconds,
-    )
+    assert (300, 30) == (defaults.job_lease_seconds, defaults.job_backoff_seconds)
 
 
 @pytest.mark.parametrize(
@@ -134,11 +105,36 @@ def test_job_timing_settings(tmp_path: Path) -> None:
     [
         ("HEARTH_JOB_LEASE_SECONDS", "0"),
         ("HEARTH_JOB_BACKOFF_SECONDS", "-1"),
-        ("HEARTH_INSTAGRAM_COMMENT_POLL_SECONDS", "0"),
         ("HEARTH_JOB_LEASE_SECONDS", "soon"),
     ],
 )
 def test_bad_job_timing_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
-    """A lease or poll period below one second, or a negative backoff, is refused clearly."""
+    """A lease below one second, or a negative backoff, is refused clearly."""
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path), name: value})
+
+
+@dataclass(frozen=True)
+class ExtraSettings:
+    """A feature's own settings, as a section."""
+
+    greeting: str = "hello"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ExtraSettings:
+        return cls(greeting=env.get("HEARTH_EXTRA_GREETING") or cls.greeting)
+
+
+def test_a_section_reads_its_own_variables(tmp_path: Path) -> None:
+    env = {"HEARTH_DATA_DIR": str(tmp_path), "HEARTH_EXTRA_GREETING": "hi"}
+    settings = Settings.from_env(env, sections=[ExtraSettings])
+    assert "hi" == settings.section(ExtraSettings).greeting
+
+
+def test_a_missing_section_has_its_defaults(tmp_path: Path) -> None:
+    assert "hello" == Settings(data_dir=tmp_path).section(ExtraSettings).greeting
+
+
+def test_with_section_replaces_the_one_of_its_class(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sections=(ExtraSettings("a"),))
+    assert (ExtraSettings("b"),) == settings.with_section(ExtraSettings("b")).sections

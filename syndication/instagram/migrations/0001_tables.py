@@ -1,16 +1,19 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
+"""Instagram's tables, in its own app. Databases made before they moved here have them
+already (the core's migrations 0004 and 0005 made them): those keep their tables and rows."""
+
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
+
+from hearth.server.core.migration_ops import CreateModelUnlessPresent
 
 
 class Migration(migrations.Migration):
     dependencies = [("models", "0003_webmention")]
 
-    initial = False
+    initial = True
 
     operations = [
-        ops.CreateModel(
+        CreateModelUnlessPresent(
             name="InstagramAccount",
             fields=[
                 (
@@ -39,13 +42,13 @@ class Migration(migrations.Migration):
             ],
             options={
                 "table": "instagram_accounts",
-                "app": "models",
+                "app": "instagram",
                 "pk_attr": "id",
                 "table_description": "The one connected Instagram professional account and its long-lived token.",
             },
             bases=["Model"],
         ),
-        ops.CreateModel(
+        CreateModelUnlessPresent(
             name="InstagramMedia",
             fields=[
                 (
@@ -87,9 +90,40 @@ class Migration(migrations.Migration):
             ],
             options={
                 "table": "instagram_media",
-                "app": "models",
+                "app": "instagram",
                 "pk_attr": "media_id",
                 "table_description": "One Instagram media and its own-site copy: never two posts for one media id.",
+            },
+            bases=["Model"],
+        ),
+        CreateModelUnlessPresent(
+            name="InstagramImport",
+            fields=[
+                (
+                    "key",
+                    fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64),
+                ),
+                (
+                    "post",
+                    fields.ForeignKeyField(
+                        "models.Post",
+                        source_field="post_id",
+                        null=True,
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="instagram_imports",
+                        on_delete=OnDelete.SET_NULL,
+                    ),
+                ),
+                ("source", fields.CharField(max_length=16)),
+                ("published", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={
+                "table": "instagram_imports",
+                "app": "instagram",
+                "pk_attr": "key",
+                "table_description": "A post of an Instagram data export that is home: one row per post of the export.",
             },
             bases=["Model"],
         ),
