@@ -28,7 +28,7 @@ from hearth.app import create_app
 from hearth.server.core import job_queue
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import JobContext, Worker
-from hearth.server.core.models import Job, JobState, Response, ResponseState
+from hearth.server.core.models import Interaction, InteractionState, Job, JobState
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
 from hearth.wiring import job_handlers
@@ -114,12 +114,12 @@ async def main(count: int, posts: int, concurrency: int) -> int:
                 )
 
                 async def verified() -> bool:
-                    return not await Response.filter(state=ResponseState.PENDING).exists()
+                    return not await Interaction.filter(state=InteractionState.PENDING).exists()
 
                 verify_s = await drain(worker, verified)
 
-            accepted = await Response.filter(state=ResponseState.ACCEPTED).count()
-            stored = await Response.all().count()
+            accepted = await Interaction.filter(state=InteractionState.ACCEPTED).count()
+            stored = await Interaction.all().count()
             jobs_done = await Job.filter(state=JobState.DONE).count()
 
             async def noop(ctx: JobContext, payload: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hearth.micropub.errors import InvalidRequest
-from hearth.micropub.types import Properties, Status, Visibility
+from hearth.micropub.types import Properties
+from hearth.server.core.publication import Status, Visibility
 
 __all__ = [
     "RESERVED",
@@ -35,12 +36,8 @@ RESERVED = frozenset({"access_token", "h", "action", "url"})
 
 _T = TypeVar("_T")
 
-_STATUSES: dict[str, Status] = {"published": "published", "draft": "draft"}
-_VISIBILITIES: dict[str, Visibility] = {
-    "public": "public",
-    "unlisted": "unlisted",
-    "private": "private",
-}
+_STATUSES: dict[str, Status] = {status.value: status for status in Status}
+_VISIBILITIES: dict[str, Visibility] = {visibility.value: visibility for visibility in Visibility}
 
 
 def is_command(name: str) -> bool:

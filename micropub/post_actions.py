@@ -30,8 +30,9 @@ from hearth.server.core import post_types
 from hearth.server.core.events import post_changed
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import discard
-from hearth.server.core.models import PathRedirect, Post, Status, Token, Visibility
+from hearth.server.core.models import PathRedirect, Post, Token
 from hearth.server.core.posts import EPOCH, create_post, set_categories, slugify
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.core.timestamps import now
 
@@ -106,7 +107,7 @@ async def create(
     request = request.with_uploads([media_url(settings, media) for media in stored])
     properties, status = dict(request.properties), request.commands.status
     if creates_drafts_only(token):
-        properties["post-status"], status = ["draft"], "draft"
+        properties["post-status"], status = [Status.DRAFT.value], Status.DRAFT
     try:
         async with in_transaction():
             post = await create_post(

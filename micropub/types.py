@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-__all__ = ["Kind", "Properties", "Status", "Visibility"]
+__all__ = ["Kind", "Properties"]
 
 # An mf2 item's properties: every value is a list (strings, numbers or nested objects).
 Properties = dict[str, list[Any]]
 
 # What a Micropub POST asks for (§3.3 create, §3.4 update, §3.5 delete and undelete).
 Kind = Literal["create", "update", "delete", "undelete"]
-
-# The `post-status` property (Micropub extension, https://indieweb.org/Micropub-extensions).
-Status = Literal["published", "draft"]
-
-# The `visibility` property (Micropub extension, https://indieweb.org/Micropub-extensions).
-Visibility = Literal["public", "unlisted", "private"]
+# `post-status` and `visibility` are `hearth.server.core.publication.Status`/`Visibility`.

@@ -20,7 +20,8 @@ from tortoise.functions import Count
 
 from hearth.server.core import job_queue
 from hearth.server.core.features import AdminSection
-from hearth.server.core.models import AdminSession, Post, SiteSetting, Status, Token, Visibility
+from hearth.server.core.models import AdminSession, Post, SiteSetting, Token
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.render import entry_view, owner_card
 from hearth.server.core.web import settings_of
 

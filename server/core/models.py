@@ -13,16 +13,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-
-class Status(StrEnum):
-    PUBLISHED = "published"
-    DRAFT = "draft"
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"
-    UNLISTED = "unlisted"
-    PRIVATE = "private"
+from hearth.server.core.publication import Status, Visibility
 
 
 class Post(Model):
@@ -222,8 +213,8 @@ class LoginFailure(Model):
         table = "login_failures"
 
 
-class ResponseState(StrEnum):
-    """Where a received response stands in verification."""
+class InteractionState(StrEnum):
+    """Where a received interaction stands in verification."""
 
     PENDING = "pending"  # queued, source not fetched yet
     ACCEPTED = "accepted"  # source links to the target
@@ -239,10 +230,11 @@ class Approval(StrEnum):
     HIDDEN = "hidden"
 
 
-class Response(Model):
+class Interaction(Model):
     """A reply, like, repost, bookmark, RSVP or mention of one of the owner's posts.
 
-    Received webmentions and comments backfed from silos share this table, so they
+    What the IndieWeb calls a response (https://indieweb.org/responses), named apart from
+    HTTP's. Received webmentions and comments backfed from silos share this table, so they
     are moderated and shown the same way.
     """
 
@@ -256,7 +248,7 @@ class Response(Model):
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="responses", null=True, on_delete=fields.CASCADE
     )
-    state = fields.CharEnumField(ResponseState, default=ResponseState.PENDING, db_index=True)
+    state = fields.CharEnumField(InteractionState, default=InteractionState.PENDING, db_index=True)
     reason = fields.TextField(null=True)
     approval = fields.CharEnumField(Approval, default=Approval.WAITING, db_index=True)
     # Unguessable id of the public status page given in the 202 Location.
@@ -276,12 +268,12 @@ class Response(Model):
     published = fields.DatetimeField(null=True)
     # u-url, u-syndication and uid values: the same response relayed by a bridge matches.
     identities: fields.Field[list[str] | None] = fields.JSONField(null=True)
-    duplicate_of: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
-        "models.Response", related_name="duplicates", null=True, on_delete=fields.SET_NULL
+    duplicate_of: fields.ForeignKeyNullableRelation[Interaction] = fields.ForeignKeyField(
+        "models.Interaction", related_name="duplicates", null=True, on_delete=fields.SET_NULL
     )
     # A reply to another response (threading), e.g. a reply to a silo comment.
-    parent: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
-        "models.Response", related_name="children", null=True, on_delete=fields.SET_NULL
+    parent: fields.ForeignKeyNullableRelation[Interaction] = fields.ForeignKeyField(
+        "models.Interaction", related_name="children", null=True, on_delete=fields.SET_NULL
     )
     # The silo's id of a backfed comment.
     external_id = fields.CharField(max_length=128, null=True, db_index=True)

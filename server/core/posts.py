@@ -21,7 +21,8 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import newbase60, post_types
-from hearth.server.core.models import PathRedirect, Post, PostCategory, Status, Visibility
+from hearth.server.core.models import PathRedirect, Post, PostCategory
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.timestamps import now
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

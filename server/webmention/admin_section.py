@@ -27,9 +27,9 @@ from hearth.server.core.models import (
     AdminSession,
     Approval,
     DomainRule,
+    Interaction,
+    InteractionState,
     OutgoingWebmention,
-    Response,
-    ResponseState,
 )
 from hearth.server.core.web import settings_of
 from hearth.server.webmention import moderation
@@ -43,7 +43,7 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z
 
 async def load_webmentions(request: Request, session: AdminSession) -> Mapping[str, Any]:
     """Responses waiting for approval, the latest shown ones, rules and failed sends."""
-    waiting = Response.filter(state=ResponseState.ACCEPTED, approval=Approval.WAITING)
+    waiting = Interaction.filter(state=InteractionState.ACCEPTED, approval=Approval.WAITING)
     failed = OutgoingWebmention.filter(state="failed").prefetch_related("post")
     return {
         "waiting": await waiting.order_by("-created_at", "-id").limit(QUEUE_SIZE),
@@ -68,7 +68,7 @@ def _not_found(request: Request, session: AdminSession, message: str) -> HTTPRes
 @require_admin
 async def moderate(request: Request, session: AdminSession) -> HTTPResponse:
     action = request.path_params["action"]
-    response = await Response.get_or_none(id=request.path_params["response_id"])
+    response = await Interaction.get_or_none(id=request.path_params["response_id"])
     if response is None or action not in ("approve", "hide", "block"):
         return _not_found(request, session, "There is no such webmention or action.")
     if action == "block":

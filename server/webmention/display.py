@@ -21,7 +21,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from hearth.server.core.hrefs import valid_href
-from hearth.server.core.models import Approval, Post, Response, ResponseState
+from hearth.server.core.models import Approval, Interaction, InteractionState, Post
 from hearth.server.webmention.entry import clean_html
 from hearth.server.webmention.moderation import domain_of
 
@@ -98,14 +98,14 @@ class ResponsesView:
     updated: datetime | None = None
 
 
-def shown() -> QuerySet[Response]:
+def shown() -> QuerySet[Interaction]:
     """Responses a page may show."""
-    return Response.filter(
-        state=ResponseState.ACCEPTED, approval=Approval.APPROVED, duplicate_of_id__isnull=True
+    return Interaction.filter(
+        state=InteractionState.ACCEPTED, approval=Approval.APPROVED, duplicate_of_id__isnull=True
     )
 
 
-def response_view(row: Response) -> ResponseView:
+def response_view(row: Interaction) -> ResponseView:
     """One response as shown; its URLs spelled as HTML requires (a stranger's page may link
     to `https://a.example/my reply` with the space left in)."""
     author_url = row.author_url
@@ -126,7 +126,7 @@ def response_view(row: Response) -> ResponseView:
     )
 
 
-def _thread(rows: list[Response]) -> list[ResponseView]:
+def _thread(rows: list[Interaction]) -> list[ResponseView]:
     """Replies nested under the shown reply they answer, in `rows`' order.
 
     Only a parent with a lower id counts, so no thread can loop.
@@ -145,7 +145,7 @@ def _thread(rows: list[Response]) -> list[ResponseView]:
 async def responses_for(post: Post) -> ResponsesView:
     """The responses `post`'s permalink shows, oldest first."""
     rows = await shown().filter(post_id=post.id)
-    by_kind: dict[str, list[Response]] = {kind: [] for kind in _COUNTED}
+    by_kind: dict[str, list[Interaction]] = {kind: [] for kind in _COUNTED}
     for row in sorted(rows, key=lambda r: (r.published or r.created_at, r.id)):
         by_kind.setdefault(row.kind, []).append(row)
     counts = Counts(**{_COUNTED[k]: len(v) for k, v in by_kind.items() if k in _COUNTED})
@@ -162,7 +162,7 @@ async def responses_for(post: Post) -> ResponsesView:
 
 
 async def _last_change(post: Post) -> datetime | None:
-    latest = await Response.filter(post_id=post.id).order_by("-updated_at").first()
+    latest = await Interaction.filter(post_id=post.id).order_by("-updated_at").first()
     return latest.updated_at if latest is not None else None
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from tortoise.expressions import Q
 
-from hearth.server.core.models import Approval, DomainRule, Response, ResponseState
+from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState
 
 BLOCK = "block"
 ALLOW = "allow"
@@ -45,20 +45,20 @@ async def domain_rule(domain: str) -> str | None:
     return BLOCK if BLOCK in rules else ALLOW if ALLOW in rules else None
 
 
-async def approval_for(response: Response, mode: str, rule: str | None) -> Approval:
+async def approval_for(response: Interaction, mode: str, rule: str | None) -> Approval:
     """Whether a response that just passed verification is shown (see the module doc)."""
     if response.approval != Approval.WAITING:
         return Approval(response.approval)
     if rule == ALLOW or mode == "all":
         return Approval.APPROVED
     if mode == "known":
-        earlier = Response.filter(domain=response.domain, approval=Approval.APPROVED)
+        earlier = Interaction.filter(domain=response.domain, approval=Approval.APPROVED)
         if await earlier.exclude(id=response.id).exists():
             return Approval.APPROVED
     return Approval.WAITING
 
 
-async def set_approval(response: Response, approval: Approval) -> None:
+async def set_approval(response: Interaction, approval: Approval) -> None:
     """The owner approves or hides one response."""
     response.approval = approval
     await response.save(update_fields=["approval", "updated_at"])
@@ -69,10 +69,10 @@ async def set_approval(response: Response, approval: Approval) -> None:
 async def block_domain(domain: str) -> int:
     """Block `domain` and its subdomains: their responses are rejected; returns how many."""
     await DomainRule.update_or_create(domain=domain, defaults={"rule": BLOCK})
-    affected = Response.filter(Q(domain=domain) | Q(domain__endswith="." + domain))
+    affected = Interaction.filter(Q(domain=domain) | Q(domain__endswith="." + domain))
     post_ids = {row["post_id"] for row in await affected.values("post_id")}
     count = await affected.update(
-        state=ResponseState.REJECTED, reason=BLOCKED_REASON, updated_at=datetime.now(UTC)
+        state=InteractionState.REJECTED, reason=BLOCKED_REASON, updated_at=datetime.now(UTC)
     )
     for post_id in post_ids - {None}:
         await regroup(post_id)
@@ -100,7 +100,7 @@ async def regroup(post_id: int) -> None:
     point to it with `duplicate_of`.
     """
     rows = (
-        await Response.filter(post_id=post_id, state=ResponseState.ACCEPTED)
+        await Interaction.filter(post_id=post_id, state=InteractionState.ACCEPTED)
         .exclude(approval=Approval.HIDDEN)
         .order_by("id")
         .values("id", "source", "url", "identities", "approval", "duplicate_of_id")
@@ -126,4 +126,4 @@ async def regroup(post_id: int) -> None:
             wanted = None if rows[i]["id"] == best else best
             if rows[i]["duplicate_of_id"] != wanted:
                 changed = {"duplicate_of_id": wanted, "updated_at": datetime.now(UTC)}
-                await Response.filter(id=rows[i]["id"]).update(**changed)
+                await Interaction.filter(id=rows[i]["id"]).update(**changed)

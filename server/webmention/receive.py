@@ -30,7 +30,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import posts
-from hearth.server.core.models import Job, JobState, PathRedirect, Post, Response, ResponseState
+from hearth.server.core.models import (
+    Interaction,
+    InteractionState,
+    Job,
+    JobState,
+    PathRedirect,
+    Post,
+)
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.timestamps import rfc3339
@@ -108,26 +115,26 @@ async def find_target(settings: Settings, target: str) -> Post:
     return post
 
 
-def _resent(row: Response, post: Post) -> dict[str, object]:
+def _resent(row: Interaction, post: Post) -> dict[str, object]:
     """A re-send (§3.2.4: an update or a deletion) of a known response.
 
     One that is shown stays shown until the new verification settles it: a reply is not
     hidden from the page just because its author edited it. Any other starts pending.
     """
-    if row.state == ResponseState.ACCEPTED:
+    if row.state == InteractionState.ACCEPTED:
         return {"reason": RESENT_REASON, "post_id": post.id}
-    return {"state": ResponseState.PENDING, "reason": None, "post_id": post.id}
+    return {"state": InteractionState.PENDING, "reason": None, "post_id": post.id}
 
 
-async def store(source: str, target: str, post: Post) -> Response:
+async def store(source: str, target: str, post: Post) -> Interaction:
     """Create or reset the row for (source, target) and queue its verification."""
     digest = hashlib.sha256(f"{source}\n{target}".encode()).hexdigest()
     for _ in range(3):
         try:
             async with in_transaction():
-                row = await Response.get_or_none(source_target_hash=digest)
+                row = await Interaction.get_or_none(source_target_hash=digest)
                 if row is None:
-                    row = await Response.create(
+                    row = await Interaction.create(
                         source=source,
                         target=target,
                         source_target_hash=digest,
@@ -161,9 +168,9 @@ async def receive(request: Request) -> HTTPResponse:
     return PlainTextResponse(message, status_code=201, headers={"Location": status_url})
 
 
-async def reverifying(row: Response) -> bool:
+async def reverifying(row: Interaction) -> bool:
     """Whether a shown response was sent again and its new version is not verified yet."""
-    if row.state != ResponseState.ACCEPTED:
+    if row.state != InteractionState.ACCEPTED:
         return False
     # `verify.schedule` keys each verification job "KIND:response id:random".
     waiting = Job.filter(
@@ -174,21 +181,21 @@ async def reverifying(row: Response) -> bool:
     return await waiting.exists()
 
 
-def status_view(row: Response, *, verifying: bool = False) -> dict[str, object]:
+def status_view(row: Interaction, *, verifying: bool = False) -> dict[str, object]:
     """What the status page says (also its JSON).
 
     `verifying`: a re-send is being verified; the status is pending, while the version
     verified before may still be shown.
     """
     shown = (
-        row.state == ResponseState.ACCEPTED
+        row.state == InteractionState.ACCEPTED
         and row.approval == "approved"
         and row.duplicate_of_id is None  # type: ignore[attr-defined]
     )
     return {
         "source": row.source,
         "target": row.target,
-        "status": "pending" if verifying else ResponseState(row.state).value,
+        "status": "pending" if verifying else InteractionState(row.state).value,
         "reason": row.reason,
         "approval": str(row.approval),
         "shown": shown,
@@ -197,7 +204,7 @@ def status_view(row: Response, *, verifying: bool = False) -> dict[str, object]:
 
 
 async def status(request: Request) -> HTTPResponse:
-    row = await Response.get_or_none(status_token=request.path_params["token"])
+    row = await Interaction.get_or_none(status_token=request.path_params["token"])
     if row is None:
         return await error_page(request, 404, "Not found", "There is no such webmention.")
     view = status_view(row, verifying=await reverifying(row))

@@ -33,7 +33,8 @@ from hearth.server.core.http import (
     error_excerpt,
     retry_after_seconds,
 )
-from hearth.server.core.models import Job, OutgoingWebmention, Post, Status, Visibility
+from hearth.server.core.models import Job, OutgoingWebmention, Post
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.webmention.endpoint_discovery import DiscoveryError, discover_endpoint
 from hearth.server.webmention.links import is_own, outgoing_targets

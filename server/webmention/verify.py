@@ -35,7 +35,7 @@ from hearth.server.core.http import (
     fetch,
     retry_after_seconds,
 )
-from hearth.server.core.models import Post, Response, ResponseState
+from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation, response_fields
 from hearth.server.webmention.mf2 import normalize_url
@@ -60,13 +60,13 @@ MAX_URL = 2048
 class Unverified(Exception):
     """Verification ended for good without an accepted response."""
 
-    def __init__(self, state: ResponseState, reason: str) -> None:
+    def __init__(self, state: InteractionState, reason: str) -> None:
         super().__init__(reason)
         self.state = state
         self.reason = reason
 
 
-async def schedule(response: Response) -> None:
+async def schedule(response: Interaction) -> None:
     """Queue a verification of `response`. Every call queues one: a re-send re-verifies."""
     key = f"{KIND}:{response.id}:{secrets.token_hex(8)}"
     await job_queue.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
@@ -80,20 +80,20 @@ def target_urls(settings: Settings, target: str, post: Post) -> set[str]:
     return {f"{scheme}://{rest}" for rest in found for scheme in ("http", "https")}
 
 
-def _removed(response: Response, reason: str) -> Unverified:
+def _removed(response: Interaction, reason: str) -> Unverified:
     """A source that no longer supports the response: deleted if it was ever shown."""
-    state = ResponseState.DELETED if response.verified_at else ResponseState.REJECTED
+    state = InteractionState.DELETED if response.verified_at else InteractionState.REJECTED
     return Unverified(state, reason)
 
 
 def _retry(ctx: JobContext, reason: str, last: Unverified | None = None, **kw: Any) -> NoReturn:
     if ctx.job.attempts < ctx.job.max_attempts:
         raise job_queue.Retry(reason, **kw)
-    raise last or Unverified(ResponseState.REJECTED, reason)
+    raise last or Unverified(InteractionState.REJECTED, reason)
 
 
 async def _fetch_source(
-    ctx: JobContext, client: httpx.AsyncClient, response: Response
+    ctx: JobContext, client: httpx.AsyncClient, response: Interaction
 ) -> httpx.Response:
     try:
         fetched = await fetch(
@@ -107,12 +107,12 @@ async def _fetch_source(
     except (BlockedAddressError, httpx.UnsupportedProtocol) as exc:
         # Not the guard's own message: that names the address a host resolved to here.
         reason = "the source (or a redirect) is not an http(s) URL on a public address"
-        raise Unverified(ResponseState.REJECTED, reason) from exc
+        raise Unverified(InteractionState.REJECTED, reason) from exc
     except ResponseTooLarge as exc:
         reason = f"the source is larger than {SOURCE_MAX_BYTES} bytes"
-        raise Unverified(ResponseState.REJECTED, reason) from exc
+        raise Unverified(InteractionState.REJECTED, reason) from exc
     except httpx.TooManyRedirects as exc:
-        raise Unverified(ResponseState.REJECTED, "the source redirects too many times") from exc
+        raise Unverified(InteractionState.REJECTED, "the source redirects too many times") from exc
     except httpx.HTTPError as exc:
         _retry(ctx, f"could not fetch the source: {exc}")
     status = fetched.status_code
@@ -125,12 +125,12 @@ async def _fetch_source(
         wait = retry_after_seconds(fetched)
         _retry(ctx, f"the source answered HTTP {status}", retry_after=wait)
     if not 200 <= status < 300:
-        raise Unverified(ResponseState.REJECTED, f"the source answered HTTP {status}")
+        raise Unverified(InteractionState.REJECTED, f"the source answered HTTP {status}")
     return fetched
 
 
 async def _read(
-    ctx: JobContext, fetched: httpx.Response, response: Response, post: Post
+    ctx: JobContext, fetched: httpx.Response, response: Interaction, post: Post
 ) -> response_fields.Fields:
     content_type = fetched.headers.get("Content-Type") or "text/html"
     url = str(fetched.url)
@@ -141,7 +141,7 @@ async def _read(
         reason = (
             f"the source is {response_fields.media_type(content_type)}, not HTML, mf2 JSON or text"
         )
-        raise Unverified(ResponseState.REJECTED, reason)
+        raise Unverified(InteractionState.REJECTED, reason)
     targets = target_urls(ctx.settings, response.target, post)
     if not document.links_to(targets):
         raise _removed(response, "the source does not link to the target")
@@ -150,12 +150,16 @@ async def _read(
     )
 
 
-async def _parent_id(response: Response, post: Post, fields: response_fields.Fields) -> int | None:
+async def _parent_id(
+    response: Interaction, post: Post, fields: response_fields.Fields
+) -> int | None:
     """The earlier response to the same post that this reply answers, if any."""
     in_reply_to = fields.in_reply_to if fields.kind == "reply" else []
     if not in_reply_to:
         return None
-    earlier = Response.filter(post_id=post.id, id__lt=response.id, state=ResponseState.ACCEPTED)
+    earlier = Interaction.filter(
+        post_id=post.id, id__lt=response.id, state=InteractionState.ACCEPTED
+    )
     for row in await earlier.order_by("-id").values("id", "identities"):
         if set(in_reply_to) & set(row["identities"] or []):
             return int(row["id"])
@@ -164,7 +168,7 @@ async def _parent_id(response: Response, post: Post, fields: response_fields.Fie
 
 async def _accept(
     ctx: JobContext,
-    response: Response,
+    response: Interaction,
     post: Post,
     fields: response_fields.Fields,
     rule: str | None,
@@ -186,7 +190,7 @@ async def _accept(
             "identities": fields.identities,
             "mf2": fields.entry,
             "parent_id": await _parent_id(response, post, fields),
-            "state": ResponseState.ACCEPTED,
+            "state": InteractionState.ACCEPTED,
             "reason": None,
             "verified_at": datetime.now(UTC),
         }
@@ -195,9 +199,9 @@ async def _accept(
     await response.save()
 
 
-async def _settle(response: Response, outcome: Unverified) -> None:
+async def _settle(response: Interaction, outcome: Unverified) -> None:
     values: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason}
-    if outcome.state == ResponseState.DELETED:
+    if outcome.state == InteractionState.DELETED:
         # The author took it back: keep who and where, not what it said.
         values.update(content_html=None, content_text=None, mf2=None)
     await response.update_from_dict(values).save()
@@ -205,7 +209,7 @@ async def _settle(response: Response, outcome: Unverified) -> None:
 
 async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `webmention.verify` job: `payload["response_id"]` names the `Response`."""
-    response = await Response.get_or_none(id=payload["response_id"]).prefetch_related("post")
+    response = await Interaction.get_or_none(id=payload["response_id"]).prefetch_related("post")
     post = response.post if response is not None else None
     if response is None or post is None:
         return  # the row or its post was deleted since
@@ -214,17 +218,17 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     rule = await moderation.domain_rule(response.domain)
     try:
         if rule == moderation.BLOCK:
-            raise Unverified(ResponseState.REJECTED, moderation.BLOCKED_REASON)
+            raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
         fetched = await _fetch_source(ctx, ctx.http, response)
         fields = await _read(ctx, fetched, response, post)
     except Unverified as outcome:
         await _settle(response, outcome)
     except job_queue.Retry as retry:
-        await Response.filter(id=response.id).update(reason=f"will try again: {retry}")
+        await Interaction.filter(id=response.id).update(reason=f"will try again: {retry}")
         raise
     except Exception:
         if ctx.job.attempts >= ctx.job.max_attempts:  # a bug here must not leave it pending
-            await _settle(response, Unverified(ResponseState.REJECTED, INTERNAL_ERROR))
+            await _settle(response, Unverified(InteractionState.REJECTED, INTERNAL_ERROR))
         raise
     else:
         await _accept(ctx, response, post, fields, rule)

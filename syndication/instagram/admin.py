@@ -19,7 +19,7 @@ from starlette.requests import Request
 from tortoise.functions import Count
 
 from hearth.server.core.features import AdminSection
-from hearth.server.core.models import AdminSession, Response
+from hearth.server.core.models import AdminSession, Interaction
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import settings_of
 from hearth.syndication.instagram import account as accounts
@@ -93,7 +93,7 @@ async def backfed_counts(post_ids: list[int]) -> dict[int, int]:
     if not post_ids:
         return {}
     rows = (
-        await Response.filter(origin=ORIGIN, post_id__in=post_ids)
+        await Interaction.filter(origin=ORIGIN, post_id__in=post_ids)
         .annotate(n=Count("id"))
         .group_by("post_id")
         .values("post_id", "n")

@@ -34,7 +34,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from hearth.server.core import job_queue
-from hearth.server.core.models import Approval, Job, Post, Response, ResponseState
+from hearth.server.core.models import Approval, Interaction, InteractionState, Job, Post
 from hearth.server.core.render import sanitize_html
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation
@@ -131,11 +131,13 @@ def _source(media: InstagramMedia, comment_id: str) -> str:
 
 async def _store(
     settings: Settings, media: InstagramMedia, post: Post, c: Incoming
-) -> Response | None:
+) -> Interaction | None:
     """Create or update the response for one comment; None if it cannot be threaded yet."""
     parent = None
     if c.parent_id:
-        parent = await Response.get_or_none(origin=ORIGIN, post_id=post.id, external_id=c.parent_id)
+        parent = await Interaction.get_or_none(
+            origin=ORIGIN, post_id=post.id, external_id=c.parent_id
+        )
         if parent is None and c.parent_id != media.comment_id:  # a reply to ours: top level
             return None
     source, target = _source(media, c.id), settings.absolute(post.path)
@@ -147,20 +149,20 @@ async def _store(
         "kind": "reply", "url": source, "external_id": c.id, "parent_id": parent and parent.id,
         "author_name": c.username, "domain": f"instagram.com/{username}",
         "author_url": f"https://www.instagram.com/{username}/" if valid else None,
-        "content_text": c.text, "state": ResponseState.ACCEPTED, "reason": None,
+        "content_text": c.text, "state": InteractionState.ACCEPTED, "reason": None,
         "content_html": str(sanitize_html(html.escape(c.text).replace("\n", "<br>\n"))),
         "verified_at": job_queue.utcnow(),
     }  # fmt: skip
-    row = await Response.get_or_none(source_target_hash=digest)
+    row = await Interaction.get_or_none(source_target_hash=digest)
     if row is None:
         values |= {"published": c.timestamp or job_queue.utcnow(), "status_token": _token()}
-        row = Response(source_target_hash=digest, **values)
+        row = Interaction(source_target_hash=digest, **values)
     else:
         values |= {"published": c.timestamp} if c.timestamp else {}
         row.update_from_dict(values)
     rules = {await moderation.domain_rule(d) for d in (row.domain, "instagram.com")}
     if moderation.BLOCK in rules:
-        row.state, row.reason = ResponseState.REJECTED, moderation.BLOCKED_REASON
+        row.state, row.reason = InteractionState.REJECTED, moderation.BLOCKED_REASON
     rule = moderation.ALLOW if moderation.ALLOW in rules else None
     row.approval = await moderation.approval_for(row, settings.moderation, rule)
     if c.hidden:  # the owner hid it on Instagram: not shown here either
@@ -222,9 +224,9 @@ async def _poll(
             continue
         incoming = Incoming(c.id, c.text, c.username, c.timestamp, c.parent_id, c.hidden)
         await _store(ctx.settings, media, post, incoming)
-    gone = Response.filter(origin=ORIGIN, post_id=post.id, state=ResponseState.ACCEPTED)
+    gone = Interaction.filter(origin=ORIGIN, post_id=post.id, state=InteractionState.ACCEPTED)
     await gone.exclude(external_id__in=seen).update(
-        state=ResponseState.DELETED, content_html=None, content_text=None, mf2=None
+        state=InteractionState.DELETED, content_html=None, content_text=None, mf2=None
     )
     media.comments_polled_at = job_queue.utcnow()
     await media.save(update_fields=["like_count", "permalink", "comments_polled_at"])

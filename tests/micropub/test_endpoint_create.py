@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from hearth.micropub import post_actions
-from hearth.server.core.models import Post, Status, Visibility
+from hearth.server.core.models import Post
+from hearth.server.core.publication import Status, Visibility
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,

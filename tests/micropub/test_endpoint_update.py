@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from hearth.micropub import post_actions
-from hearth.server.core.models import Post, Status
+from hearth.server.core.models import Post
+from hearth.server.core.publication import Status
 from tests.micropub.endpoint_helpers import (
     bearer,
     create,

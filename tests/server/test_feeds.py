@@ -19,8 +19,9 @@ from starlette.applications import Starlette
 
 from hearth.app import create_app
 from hearth.server import feeds
-from hearth.server.core.models import Post, Status, Visibility
+from hearth.server.core.models import Post
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from tests.micropub.endpoint_helpers import ENDPOINT, bearer, image_bytes

@@ -39,17 +39,16 @@ from hearth.server.admin import passwords, set_password
 from hearth.server.core.models import (
     Approval,
     DomainRule,
+    Interaction,
+    InteractionState,
     Job,
     JobState,
     OutgoingWebmention,
     Post,
-    Response,
-    ResponseState,
-    Status,
     Token,
-    Visibility,
 )
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.core.tokens import mint_token
 from hearth.syndication.instagram.silo_settings import InstagramSettings
@@ -213,7 +212,7 @@ def fake_graph_api(request: httpx.Request) -> httpx.Response:
 _ids = itertools.count(1)
 
 
-async def response(post: Post, kind: str = "reply", **values: Any) -> Response:
+async def response(post: Post, kind: str = "reply", **values: Any) -> Interaction:
     """A received response to `post`, verified and approved unless `values` say otherwise."""
     n = next(_ids)
     source = values.pop("source", f"https://person{n}.example/r/{n}")
@@ -225,7 +224,7 @@ async def response(post: Post, kind: str = "reply", **values: Any) -> Response:
         "source_target_hash": f"hash-{n}",
         "status_token": f"status-token-{n}",
         "domain": f"person{n}.example",
-        "state": ResponseState.ACCEPTED,
+        "state": InteractionState.ACCEPTED,
         "approval": Approval.APPROVED,
         "author_name": f"Person <{n}>",
         "author_url": f"https://person{n}.example/",
@@ -235,7 +234,7 @@ async def response(post: Post, kind: str = "reply", **values: Any) -> Response:
         "verified_at": datetime(2026, 5, 5, 11, n % 60, tzinfo=UTC),
         **values,
     }
-    return await Response.create(**row)
+    return await Interaction.create(**row)
 
 
 async def micropub(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> str:
@@ -365,11 +364,11 @@ async def status_pages(site: Site, post: Post) -> None:
         ("webmention status: accepted, hidden", {"approval": Approval.HIDDEN}),
         (
             "webmention status: rejected",
-            {"state": ResponseState.REJECTED, "reason": "the source does not link to <it>"},
+            {"state": InteractionState.REJECTED, "reason": "the source does not link to <it>"},
         ),
         (
             "webmention status: deleted",
-            {"state": ResponseState.DELETED, "reason": "the source is gone (HTTP 410)"},
+            {"state": InteractionState.DELETED, "reason": "the source is gone (HTTP 410)"},
         ),
     ]
     for name, values in states:

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import mf2py
 
-from hearth.server.core.models import Post, Status, Visibility
+from hearth.server.core.models import Post
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status, Visibility
 from tests.conftest import BASE_URL
 
 
@@ -339,16 +340,16 @@ async def test_slug_ignores_script_text(client: httpx.AsyncClient) -> None:
 
 async def test_feed_entries_show_response_counts(client: httpx.AsyncClient) -> None:
     """A post with shown likes and replies carries their counts in the h-feed."""
-    from hearth.server.core.models import Approval, Response, ResponseState
+    from hearth.server.core.models import Approval, Interaction, InteractionState
 
     post = await create_post({"content": ["liked post"]})
     for n, kind in enumerate(["like", "like", "reply", "like"]):
-        await Response.create(
+        await Interaction.create(
             source=f"https://fan{n}.example/{kind}",
             target=BASE_URL + post.path,
             source_target_hash=f"{n:064d}",
             post=post,
-            state=ResponseState.ACCEPTED,
+            state=InteractionState.ACCEPTED,
             approval=Approval.APPROVED if n < 3 else Approval.WAITING,
             status_token=f"token{n}",
             domain=f"fan{n}.example",

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from hearth.server.core.models import Post, Response, ResponseState
+from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram.admin import comment_state
 from hearth.syndication.instagram.silo_settings import with_instagram
@@ -111,7 +111,7 @@ async def test_media_rows_show_their_states(
     )
     await InstagramMedia.create(media_id="m3", copy_state="pending")
     for n in range(2):
-        await Response.create(
+        await Interaction.create(
             origin="instagram",
             source=f"https://www.instagram.com/p/AAA111/c/{n}",
             target=permalink(post),
@@ -120,7 +120,7 @@ async def test_media_rows_show_their_states(
             domain="instagram.com",
             status_token=f"igtok{n}",
             kind="reply",
-            state=ResponseState.ACCEPTED,
+            state=InteractionState.ACCEPTED,
         )
     html = await section(client)
     row1 = html[html.index('id="instagram-m1"') : html.index('id="instagram-m2"')]

@@ -16,7 +16,7 @@ import pytest
 
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Approval, Job, JobState, Post, Response, ResponseState
+from hearth.server.core.models import Approval, Interaction, InteractionState, Job, JobState, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation
 from hearth.syndication.instagram import backfeed, comments
@@ -96,7 +96,7 @@ async def test_comment_and_reply_by_poll_show_threaded(
     [shown] = await shown_comments(client, media)
     assert "Where is this?" == text_of(shown)
     assert ["Brighton"] == [text_of(c) for c in shown["properties"]["comment"]]
-    row = await Response.get(external_id=top)
+    row = await Interaction.get(external_id=top)
     assert ("instagram", "reply", "instagram.com/friend") == (row.origin, row.kind, row.domain)
 
 
@@ -110,7 +110,7 @@ async def test_edited_comment_updates(
     fake.edit_comment(top, "Nice picture!")
     await poll(settings, http, media)
     assert ["Nice picture!"] == [text_of(c) for c in await shown_comments(client, media)]
-    assert 1 == await Response.filter(external_id=top).count()
+    assert 1 == await Interaction.filter(external_id=top).count()
 
 
 async def test_deleted_comment_disappears(
@@ -124,7 +124,7 @@ async def test_deleted_comment_disappears(
     fake.delete_comment(top)
     await poll(settings, http, media)
     assert ["Stays"] == [text_of(c) for c in await shown_comments(client, media)]
-    assert ResponseState.DELETED == (await Response.get(external_id=top)).state
+    assert InteractionState.DELETED == (await Interaction.get(external_id=top)).state
 
 
 async def test_own_citation_comment_is_never_backfed(
@@ -139,7 +139,7 @@ async def test_own_citation_comment_is_never_backfed(
     await deliver(client, fake, media.comment_id)
     await poll(settings, http, media)
     assert [] == await shown_comments(client, media)
-    assert 0 == await Response.filter(origin="instagram").count()
+    assert 0 == await Interaction.filter(origin="instagram").count()
 
 
 async def test_like_count_is_stored(
@@ -175,7 +175,7 @@ async def test_rate_limit_then_recovery_backfeeds_once(
     fake.fail_next(1, status=429, error_code=4, retry_after=1)
     fake.fail_next(1, status=500)
     await poll(settings, http, media)
-    assert 1 == await Response.filter(external_id=top, state=ResponseState.ACCEPTED).count()
+    assert 1 == await Interaction.filter(external_id=top, state=InteractionState.ACCEPTED).count()
 
 
 async def test_poll_queues_the_next_slot(
@@ -219,14 +219,14 @@ async def test_known_moderation_is_per_instagram_user(
     media = await copied_media(fake)
     first = fake.add_comment(media.media_id, "First!", username="friend")
     await poll(known, http, media)
-    row = await Response.get(external_id=first)
+    row = await Interaction.get(external_id=first)
     assert Approval.WAITING == row.approval
     await moderation.set_approval(row, Approval.APPROVED)
     second = fake.add_comment(media.media_id, "Again", username="friend")
     stranger = fake.add_comment(media.media_id, "Hi", username="stranger")
     await poll(known, http, media)
-    assert Approval.APPROVED == (await Response.get(external_id=second)).approval
-    assert Approval.WAITING == (await Response.get(external_id=stranger)).approval
+    assert Approval.APPROVED == (await Interaction.get(external_id=second)).approval
+    assert Approval.WAITING == (await Interaction.get(external_id=stranger)).approval
 
 
 async def test_rate_limit_on_a_comment_poll_pauses_the_account(
@@ -250,7 +250,7 @@ async def test_deleted_copy_gets_no_comments(
     await Post.filter(id=media.post_id).update(deleted_at=datetime.now(UTC))  # type: ignore[attr-defined]
     fake.add_comment(media.media_id, "Still here?", username="friend")
     await poll(settings, http, media)
-    assert 0 == await Response.filter(origin="instagram").count()
+    assert 0 == await Interaction.filter(origin="instagram").count()
     assert 0 == await backfeed.schedule_comment_polls(settings)
 
 
@@ -264,7 +264,7 @@ async def test_comment_hidden_on_instagram_is_not_shown(
     fake.comments[rude].hidden = True
     await poll(settings, http, media)
     assert ["Lovely"] == [text_of(c) for c in await shown_comments(client, media)]
-    assert Approval.HIDDEN == (await Response.get(external_id=rude)).approval
+    assert Approval.HIDDEN == (await Interaction.get(external_id=rude)).approval
 
 
 async def test_media_deleted_on_instagram_stops_its_comment_polls(

@@ -1,7 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from orjson import loads
-from hearth.server.core.models import JobState, Status, Visibility
+from hearth.server.core.models import JobState
+from hearth.server.core.publication import Status, Visibility
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from orjson import loads
-from hearth.server.core.models import Approval, ResponseState
+from hearth.server.core.models import Approval, InteractionState
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
@@ -93,10 +93,10 @@ class Migration(migrations.Migration):
                 (
                     "state",
                     fields.CharEnumField(
-                        default=ResponseState.PENDING,
+                        default=InteractionState.PENDING,
                         db_index=True,
                         description="PENDING: pending\nACCEPTED: accepted\nREJECTED: rejected\nDELETED: deleted",
-                        enum_type=ResponseState,
+                        enum_type=InteractionState,
                         max_length=8,
                     ),
                 ),

@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 
 from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
 from hearth.server.core.features import AdminSection
-from hearth.server.core.models import Job, JobState, Status, Token
+from hearth.server.core.models import Job, JobState, Token
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status
 
 BASE_URL = "https://example.test/"
 

@@ -11,8 +11,9 @@ import pytest
 
 from hearth.app import create_app
 from hearth.server.core.events import post_changed
-from hearth.server.core.models import Job, Visibility
+from hearth.server.core.models import Job
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Visibility
 from hearth.server.core.settings import Settings
 from tests.conftest import BASE_URL
 

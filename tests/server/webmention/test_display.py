@@ -15,7 +15,7 @@ from typing import Any
 import mf2py
 from starlette.applications import Starlette
 
-from hearth.server.core.models import Approval, Post, Response, ResponseState
+from hearth.server.core.models import Approval, Interaction, InteractionState, Post
 from hearth.server.core.posts import create_post
 from hearth.server.webmention.display import Counts, counts_for, responses_for
 from tests.server.webmention.test_receive_support import SITE, permalink, post_fixture  # noqa: F401
@@ -23,7 +23,7 @@ from tests.server.webmention.test_receive_support import SITE, permalink, post_f
 _ids = itertools.count(1)
 
 
-async def stored(post: Post, kind: str = "reply", **values: Any) -> Response:
+async def stored(post: Post, kind: str = "reply", **values: Any) -> Interaction:
     """A verified, approved response to `post` (override any column with `values`)."""
     n = next(_ids)
     source = values.pop("source", f"https://person{n}.example/r/{n}")
@@ -35,7 +35,7 @@ async def stored(post: Post, kind: str = "reply", **values: Any) -> Response:
         "source_target_hash": f"hash-{n}",
         "status_token": f"token-{n}",
         "domain": f"person{n}.example",
-        "state": ResponseState.ACCEPTED,
+        "state": InteractionState.ACCEPTED,
         "approval": Approval.APPROVED,
         "author_name": f"Person {n}",
         "author_url": f"https://person{n}.example/",
@@ -44,7 +44,7 @@ async def stored(post: Post, kind: str = "reply", **values: Any) -> Response:
         "published": datetime(2026, 5, 5, 10, n % 60, tzinfo=UTC),
         **values,
     }
-    return await Response.create(**row)
+    return await Interaction.create(**row)
 
 
 def render(app: Starlette, responses: object) -> str:
@@ -64,9 +64,9 @@ def parsed_entry(app: Starlette, responses: object) -> dict[str, list[Any]]:
 async def test_only_accepted_approved_originals_are_shown(post: Post) -> None:
     """Pending, rejected, deleted, waiting, hidden and duplicate responses are left out."""
     shown = await stored(post)
-    await stored(post, state=ResponseState.PENDING)
-    await stored(post, state=ResponseState.REJECTED)
-    await stored(post, state=ResponseState.DELETED)
+    await stored(post, state=InteractionState.PENDING)
+    await stored(post, state=InteractionState.REJECTED)
+    await stored(post, state=InteractionState.DELETED)
     await stored(post, approval=Approval.WAITING)
     await stored(post, approval=Approval.HIDDEN)
     await stored(post, duplicate_of=shown)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Approval, DomainRule, Post, Response, ResponseState
+from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState, Post
 from hearth.server.webmention import moderation
 from tests.server.webmention.test_receive_support import (
     FakeWeb,
@@ -34,7 +34,7 @@ def moderate(worker: Worker, mode: str) -> None:
 
 async def reply(
     client: httpx.AsyncClient, worker: Worker, web: FakeWeb, post: Post, source: str = FIRST
-) -> Response:
+) -> Interaction:
     web.add(source, reply_page(permalink(post)))
     return await received(client, worker, source, permalink(post))
 
@@ -53,7 +53,7 @@ async def test_known_mode_holds_a_new_domain(
     """`known`: a domain never approved before waits."""
     moderate(worker, "known")
     response = await reply(client, worker, web, post)
-    assert (ResponseState.ACCEPTED, Approval.WAITING) == (response.state, response.approval)
+    assert (InteractionState.ACCEPTED, Approval.WAITING) == (response.state, response.approval)
 
 
 async def test_known_mode_shows_a_domain_approved_before(
@@ -91,7 +91,7 @@ async def test_block_rule_rejects_without_fetching(
     """A blocked domain's webmention is rejected, and its source is never fetched."""
     await DomainRule.create(domain="alice.example", rule=moderation.BLOCK)
     response = await reply(client, worker, web, post)
-    assert (ResponseState.REJECTED, moderation.BLOCKED_REASON, 0) == (
+    assert (InteractionState.REJECTED, moderation.BLOCKED_REASON, 0) == (
         response.state,
         response.reason,
         web.fetched(FIRST),
@@ -104,7 +104,7 @@ async def test_block_rule_covers_subdomains(
     """Blocking example.org blocks www.example.org too."""
     await DomainRule.create(domain="alice.example", rule=moderation.BLOCK)
     response = await reply(client, worker, web, post, "https://www.alice.example/r/1")
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_block_beats_allow(app: object) -> None:
@@ -122,8 +122,11 @@ async def test_blocking_a_domain_rejects_what_it_sent(
     """Blocking after the fact takes the domain's responses off the page."""
     response = await reply(client, worker, web, post)
     assert 1 == await moderation.block_domain("alice.example")
-    response = await Response.get(id=response.id)
-    assert (ResponseState.REJECTED, moderation.BLOCKED_REASON) == (response.state, response.reason)
+    response = await Interaction.get(id=response.id)
+    assert (InteractionState.REJECTED, moderation.BLOCKED_REASON) == (
+        response.state,
+        response.reason,
+    )
 
 
 async def test_owner_hiding_survives_reverification(

@@ -14,10 +14,10 @@ import pytest
 from hearth.server.core.models import (
     Approval,
     DomainRule,
+    Interaction,
+    InteractionState,
     OutgoingWebmention,
     Post,
-    Response,
-    ResponseState,
 )
 from tests.server.admin.conftest import (
     fast_hashing,  # noqa: F401
@@ -29,7 +29,7 @@ from tests.server.webmention.test_receive_support import permalink, post_fixture
 
 async def waiting(
     post: Post, source: str = "https://alice.example/r/1", **extra: object
-) -> Response:
+) -> Interaction:
     """A verified reply waiting for approval."""
     values = {
         "source": source,
@@ -39,12 +39,12 @@ async def waiting(
         "source_target_hash": source,
         "status_token": source[-8:],
         "kind": "reply",
-        "state": ResponseState.ACCEPTED,
+        "state": InteractionState.ACCEPTED,
         "author_name": "Alice <b>",
         "content_text": "Nice post!",
         **extra,
     }
-    return await Response.create(**values)
+    return await Interaction.create(**values)
 
 
 async def test_queue_lists_waiting_responses_with_actions(
@@ -68,7 +68,7 @@ async def test_approve_shows_the_response(
         f"/admin/webmentions/{response.id}/approve", data={"csrf_token": signed_in}
     )
     assert (303, "/admin/#webmentions") == (answer.status_code, answer.headers["location"])
-    assert Approval.APPROVED == (await Response.get(id=response.id)).approval
+    assert Approval.APPROVED == (await Interaction.get(id=response.id)).approval
 
 
 async def test_hide_hides_the_response(
@@ -77,7 +77,7 @@ async def test_hide_hides_the_response(
     """Hide (reject): the response is kept but never shown."""
     response = await waiting(post)
     await client.post(f"/admin/webmentions/{response.id}/hide", data={"csrf_token": signed_in})
-    assert Approval.HIDDEN == (await Response.get(id=response.id)).approval
+    assert Approval.HIDDEN == (await Interaction.get(id=response.id)).approval
 
 
 async def test_block_blocks_the_domain(
@@ -87,9 +87,9 @@ async def test_block_blocks_the_domain(
     response = await waiting(post)
     await client.post(f"/admin/webmentions/{response.id}/block", data={"csrf_token": signed_in})
     rule = await DomainRule.get(domain="alice.example")
-    assert ("block", ResponseState.REJECTED) == (
+    assert ("block", InteractionState.REJECTED) == (
         rule.rule,
-        (await Response.get(id=response.id)).state,
+        (await Interaction.get(id=response.id)).state,
     )
 
 
@@ -100,7 +100,7 @@ async def test_action_without_csrf_token_is_forbidden(
     response = await waiting(post)
     answer = await client.post(f"/admin/webmentions/{response.id}/approve", data={})
     assert 403 == answer.status_code
-    assert Approval.WAITING == (await Response.get(id=response.id)).approval
+    assert Approval.WAITING == (await Interaction.get(id=response.id)).approval
 
 
 async def test_actions_need_a_session(client: httpx.AsyncClient, password: str, post: Post) -> None:
@@ -108,7 +108,7 @@ async def test_actions_need_a_session(client: httpx.AsyncClient, password: str, 
     response = await waiting(post)
     answer = await client.post(f"/admin/webmentions/{response.id}/approve", data={})
     assert 303 == answer.status_code
-    assert Approval.WAITING == (await Response.get(id=response.id)).approval
+    assert Approval.WAITING == (await Interaction.get(id=response.id)).approval
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hearth.server.core.models import (
-    Job,
-    PathRedirect,
-    Post,
-    Response,
-    ResponseState,
-    Status,
-    Visibility,
-)
+from hearth.server.core.models import Interaction, InteractionState, Job, PathRedirect, Post
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.webmention import receive, verify
 from tests.server.webmention.test_receive_support import (
     SITE,
@@ -37,7 +30,7 @@ async def test_valid_request_gets_201_with_absolute_status_location(
     """A valid webmention is 201 Created with the status page's absolute URL in Location."""
     answer = await deliver(client, SOURCE, permalink(post))
     assert 201 == answer.status_code
-    response = await Response.get(source=SOURCE)
+    response = await Interaction.get(source=SOURCE)
     assert f"{SITE}webmention/status/{response.status_token}" == answer.headers["location"]
     assert answer.headers["content-type"].startswith("text/plain")
 
@@ -47,8 +40,8 @@ async def test_valid_request_is_stored_pending_for_its_post(
 ) -> None:
     """The row names the post, the source's domain and starts pending."""
     await deliver(client, SOURCE, permalink(post))
-    response = await Response.get(source=SOURCE)
-    assert (permalink(post), post.id, "alice.example", ResponseState.PENDING) == (
+    response = await Interaction.get(source=SOURCE)
+    assert (permalink(post), post.id, "alice.example", InteractionState.PENDING) == (
         response.target,
         response.post_id,  # type: ignore[attr-defined]
         response.domain,
@@ -61,7 +54,7 @@ async def test_valid_request_queues_one_verification_job(
 ) -> None:
     """Verification is asynchronous: one queued `webmention.verify` job per request."""
     await deliver(client, SOURCE, permalink(post))
-    response = await Response.get(source=SOURCE)
+    response = await Interaction.get(source=SOURCE)
     (job,) = await Job.filter(kind=verify.KIND)
     assert {"response_id": response.id} == job.payload
 
@@ -81,7 +74,7 @@ async def test_webmention_rocks_receiver_test_2_invalid_urls_are_400(
     """webmention.rocks receiver test 2: each invalid source or target is exactly 400."""
     answer = await deliver(client, source, target.format(target=permalink(post)))
     assert 400 == answer.status_code
-    assert 0 == await Response.all().count()
+    assert 0 == await Interaction.all().count()
 
 
 @pytest.mark.parametrize(
@@ -187,14 +180,14 @@ async def test_target_fragment_is_ignored(client: httpx.AsyncClient, post: Post)
     """§3.2.1 SHOULD: the fragment is ignored when checking the target (and stored without)."""
     answer = await deliver(client, SOURCE, permalink(post) + "#comments")
     assert 201 == answer.status_code
-    assert permalink(post) == (await Response.get(source=SOURCE)).target
+    assert permalink(post) == (await Interaction.get(source=SOURCE)).target
 
 
 async def test_short_link_target_is_accepted(client: httpx.AsyncClient, post: Post) -> None:
     """The post's permashortlink /s/CODE is the same post."""
     answer = await deliver(client, SOURCE, f"{SITE}s/{post.short_code}")
     assert 201 == answer.status_code
-    assert post.id == (await Response.get(source=SOURCE)).post_id  # type: ignore[attr-defined]
+    assert post.id == (await Interaction.get(source=SOURCE)).post_id  # type: ignore[attr-defined]
 
 
 async def test_former_permalink_target_is_accepted(client: httpx.AsyncClient, post: Post) -> None:
@@ -202,7 +195,7 @@ async def test_former_permalink_target_is_accepted(client: httpx.AsyncClient, po
     await PathRedirect.create(path="2026/05/old-name", post=post)
     answer = await deliver(client, SOURCE, f"{SITE}2026/05/old-name")
     assert 201 == answer.status_code
-    assert post.id == (await Response.get(source=SOURCE)).post_id  # type: ignore[attr-defined]
+    assert post.id == (await Interaction.get(source=SOURCE)).post_id  # type: ignore[attr-defined]
 
 
 async def test_http_spelling_of_the_site_is_accepted(client: httpx.AsyncClient, post: Post) -> None:
@@ -233,7 +226,7 @@ async def test_oversized_body_is_400(client: httpx.AsyncClient, post: Post) -> N
     """Bodies beyond two long URLs are refused without being parsed."""
     answer = await deliver(client, SOURCE + "?" + "x" * 20_000, permalink(post))
     assert 400 == answer.status_code
-    assert 0 == await Response.all().count()
+    assert 0 == await Interaction.all().count()
 
 
 async def test_too_long_url_is_400(client: httpx.AsyncClient, post: Post) -> None:
@@ -245,10 +238,10 @@ async def test_too_long_url_is_400(client: httpx.AsyncClient, post: Post) -> Non
 async def test_resend_updates_the_same_row(client: httpx.AsyncClient, post: Post) -> None:
     """§3.2.4: the same source and target again is an update, never a second row."""
     first = await deliver(client, SOURCE, permalink(post))
-    await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED)
+    await Interaction.filter(source=SOURCE).update(state=InteractionState.ACCEPTED)
     second = await deliver(client, SOURCE, permalink(post) + "#again")
     assert first.headers["location"] == second.headers["location"]
-    assert 1 == await Response.all().count()
+    assert 1 == await Interaction.all().count()
 
 
 async def test_resend_keeps_an_accepted_response_shown(
@@ -256,10 +249,10 @@ async def test_resend_keeps_an_accepted_response_shown(
 ) -> None:
     """An edited reply sent again stays on the page while its new version is verified."""
     await deliver(client, SOURCE, permalink(post))
-    await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED)
+    await Interaction.filter(source=SOURCE).update(state=InteractionState.ACCEPTED)
     await deliver(client, SOURCE, permalink(post))
-    response = await Response.get(source=SOURCE)
-    assert (ResponseState.ACCEPTED, receive.RESENT_REASON) == (response.state, response.reason)
+    response = await Interaction.get(source=SOURCE)
+    assert (InteractionState.ACCEPTED, receive.RESENT_REASON) == (response.state, response.reason)
 
 
 async def test_status_page_says_pending_while_a_resend_is_verified(
@@ -267,7 +260,9 @@ async def test_status_page_says_pending_while_a_resend_is_verified(
 ) -> None:
     """The sender sees its re-send pending, while the earlier version is still shown."""
     await deliver(client, SOURCE, permalink(post))
-    await Response.filter(source=SOURCE).update(state=ResponseState.ACCEPTED, approval="approved")
+    await Interaction.filter(source=SOURCE).update(
+        state=InteractionState.ACCEPTED, approval="approved"
+    )
     await Job.all().update(state="done")
     answer = await deliver(client, SOURCE, permalink(post))
     status = await client.get(answer.headers["location"], headers={"Accept": "application/json"})
@@ -279,10 +274,12 @@ async def test_resend_of_a_rejected_response_starts_pending(
 ) -> None:
     """A source that failed verification and is sent again waits for the new verification."""
     await deliver(client, SOURCE, permalink(post))
-    await Response.filter(source=SOURCE).update(state=ResponseState.REJECTED, reason="no link")
+    await Interaction.filter(source=SOURCE).update(
+        state=InteractionState.REJECTED, reason="no link"
+    )
     await deliver(client, SOURCE, permalink(post))
-    response = await Response.get(source=SOURCE)
-    assert (ResponseState.PENDING, None) == (response.state, response.reason)
+    response = await Interaction.get(source=SOURCE)
+    assert (InteractionState.PENDING, None) == (response.state, response.reason)
 
 
 async def test_resend_queues_a_new_verification(client: httpx.AsyncClient, post: Post) -> None:

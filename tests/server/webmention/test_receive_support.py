@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Job, JobState, Post, Response
+from hearth.server.core.models import Interaction, Job, JobState, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
 from hearth.wiring import job_handlers
@@ -132,17 +132,19 @@ async def make_retries_due() -> None:
     await Job.filter(state=JobState.QUEUED).update(run_at=datetime.now(UTC))
 
 
-async def only_response() -> Response:
-    (response,) = await Response.all()
+async def only_response() -> Interaction:
+    (response,) = await Interaction.all()
     return response
 
 
-async def received(client: httpx.AsyncClient, worker: Worker, source: str, target: str) -> Response:
+async def received(
+    client: httpx.AsyncClient, worker: Worker, source: str, target: str
+) -> Interaction:
     """Send one webmention, run the queue, and return its row."""
     answer = await deliver(client, source, target)
     assert answer.status_code == 201, answer.text
     await run_jobs(worker)
-    return await Response.get(source=source)
+    return await Interaction.get(source=source)
 
 
 def html_page(body: str, head: str = "") -> str:

@@ -21,8 +21,9 @@ from hearth.server.core import job_queue
 from hearth.server.core.events import post_changed
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Job, JobState, OutgoingWebmention, Post, Status, Visibility
+from hearth.server.core.models import Job, JobState, OutgoingWebmention, Post
 from hearth.server.core.posts import create_post
+from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.webmention.links import outgoing_targets
 from hearth.server.webmention.send import KIND, MAX_ATTEMPTS, schedule_webmentions

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Job, JobState, Post, Response, ResponseState
+from hearth.server.core.models import Interaction, InteractionState, Job, JobState, Post
 from hearth.server.webmention import verify
 from tests.server.webmention.test_receive_support import (
     FakeWeb,
@@ -43,7 +43,7 @@ async def verified(
     body: str,
     post: Post,
     **options: object,
-) -> Response:
+) -> Interaction:
     """Serve `body` at SOURCE, send a webmention for `post` and verify it."""
     web.add(SOURCE, body, **options)
     return await received(client, worker, SOURCE, permalink(post))
@@ -67,7 +67,7 @@ async def test_link_in_a_linking_element_is_accepted(
     """The target in `<a href>`, `<img src>`, `<video>` or `<audio>` (or their `<source>`)."""
     body = html_page(markup.format(t=permalink(post)))
     response = await verified(client, worker, web, body, post)
-    assert (ResponseState.ACCEPTED, None) == (response.state, response.reason)
+    assert (InteractionState.ACCEPTED, None) == (response.state, response.reason)
 
 
 async def test_link_inside_a_comment_is_rejected(
@@ -76,7 +76,7 @@ async def test_link_inside_a_comment_is_rejected(
     """An `<a>` inside an HTML comment is not a link."""
     body = html_page(f'<!-- <a href="{permalink(post)}">my post</a> -->')
     response = await verified(client, worker, web, body, post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
     assert "does not link" in (response.reason or "")
 
 
@@ -85,7 +85,7 @@ async def test_target_as_plain_text_is_rejected(
 ) -> None:
     """The target URL as text in an HTML page is not a link."""
     response = await verified(client, worker, web, html_page(f"<p>{permalink(post)}</p>"), post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_target_in_escaped_markup_is_rejected(
@@ -94,7 +94,7 @@ async def test_target_in_escaped_markup_is_rejected(
     """`&lt;a href=…&gt;` is text, not an element."""
     body = html_page(f'<code>&lt;a href="{permalink(post)}"&gt;x&lt;/a&gt;</code>')
     response = await verified(client, worker, web, body, post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_target_in_a_non_linking_attribute_is_rejected(
@@ -107,7 +107,7 @@ async def test_target_in_a_non_linking_attribute_is_rejected(
         f'<span data-href="{target}"></span><textarea><a href="{target}"></a></textarea>', head
     )
     response = await verified(client, worker, web, body, post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_source_without_the_link_is_rejected(
@@ -116,7 +116,7 @@ async def test_source_without_the_link_is_rejected(
     """A page that links elsewhere only is rejected, the reason on the row."""
     body = html_page('<a href="https://example.test/2026/05/other">other</a>')
     response = await verified(client, worker, web, body, post)
-    assert ("the source does not link to the target", ResponseState.REJECTED) == (
+    assert ("the source does not link to the target", InteractionState.REJECTED) == (
         response.reason,
         response.state,
     )
@@ -140,7 +140,7 @@ async def test_link_matches_after_normalization(
     body = html_page(f'<a href="{href.format(code=post.short_code)}">post</a>', head)
     web.add(SOURCE, body)
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.ACCEPTED == response.state
+    assert InteractionState.ACCEPTED == response.state
 
 
 async def test_redirects_are_followed(
@@ -150,7 +150,7 @@ async def test_redirects_are_followed(
     web.add(SOURCE, status=301, headers={"Location": "https://alice.example/moved"})
     web.add("https://alice.example/moved", reply_page(permalink(post)))
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.ACCEPTED == response.state
+    assert InteractionState.ACCEPTED == response.state
 
 
 async def test_relative_links_resolve_against_the_final_url(
@@ -160,7 +160,7 @@ async def test_relative_links_resolve_against_the_final_url(
     web.add(SOURCE, status=302, headers={"Location": "https://mirror.example/2026/05/x"})
     web.add("https://mirror.example/2026/05/x", html_page('<a href="hello">relative</a>'))
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.REJECTED == response.state  # mirror.example/2026/05/hello ≠ target
+    assert InteractionState.REJECTED == response.state  # mirror.example/2026/05/hello ≠ target
 
 
 async def test_redirect_chains_are_limited(
@@ -169,7 +169,7 @@ async def test_redirect_chains_are_limited(
     """§4.2 SHOULD limit redirects: a loop ends as rejected after the limit, not forever."""
     web.add(SOURCE, status=302, headers={"Location": SOURCE})
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ("the source redirects too many times", ResponseState.REJECTED) == (
+    assert ("the source redirects too many times", InteractionState.REJECTED) == (
         response.reason,
         response.state,
     )
@@ -183,7 +183,7 @@ async def test_source_on_a_private_address_is_rejected(
     source = "https://private.example/reply"
     web.add(source, reply_page(permalink(post)))
     response = await received(client, worker, source, permalink(post))
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
     assert 0 == web.fetched(source)
 
 
@@ -202,7 +202,7 @@ async def test_redirect_to_a_private_address_is_rejected(
     """Every redirect hop is checked too."""
     web.add(SOURCE, status=302, headers={"Location": "http://private.example/reply"})
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_source_too_large_is_rejected(
@@ -211,7 +211,7 @@ async def test_source_too_large_is_rejected(
     """§4.2 byte limit: a declared length over 1 MB is refused before reading."""
     body = reply_page(permalink(post)) + " " * verify.SOURCE_MAX_BYTES
     response = await verified(client, worker, web, body, post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
     assert "larger than" in (response.reason or "")
 
 
@@ -226,7 +226,7 @@ async def test_streamed_source_over_the_byte_limit_is_rejected(
             yield b" " * 65536
 
     response = await verified(client, worker, web, endless(), post)
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
     assert "larger than" in (response.reason or "")
 
 
@@ -242,7 +242,7 @@ async def test_slow_source_times_out_and_is_retried(
     started = asyncio.get_running_loop().time()
     response = await verified(client, worker, web, reply_page(permalink(post)), post, delay=5)
     assert asyncio.get_running_loop().time() - started < 3
-    assert ResponseState.PENDING == response.state
+    assert InteractionState.PENDING == response.state
     assert "took longer than 0.2 seconds" in (response.reason or "")
     (job,) = await Job.filter(kind=verify.KIND)
     assert JobState.QUEUED == job.state
@@ -262,8 +262,8 @@ async def test_slow_source_is_rejected_after_the_last_attempt(
     for _ in range(verify.MAX_ATTEMPTS):
         await run_jobs(worker)
         await make_retries_due()
-    response = await Response.get(source=SOURCE)
-    assert ResponseState.REJECTED == response.state
+    response = await Interaction.get(source=SOURCE)
+    assert InteractionState.REJECTED == response.state
     assert [JobState.DONE] == [job.state for job in await Job.filter(kind=verify.KIND)]
 
 
@@ -272,11 +272,11 @@ async def test_server_error_is_retried_then_accepted(
 ) -> None:
     """5xx is the source's passing trouble: try again, and accept once it answers."""
     response = await verified(client, worker, web, "down", post, status=503)
-    assert ResponseState.PENDING == response.state
+    assert InteractionState.PENDING == response.state
     web.add(SOURCE, reply_page(permalink(post)))
     await make_retries_due()
     await run_jobs(worker)
-    assert ResponseState.ACCEPTED == (await Response.get(id=response.id)).state
+    assert InteractionState.ACCEPTED == (await Interaction.get(id=response.id)).state
 
 
 async def test_retry_after_is_honoured(
@@ -301,7 +301,7 @@ async def test_network_error_is_retried(
 
     web.pages[SOURCE] = refuse  # type: ignore[assignment]
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.PENDING == response.state
+    assert InteractionState.PENDING == response.state
     assert "connection refused" in (response.reason or "")
 
 
@@ -312,7 +312,7 @@ async def test_gone_source_deletes_an_accepted_response(
     await verified(client, worker, web, reply_page(permalink(post)), post)
     web.add(SOURCE, "gone", status=410)
     response = await received(client, worker, SOURCE, permalink(post))
-    assert (ResponseState.DELETED, None) == (response.state, response.content_html)
+    assert (InteractionState.DELETED, None) == (response.state, response.content_html)
 
 
 async def test_removed_link_deletes_an_accepted_response(
@@ -322,7 +322,7 @@ async def test_removed_link_deletes_an_accepted_response(
     await verified(client, worker, web, reply_page(permalink(post)), post)
     web.add(SOURCE, html_page("<p>I took it back.</p>"))
     response = await received(client, worker, SOURCE, permalink(post))
-    assert ResponseState.DELETED == response.state
+    assert InteractionState.DELETED == response.state
 
 
 async def test_not_found_is_retried_before_deleting(
@@ -334,14 +334,14 @@ async def test_not_found_is_retried_before_deleting(
     del web.pages[SOURCE]
     await deliver(client, SOURCE, permalink(post))
     await run_jobs(worker)
-    retrying = await Response.get(source=SOURCE)
-    assert ResponseState.ACCEPTED == retrying.state
+    retrying = await Interaction.get(source=SOURCE)
+    assert InteractionState.ACCEPTED == retrying.state
     assert retrying.reason is not None and retrying.reason.startswith("will try again")
     for _ in range(verify.MAX_ATTEMPTS - 1):
         await make_retries_due()
         await run_jobs(worker)
-    response = await Response.get(source=SOURCE)
-    assert (ResponseState.DELETED, "the source was not found (HTTP 404)") == (
+    response = await Interaction.get(source=SOURCE)
+    assert (InteractionState.DELETED, "the source was not found (HTTP 404)") == (
         response.state,
         response.reason,
     )
@@ -352,7 +352,7 @@ async def test_other_client_error_is_rejected_at_once(
 ) -> None:
     """A 403 will not change by waiting: rejected with the status as the reason."""
     response = await verified(client, worker, web, "no", post, status=403)
-    assert ("the source answered HTTP 403", ResponseState.REJECTED) == (
+    assert ("the source answered HTTP 403", InteractionState.REJECTED) == (
         response.reason,
         response.state,
     )
@@ -365,8 +365,8 @@ async def test_update_changes_the_row_without_duplicating(
     await verified(client, worker, web, reply_page(permalink(post), "First words"), post)
     web.add(SOURCE, reply_page(permalink(post), "Second thoughts"))
     await received(client, worker, SOURCE, permalink(post))
-    (response,) = await Response.all()
-    assert (ResponseState.ACCEPTED, "Second thoughts") == (response.state, response.content_text)
+    (response,) = await Interaction.all()
+    assert (InteractionState.ACCEPTED, "Second thoughts") == (response.state, response.content_text)
 
 
 async def test_mf2_json_source_is_accepted(
@@ -383,7 +383,7 @@ async def test_mf2_json_source_is_accepted(
     }
     body = json.dumps(doc)
     response = await verified(client, worker, web, body, post, content_type="application/mf2+json")
-    assert (ResponseState.ACCEPTED, "like") == (response.state, response.kind)
+    assert (InteractionState.ACCEPTED, "like") == (response.state, response.kind)
 
 
 async def test_json_without_mf2_shape_is_rejected(
@@ -392,7 +392,7 @@ async def test_json_without_mf2_shape_is_rejected(
     """Plain application/json that is not mf2 cannot be read."""
     body = json.dumps({"link": permalink(post)})
     response = await verified(client, worker, web, body, post, content_type="application/json")
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_plain_text_source_with_the_url_is_a_mention(
@@ -401,7 +401,7 @@ async def test_plain_text_source_with_the_url_is_a_mention(
     """text/plain: the spec's substring rule; it can only be a mention."""
     body = f"See {permalink(post)} for more."
     response = await verified(client, worker, web, body, post, content_type="text/plain")
-    assert (ResponseState.ACCEPTED, "mention") == (response.state, response.kind)
+    assert (InteractionState.ACCEPTED, "mention") == (response.state, response.kind)
 
 
 async def test_plain_text_with_a_longer_url_is_not_a_mention(
@@ -410,7 +410,7 @@ async def test_plain_text_with_a_longer_url_is_not_a_mention(
     """In text, the target must stand alone: …/hello-world does not mention …/hello."""
     body = f"See {permalink(post)}-world and {permalink(post)}/more"
     response = await verified(client, worker, web, body, post, content_type="text/plain")
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
 
 
 async def test_unreadable_content_type_is_rejected(
@@ -418,7 +418,7 @@ async def test_unreadable_content_type_is_rejected(
 ) -> None:
     """An image (or any type other than HTML, mf2 JSON and text) is rejected, with why."""
     response = await verified(client, worker, web, b"\x89PNG", post, content_type="image/png")
-    assert ResponseState.REJECTED == response.state
+    assert InteractionState.REJECTED == response.state
     assert "image/png" in (response.reason or "")
 
 
@@ -436,7 +436,7 @@ async def test_deleted_row_makes_the_job_a_no_op(
 ) -> None:
     """A job for a row removed since (e.g. its post was deleted for good) just ends."""
     await deliver(client, SOURCE, permalink(post))
-    await Response.all().delete()
+    await Interaction.all().delete()
     await run_jobs(worker)
     assert [] == web.requests
     assert [JobState.DONE] == [job.state for job in await Job.all()]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from hearth.server.core.job_worker import Worker
-from hearth.server.core.models import Media, Post, Response, ResponseState
+from hearth.server.core.models import Interaction, InteractionState, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import photos
 from tests.server.webmention.test_receive_support import (
@@ -38,7 +38,7 @@ AUTHOR = (
 
 async def with_photo(
     client: httpx.AsyncClient, worker: Worker, web: FakeWeb, post: Post, source: str = SOURCE
-) -> Response:
+) -> Interaction:
     web.add(source, reply_page(permalink(post), author=AUTHOR))
     return await received(client, worker, source, permalink(post))
 
@@ -98,7 +98,7 @@ async def test_unacceptable_photo_is_dropped_not_hotlinked(
     """SVG, broken, other formats and huge images are not stored; no photo is shown."""
     web.add(PHOTO, body, content_type=content_type)
     response = await with_photo(client, worker, web, post)
-    assert (ResponseState.ACCEPTED, None, 0) == (
+    assert (InteractionState.ACCEPTED, None, 0) == (
         response.state,
         response.author_photo,
         await Media.all().count(),
@@ -123,7 +123,7 @@ async def test_photo_that_fails_to_load_is_not_fatal(
 ) -> None:
     """A 404 photo only means no photo: the response is accepted."""
     response = await with_photo(client, worker, web, post)
-    assert (ResponseState.ACCEPTED, None, "Alice") == (
+    assert (InteractionState.ACCEPTED, None, "Alice") == (
         response.state,
         response.author_photo,
         response.author_name,
@@ -170,7 +170,7 @@ async def test_original_after_the_bridged_copy_takes_over(
     web.add(BRIDGED, bridged_reply(permalink(post)))
     await received(client, worker, BRIDGED, permalink(post))
     original = await received(client, worker, SOURCE, permalink(post))
-    bridged = await Response.get(source=BRIDGED)
+    bridged = await Interaction.get(source=BRIDGED)
     assert (None, original.id) == (original.duplicate_of_id, bridged.duplicate_of_id)  # type: ignore[attr-defined]
 
 
@@ -184,7 +184,7 @@ async def test_copy_is_shown_again_when_the_original_is_deleted(
     await received(client, worker, BRIDGED, permalink(post))
     web.add(SOURCE, "gone", status=410)
     await received(client, worker, SOURCE, permalink(post))
-    assert (await Response.get(source=BRIDGED)).duplicate_of_id is None  # type: ignore[attr-defined]
+    assert (await Interaction.get(source=BRIDGED)).duplicate_of_id is None  # type: ignore[attr-defined]
 
 
 async def test_different_responses_from_one_author_are_not_duplicates(
@@ -196,7 +196,7 @@ async def test_different_responses_from_one_author_are_not_duplicates(
     web.add(second, reply_page(permalink(post), author=AUTHOR))
     await received(client, worker, SOURCE, permalink(post))
     await received(client, worker, second, permalink(post))
-    assert [None, None] == [r.duplicate_of_id for r in await Response.all()]  # type: ignore[attr-defined]
+    assert [None, None] == [r.duplicate_of_id for r in await Interaction.all()]  # type: ignore[attr-defined]
 
 
 async def test_reply_to_a_reply_is_threaded_under_it(
