@@ -9,7 +9,7 @@ Run: `python bench/instagram.py [--posts 300] [--media 100]`
    link, answered 404 by an `httpx.MockTransport` (no WebSub hub is configured). Baseline: the
    same posts made directly, `hearth.server.core.media.ingest.ingest_bytes` for each file
    then `create_post`.
-2. PESOS copy: the fake Instagram (tests/syndication/fake_instagram) serves `--media` media
+2. PESOS copy: the fake Instagram (`hearth.syndication.instagram.fake`) serves `--media` media
    (IMAGE, CAROUSEL_ALBUM of three images, VIDEO with its thumbnail, in turn) on 127.0.0.1;
    one `poll.poll_once` pages /me/media, downloads every file over loopback HTTP through
    Hearth's guarded client and makes the posts. Baseline: the same posts made directly from
@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import logging
-import sys
 import tempfile
 import time
 import zipfile
@@ -51,13 +50,11 @@ from hearth.server.core.posts import create_post
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.syndication.instagram import connection, history, pesos, poll
 from hearth.syndication.instagram.client import InstagramClient
+from hearth.syndication.instagram.fake import FakeInstagram, serve_instagram
+from hearth.syndication.instagram.fake.fake_cdn import jpeg_bytes
 from hearth.syndication.instagram.graph import Media
 from hearth.syndication.instagram.silo_settings import InstagramSettings
 from hearth.wiring import job_handlers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the fake, under tests/
-from tests.syndication.fake_instagram import FakeInstagram, serve_instagram
-from tests.syndication.fake_instagram.cdn import jpeg_bytes
 
 SITE = "https://example.test/"
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -93,7 +90,7 @@ def export_posts(count: int) -> list[ExportPost]:
 
 
 def write_export(path: Path, posts: list[ExportPost]) -> Path:
-    """A 2025-layout export zip (as tests/syndication/test_instagram_history.py builds it)."""
+    """A 2025-layout export zip (as tests/syndication/instagram/export_setup.py builds it)."""
     wrap = "instagram-bench-2025-01-01-AbCdEf/"
     entries: list[dict[str, Any]] = []
     items: list[dict[str, Any]]

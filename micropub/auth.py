@@ -69,9 +69,11 @@ def presented_token(header: str | None, body_tokens: Sequence[str]) -> str:
 
     Empty `access_token` fields count as absent. A token in both places is 400
     `invalid_request` (RFC 6750 §2: a client MUST NOT use more than one method). micropub.rocks
-    805 wants the JSON error "bad request" here, which is no Micropub error code: Hearth follows
-    the spec (conformance.md §1.6, §7.2). The same tester's 802 sends its token in both places
-    too (micropub.rocks issue #103); a spec-following server fails it on the live site.
+    805 wants the JSON error "bad request" here, which is no Micropub error code
+    (https://github.com/aaronpk/micropub.rocks/pull/87): Hearth follows the spec. The same
+    tester's 802 sends its token in both places too
+    (https://github.com/aaronpk/micropub.rocks/issues/103); a spec-following server fails it
+    on the live site.
     """
     given = [token for token in body_tokens if token]
     if header is not None and given:

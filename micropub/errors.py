@@ -13,12 +13,15 @@ The pure modules raise these; the endpoint turns one into a response with
     ├── InsufficientScope         insufficient_scope  401  the token lacks a scope; `scope` names it
     └── Forbidden                 forbidden           403  authenticated, but not allowed
 
-`insufficient_scope` is 401 because Micropub §3.8 says so and micropub.rocks test 804 checks
-it; IndieAuth and RFC 6750 §3.1 would say 403 (conformance notes §7.1).
+`insufficient_scope` is 401 because Micropub §3.8 says so and micropub.rocks test 804
+(https://micropub.rocks/) checks it; IndieAuth
+(https://indieauth.spec.indieweb.org/#error-responses) and RFC 6750
+(https://www.rfc-editor.org/rfc/rfc6750#section-3.1) would say 403.
 
 micropub.rocks test 805 (a token in both the header and the body) wants the JSON error
-`"bad request"`, which is not a spec code; answer that case with an `InvalidRequest` status
-and an empty body, which satisfies both the tester and the spec (conformance notes §7.2).
+`"bad request"` (https://github.com/aaronpk/micropub.rocks/pull/87), which is not a spec
+code. Hearth answers that case as the spec says, with `InvalidRequest` (400
+`invalid_request`), so that sub-check of the tester fails while its status check passes.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ https://www.w3.org/TR/micropub/#update (§3.4; §3.4.4 201 + `Location` when the
 else 204), https://www.w3.org/TR/micropub/#delete (§3.5; §3.5.1 204)
 
 Each operation validates everything it can before its first write, then writes in one
-transaction that also queues the follow-up work (`hearth.server.core.events.post_changed`, inside
-the
-transaction so a stored change is never left unannounced). Nothing slow happens here.
+transaction that also queues the follow-up work (`hearth.server.core.events.post_changed`
+tells the listeners inside the transaction, so a stored change is never left unannounced).
+Nothing slow happens here.
 """
 
 from __future__ import annotations

@@ -12,17 +12,15 @@ with the reason; no answer, a 5xx or a 429 is tried again later.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import copy_remote_photo
 from hearth.server.core.media.refusals import MediaRefused, RemoteUnavailable
 from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "media.copy_remote"
 MEDIA_PROPERTIES = ("photo", "video", "audio")

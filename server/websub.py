@@ -17,7 +17,7 @@ long for a readable key (hashed, see `ping_key`) are pinged for every change.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -31,11 +31,9 @@ from hearth.server.core.http import (
     error_excerpt,
     retry_after_seconds,
 )
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "websub.publish"
 # Job.idempotency_key is a 255-character column; longer keys are hashed to fit.

@@ -1,10 +1,16 @@
-"""Shared fixtures: real settings in a temp dir, the real app, a client over ASGI."""
+"""Shared fixtures: real settings in a temp dir, the real app, a client over ASGI.
+
+Also what tests in more than one directory use: the owner's password and a signed-in admin
+session (the admin's own tests, and the sections features add to it), and a public post to
+respond to (webmentions, Instagram backfeed).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,8 +19,12 @@ from starlette.applications import Starlette
 
 from hearth import wiring
 from hearth.app import create_app
+from hearth.server.admin import passwords, set_password
 from hearth.server.core.db import migrate
+from hearth.server.core.models import Post
+from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
+from tests.server.admin.admin_helpers import FAST_HASHER, PASSWORD, csrf_in, post_login
 
 BASE_URL = "https://example.test/"
 
@@ -74,3 +84,39 @@ async def client_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client
+
+
+# The admin: its password and a signed-in session ----------------------------------------------
+
+
+@pytest.fixture(name="fast_hashing")
+def fast_hashing_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2id parameters: the production ones cost ~0.2 s per hash, per test."""
+    monkeypatch.setattr(passwords, "_hasher", FAST_HASHER)
+
+
+@pytest.fixture(name="password")
+async def password_fixture(app: Starlette, fast_hashing: None) -> str:
+    """The owner's password, already set (hashed cheaply)."""
+    await set_password(PASSWORD)
+    return PASSWORD
+
+
+@pytest.fixture(name="signed_in")
+async def signed_in_fixture(client: httpx.AsyncClient, password: str) -> str:
+    """Sign `client` in; returns the session's CSRF token (from the dashboard)."""
+    response = await post_login(client, password)
+    assert response.status_code == 303, response.text
+    dashboard = await client.get("/admin/")
+    assert dashboard.status_code == 200
+    return csrf_in(dashboard.text)
+
+
+# Something to respond to ----------------------------------------------------------------------
+
+
+@pytest.fixture(name="post")
+async def post_fixture(app: Starlette) -> Post:
+    """A public note at https://example.test/2026/05/hello."""
+    published = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+    return await create_post({"content": ["Hello, world"]}, slug="hello", published=published)

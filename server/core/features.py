@@ -3,12 +3,14 @@
 Every feature (Micropub, Webmention, WebSub, the feeds, the public pages, the admin, each
 silo) describes what it adds as one `Feature`: routes, the links public pages advertise,
 job handlers, hooks run when a worker starts, listeners told of every stored post change,
-admin dashboard sections and `hearth` subcommands. The composition root
+admin dashboard sections and notices, `hearth` subcommands, notes under a permalink,
+Micropub syndication targets, and its own tables and settings. The composition root
 (`hearth.wiring`) lists the features and hands each part to whoever runs it: the app,
 the worker, the admin, the command line. Nothing registers itself by being imported.
 
 The core defines these shapes and calls none of the features: it only knows that a list of
-them exists (`hearth.server.core.events` is told the listeners once, at start-up).
+them exists (`install` records them, for what is read where no app is at hand, such as the
+database's model apps; `hearth.server.core.events` is told the listeners once, at start-up).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Hearth's outbound HTTP: one shared client, guarded against reaching private addresses.
 
-Everything Hearth fetches from the network (webmention discovery and sending, IndieAuth
-profile and metadata fetches, silo APIs, WebSub pings) goes through the client made
+Everything Hearth fetches from the network (webmention discovery, sending and verification,
+author photos, copies of remote media, silo APIs, WebSub pings) goes through the client made
 by `create_http_client`. Most of those URLs come from strangers, so the client
 
 * sends every request, including every redirect hop, through `GuardedTransport`, which

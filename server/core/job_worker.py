@@ -1,11 +1,10 @@
-"""The `hearth worker` loop: claims jobs from `hearth.server.core.job_queue` and runs their
-handlers.
+"""The `hearth worker` loop: claims jobs from `hearth.server.core.job_queue`, runs handlers.
 
 Each handler is an async function `handler(ctx, payload)` registered under a job kind. It
 returns to succeed, raises `Retry` to try again later, `PermanentFailure` to give up, and any
 other exception counts as a failed attempt (retried with backoff until `max_attempts`).
 `Postpone` (a `Retry`) waits without counting the attempt: "not now", not "failed"
-(`jobs.postpone`).
+(`job_queue.postpone`).
 
 While a handler runs, a heartbeat renews the job's lease every third of the lease time, so a
 long import is not taken over by another worker; if the lease is lost anyway (the database

@@ -169,7 +169,7 @@ class Job(Model):
     lease_owner = fields.CharField(max_length=128, null=True)
     lease_expires_at = fields.DatetimeField(null=True, db_index=True)
     last_error = fields.TextField(null=True)
-    # Since when the job has been postponed without a break (jobs.postpone), else null.
+    # Since when the job has been postponed without a break (job_queue.postpone), else null.
     postponed_since = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -1,9 +1,8 @@
 """The pieces a post is shown with: one view per kind of mf2 property value.
 
-`hearth.server.core.render.entry_view` turns a stored post into an `EntryView` out of these. Each
-piece
-holds plain, already-checked values (absolute http(s) URLs, sanitized HTML, numbers as
-text), so the templates only decide markup and microformats classes.
+`hearth.server.core.render.entry_view` turns a stored post into an `EntryView` out of these.
+Each piece holds plain, already-checked values (absolute http(s) URLs, sanitized HTML,
+numbers as text), so the templates only decide markup and microformats classes.
 
 Microformats2 vocabularies: https://microformats.org/wiki/h-entry, h-event, h-card, h-cite,
 h-adr, h-geo. Post types: https://www.w3.org/TR/post-type-discovery/ and

@@ -1,7 +1,9 @@
 """Hearth's settings: one frozen object, read once from the environment.
 
 Every other module receives a `Settings` instance explicitly (through `create_app`, the
-CLI or a test fixture); nothing reads `os.environ` on its own.
+CLI or a test fixture); nothing reads `os.environ` on its own. A feature with settings of
+its own (a silo's) brings a `SettingsSection` class; `Settings.from_env` reads those from the
+same environment, and `Settings.sections` carries them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The links a page advertises: endpoints, feeds, hub, shortlink.
 
-Each feature module exports `links`, a list of `SiteLink`s; `create_app` gathers them, and
-every public page carries them both as HTTP `Link` headers and as `<link>` tags, so
-clients that read either find the Micropub, Webmention, IndieAuth and feed URLs.
+Each feature lists its `SiteLink`s in its `Feature` (`site_links`); the composition root
+gathers them for the app (`app.state.site_links`), and every public page carries them both
+as HTTP `Link` headers and as `<link>` tags, so clients that read either find the Micropub,
+Webmention and feed URLs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Bearer tokens for Micropub and other authorized endpoints.
 
 Tokens are random strings shown once; the database keeps only their SHA-256, so a leaked
-database copy grants nothing. `verify_token` is the single check every endpoint calls, and
-the IndieAuth token endpoint mints through `mint_token` too.
+database copy grants nothing. `verify_token` is the single check every endpoint calls;
+`hearth token create` mints them through `mint_token`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ in the source); the mf2 JSON shape: https://microformats.org/wiki/microformats2-
 A stranger's mf2 can hold anything where a property value should be: every reader here
 skips what is not of the expected shape instead of failing.
 
-`parse` (the document and the response), `entry` (its type and content) and `authorship`
-(its author) share these readers.
+`response_fields` (the document and the response), `entry` (its type and content) and
+`authorship` (its author) share these readers.
 """
 
 from __future__ import annotations

@@ -15,17 +15,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from typing import TYPE_CHECKING
 
 import httpx
 from PIL import Image
 
 from hearth.server.core.http import fetch
+from hearth.server.core.job_worker import JobContext
 from hearth.server.core.media.files import media_url, store_media
 from hearth.server.core.models import Media
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import JobContext
 
 PHOTO_TIMEOUT = 10.0
 PHOTO_MAX_BYTES = 1024 * 1024

@@ -135,7 +135,7 @@ def _read_mf2_json(body: bytes, url: str) -> Document | None:
 
 @dataclass
 class Fields:
-    """What a response says, ready for the `Response` row."""
+    """What a response says, ready for the `Interaction` row."""
 
     url: str
     kind: str = "mention"

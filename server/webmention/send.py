@@ -1,8 +1,8 @@
 """Sending webmentions: https://www.w3.org/TR/webmention/#sending-webmentions
 
-`schedule_webmentions` runs after every stored change of a post (`hearth.server.core.events`) and
-queues
-one durable `webmention.send` job per target: the links the post has now, the links it had
+`schedule_webmentions` runs after every stored change of a post (the webmention feature's
+post-change listener, told by `hearth.server.core.events`) and queues one durable
+`webmention.send` job per target: the links the post has now, the links it had
 before this change, and every target it was ever sent to, so an update re-sends to links
 since removed and a delete re-sends to all of them (§3.1.4, §3.1.5; a deleted post's page
 answers 410 from the moment `deleted_at` is stored, before any job runs). Private posts and
@@ -20,7 +20,7 @@ import asyncio
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from tortoise.exceptions import IntegrityError
@@ -33,14 +33,12 @@ from hearth.server.core.http import (
     error_excerpt,
     retry_after_seconds,
 )
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Job, OutgoingWebmention, Post
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.webmention.endpoint_discovery import DiscoveryError, discover_endpoint
 from hearth.server.webmention.links import is_own, outgoing_targets
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "webmention.send"
 MAX_ATTEMPTS = 6

@@ -6,14 +6,14 @@ https://www.w3.org/TR/webmention/#security-considerations.
 
 The source is fetched through the guarded client (public addresses only, redirects
 followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds and
-`SOURCE_MAX_BYTES`. Then, for the `Response` row:
+`SOURCE_MAX_BYTES`. Then, for the `Interaction` row:
 
-* a link to the target (`parse.Document.links_to`) -> ACCEPTED, fields from the mf2
-  (`parse.response_fields`), the author photo copied here (`photos`), approval from
-  `moderation`, duplicates regrouped;
+* a link to the target (`response_fields.Document.links_to`) -> ACCEPTED, fields from the
+  mf2 (`response_fields.response_fields`), the author photo copied here (`photos`), approval
+  from `moderation`, duplicates regrouped;
 * no link, or 410 Gone, or 404 on the last attempt -> DELETED if it was accepted before
   (the response is removed from the page), else REJECTED;
-* network errors, timeouts, 404 before the last attempt, 429 and 5xx -> `jobs.Retry`
+* network errors, timeouts, 404 before the last attempt, 429 and 5xx -> `job_queue.Retry`
   (the row stays PENDING, the reason says why); on the last attempt REJECTED;
 * anything else the sender must fix (blocked address, too big, too many redirects, an
   unreadable type, other statuses) -> REJECTED with the reason, shown on the status page.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import httpx
 
@@ -35,14 +35,12 @@ from hearth.server.core.http import (
     fetch,
     retry_after_seconds,
 )
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation, response_fields
 from hearth.server.webmention.mf2 import normalize_url
 from hearth.server.webmention.photos import cached_photo
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 KIND = "webmention.verify"
 MAX_ATTEMPTS = 5
@@ -208,7 +206,7 @@ async def _settle(response: Interaction, outcome: Unverified) -> None:
 
 
 async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `webmention.verify` job: `payload["response_id"]` names the `Response`."""
+    """The `webmention.verify` job: `payload["response_id"]` names the `Interaction`."""
     response = await Interaction.get_or_none(id=payload["response_id"]).prefetch_related("post")
     post = response.post if response is not None else None
     if response is None or post is None:

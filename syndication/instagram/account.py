@@ -1,7 +1,11 @@
-"""The one connected Instagram account: connect, token refresh, and what errors do to it.
+"""The one connected Instagram account: reading it, its token's refresh, what errors do to it.
 
-shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable once a day old),
-§1.10 (code 190: expired or revoked), §1.11 (rate limits: pause until the window passes), §6.
+Long-lived tokens last 60 days and can be refreshed once they are a day old
+(https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token); error
+code 190 means the token expired or was revoked
+(https://developers.facebook.com/docs/graph-api/guides/error-handling); past a rate limit, work
+pauses until the window has passed
+(https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
 
 * `hearth.syndication.instagram.connection.connect` stores a newly connected account and
   starts its work; `schedule_refresh` here starts the token refresh chain.
@@ -16,9 +20,10 @@ shared/reference/instagram.md §1.2 (long-lived tokens: 60 days, refreshable onc
 * `api_errors(account)` turns client errors into job outcomes: code 190 marks the account
   `expired`/`revoked` with what to do and raises PermanentFailure; every Instagram job then
   refuses (`active_account`) until the owner reconnects. A rate limit sets `paused_until`.
-* While a pause lasts, jobs are postponed (`jobs.Postpone`), not failed: waiting on the account
-  is not an attempt, and the queue spreads them over a window after the pause ends. A call
-  Instagram refused with a rate limit is a counted attempt (`jobs.Retry`): a call was made.
+* While a pause lasts, jobs are postponed (`job_queue.Postpone`), not failed: waiting on the
+  account is not an attempt, and the queue spreads them over a window after the pause ends. A
+  call Instagram refused with a rate limit is a counted attempt (`job_queue.Retry`): a call
+  was made.
 """
 
 from __future__ import annotations
@@ -46,10 +51,10 @@ from hearth.syndication.instagram.tables import InstagramAccount
 REFRESH = "instagram.refresh_token"
 REFRESH_BEFORE = timedelta(days=10)
 TOKEN_OK = "ok"  # noqa: S105 - a state name, not a secret
-# Meta refreshes only tokens at least a day old (§1.2); an unknown expiry is checked then.
+# Meta refreshes only tokens at least a day old; an unknown expiry is checked then.
 MIN_TOKEN_AGE = timedelta(days=1)
 # Every job that dies because of the token says so with this text, and only those: a new
-# connection revives exactly the jobs whose error holds it (`jobs.revive`).
+# connection revives exactly the jobs whose error holds it (`job_queue.revive`).
 RECONNECT_MARKER = "Reconnect Instagram:"
 RECONNECT = (
     f"{RECONNECT_MARKER} run `hearth instagram connect --access-token TOKEN` with a new "
@@ -75,7 +80,7 @@ def client_for(
 async def active_account() -> InstagramAccount | None:
     """The account if Instagram work may run now; PermanentFailure if its token is bad.
 
-    None when no account is connected; `jobs.Postpone` (not an attempt) while a rate-limit
+    None when no account is connected; `job_queue.Postpone` (not an attempt) while a rate-limit
     pause lasts.
     """
     account = await current_account()
@@ -129,7 +134,7 @@ async def api_errors(account: InstagramAccount) -> AsyncIterator[None]:
 
 
 async def check_usage(account: InstagramAccount, client: InstagramClient) -> None:
-    """Pause once the usage headers pass 90% (§1.11), postponing the job: its call worked."""
+    """Pause once the usage headers pass 90%, postponing the job: its call worked."""
     wait = client.usage.pause_seconds() if client.usage else 0.0
     if wait > 0:
         percent = client.usage.percent if client.usage else 0

@@ -1,16 +1,18 @@
 """Instagram API errors, read from Meta's error object and the usage headers.
 
-The Graph API answers a failed call with an error object (shared/reference/instagram.md §1.10):
+The Graph API answers a failed call with an error object
+(https://developers.facebook.com/docs/graph-api/guides/error-handling,
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes):
 
     {"error": {"message": ..., "type": "OAuthException", "code": 190, "error_subcode": 463,
                "is_transient": false, "fbtrace_id": ...}}
 
-and the OAuth host (api.instagram.com, §1.2) with a flat one:
+and the OAuth host (api.instagram.com, which exchanges the code) with a flat one:
 `{"error_type": "OAuthException", "code": 400, "error_message": ...}`. Both become one of
 
     InstagramError            anything else (bad id, permission, bad request): do not retry
     ├── TokenInvalid          code 190: expired, revoked or invalid; the owner must reconnect
-    ├── RateLimited           codes 4, 17, 32, 613, 80002 or usage at 100% (§1.11); wait
+    ├── RateLimited           codes 4, 17, 32, 613, 80002 or usage at 100%; wait
     └── TemporaryError        5xx, timeouts, transport errors, `is_transient`, codes -1/-2
                               (unless `is_transient: false`); retry with backoff
 
@@ -28,21 +30,22 @@ import orjson
 from hearth.server.core.http import redact_secrets, retry_after_seconds
 from hearth.server.core.job_queue import PermanentFailure, Retry
 
-# Throttling codes: 4 app, 17 user, 32 page, 613 custom, 80002 Instagram BUC (§1.10, §1.11).
+# Throttling codes: 4 app, 17 user, 32 page, 613 custom, 80002 Instagram BUC.
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # Graph API "API Unknown" and "API Service": temporary by Meta's error-handling guide.
 TRANSIENT_CODES = frozenset({1, 2})
 # Instagram's "server error. Try again" (-1) and "takes too long to download the media" (-2)
-# (§1.10 table): temporary unless the error itself says `is_transient: false`.
+# (Instagram's error-code table): temporary unless the error itself says `is_transient: false`.
 RETRY_CODES = frozenset({-1, -2})
 TOKEN_CODES = frozenset({190})
 # A usage header at or above this percentage means "stop now"; above PAUSE_PERCENT, slow down.
 LIMIT_PERCENT = 100.0
 PAUSE_PERCENT = 90.0
-# Platform limits use a rolling one-hour window (§1.11); with no estimate from Meta we wait a
-# sixth of it and look again rather than parking the work for the whole hour.
+# Platform limits use a rolling one-hour window
+# (https://developers.facebook.com/docs/graph-api/overview/rate-limiting); with no estimate
+# from Meta we wait a sixth of it and look again rather than parking the work for the whole hour.
 DEFAULT_PAUSE_SECONDS = 600.0
-# The reasons behind code 190, by subcode (Graph API error-handling guide, §1.10).
+# The reasons behind code 190, by subcode (Graph API error-handling guide).
 TOKEN_SUBCODES = {
     458: "the app is no longer authorised (revoked)",
     459: "the account is checkpointed: log in on instagram.com",
@@ -122,7 +125,7 @@ def redact(text: str, *secrets: str) -> str:
 
 
 def usage_from_headers(headers: httpx.Headers) -> Usage | None:
-    """Read `X-App-Usage` and `X-Business-Use-Case-Usage` (§1.11); None when neither is there."""
+    """Read `X-App-Usage` and `X-Business-Use-Case-Usage`; None when neither is there."""
     percents: list[float] = []
     regain: list[float] = []
     for value in _json_header(headers, "X-App-Usage"):
@@ -176,7 +179,7 @@ def error_from_response(response: httpx.Response, message_prefix: str) -> Instag
 def job_error(error: InstagramError) -> Exception:
     """What a job handler raises for `error`: `Retry` when waiting helps, else `PermanentFailure`.
 
-    A TokenInvalid is permanent for the job; the caller also marks the account (§1.2).
+    A TokenInvalid is permanent for the job; the caller also marks the account.
     """
     if isinstance(error, RateLimited | TemporaryError):
         return Retry(str(error), retry_after=error.retry_after)

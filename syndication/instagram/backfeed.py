@@ -1,11 +1,15 @@
 """Backfeed: Instagram comments and replies become responses on the own-site post.
 
-shared/reference/instagram.md §0 items 4, 5 and 8, §1.6 (comment fields, replies), §4.1 step 3
-(never backfeed our own citation comment). Comment webhooks may never arrive (§0 item 8), so
-polling each media's comments on a decaying schedule is the baseline; webhooks only make it
-faster.
+Comments are read from the media's `comments` edge, their replies by field expansion
+(https://developers.facebook.com/docs/instagram-platform/reference/instagram-media,
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment).
+Likes can only be counted: Instagram lists no likers and sends no like webhook. Hearth's own
+citation comment is never backfed. Comment webhooks may never arrive (Meta sends them only to
+Live apps with Advanced Access, for public accounts:
+https://developers.facebook.com/docs/instagram-platform/webhooks), so polling each media's
+comments on a decaying schedule is the baseline; webhooks only make it faster.
 
-Each comment is one `Response` (the table received webmentions use, so moderation and display
+Each comment is one `Interaction` (the table received webmentions use, so moderation and display
 are shared): origin `instagram`, source and url `{permalink}#comment-{id}`, kind `reply`,
 `external_id` the comment id, `parent` the response of the comment it replies to. Moderation
 uses `hearth.server.webmention.moderation` with the domain `instagram.com/{username}`: under
@@ -28,12 +32,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Approval, Interaction, InteractionState, Job, Post
 from hearth.server.core.render import sanitize_html
 from hearth.server.core.settings import Settings
@@ -45,9 +50,6 @@ from hearth.syndication.instagram.comments import client_for, is_ours
 from hearth.syndication.instagram.graph import with_replies
 from hearth.syndication.instagram.silo_settings import instagram
 from hearth.syndication.instagram.tables import CopyState, InstagramAccount, InstagramMedia
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ async def schedule_comment_polls(settings: Settings) -> int:
 
 
 async def instagram_likes(post: Post) -> tuple[int, str] | None:
-    """(like count, Instagram permalink) for "N likes on Instagram", or None (§1.7)."""
+    """(like count, Instagram permalink) for "N likes on Instagram", or None."""
     media = await InstagramMedia.filter(post_id=post.id).first()
     if media is None or not media.like_count or not media.permalink:
         return None
@@ -201,7 +203,7 @@ async def _poll(
     media: InstagramMedia,
     post: Post,
 ) -> None:
-    """Read every comment of `media`, store them, mark the missing ones DELETED (§1.6).
+    """Read every comment of `media`, store them, mark the missing ones DELETED.
 
     A media deleted on Instagram (Graph error 100/33 for it) is marked GONE: its responses
     stay (they were said), and its comment polls stop.
@@ -246,7 +248,7 @@ async def poll_comments(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 async def comment_changed(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `instagram.comment_changed` job, queued by the webhook (§1.9)."""
+    """The `instagram.comment_changed` job, queued by the webhook."""
     loaded = await _load(payload)
     if loaded is None:
         return

@@ -1,7 +1,8 @@
 """The `instagram.webhook_change` job: what a queued webhook change leads to.
 
-shared/reference/instagram.md §1.9 (the `comments` field's value) and §0 item 2 (there is no
-"new media" webhook, so a comment on a media Hearth does not know is a hint to poll now).
+The `comments` field's value: https://developers.facebook.com/docs/instagram-platform/webhooks.
+There is no "new media" webhook, so a comment on a media Hearth does not know is a hint to
+poll now.
 `hearth.syndication.instagram.webhook` verifies and queues each change; this job reads it:
 
 * `comments` / `live_comments`: if the media is known (an `InstagramMedia` row), queue
@@ -18,16 +19,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.syndication.instagram.backfeed import COMMENT_CHANGED
 from hearth.syndication.instagram.poll import POLL
 from hearth.syndication.instagram.tables import InstagramMedia
 from hearth.syndication.instagram.webhook import COMMENT_FIELDS, KIND, hashed_key
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,24 @@
 """A client for the Instagram API with Instagram Login (graph.instagram.com).
 
-Reference: shared/reference/instagram.md §1.2 (OAuth and tokens), §1.3 (media fields), §1.4
-(children), §1.5 (listing and cursor paging), §1.6 (comments), §1.10 (errors), §1.11 (rate
-limits). Meta's docs: https://developers.facebook.com/docs/instagram-platform
+Meta's docs: https://developers.facebook.com/docs/instagram-platform. Tokens:
+https://developers.facebook.com/docs/instagram-platform/reference/access_token and
+https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token; media
+fields and the `children` and `comments` edges:
+https://developers.facebook.com/docs/instagram-platform/reference/instagram-media; the
+account's media list:
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+with cursor paging (https://developers.facebook.com/docs/graph-api/results); errors:
+https://developers.facebook.com/docs/graph-api/guides/error-handling; rate limits:
+https://developers.facebook.com/docs/graph-api/overview/rate-limiting.
 
 Every call goes through the shared guarded client
-(`hearth.server.core.http.create_http_client`) and reads
-the body with `fetch`'s size limit. The access token travels as the documented `access_token`
-parameter, so it is redacted from every error message and from httpx's request log; exceptions
-from httpx are re-raised as `TemporaryError`/`InstagramError` without chaining, because their
-text holds the URL. After each response `usage` holds what the usage headers said, so callers
-can pause before Instagram refuses. What the calls return (`Media`, `Comment`, `Token`, ...)
-and how it is read from the JSON lives in `graph`.
+(`hearth.server.core.http.create_http_client`) and reads the body with `fetch`'s size limit.
+The access token travels as the documented `access_token` parameter, so it is redacted from
+every error message and from httpx's request log; exceptions from httpx are re-raised as
+`TemporaryError`/`InstagramError` without chaining, because their text holds the URL. After
+each response `usage` holds what the usage headers said, so callers can pause before Instagram
+refuses. What the calls return (`Media`, `Comment`, `Token`, ...) and how it is read from the
+JSON lives in `graph`.
 """
 
 from __future__ import annotations
@@ -46,12 +53,12 @@ from hearth.syndication.instagram.graph import (
 from hearth.syndication.instagram.silo_settings import instagram
 
 DEFAULT_API_URL = "https://graph.instagram.com"
-# The authorization code is exchanged on another host (§1.2).
+# The authorization code is exchanged on another host.
 DEFAULT_OAUTH_URL = "https://api.instagram.com"
-# Graph API default page size is 25; comments come at most 50 per page (§1.6).
+# Graph API default page size is 25; comments come at most 50 per page.
 MEDIA_PAGE_SIZE = 25
 COMMENT_PAGE_SIZE = 50
-# `caption` is documented as Facebook Login only but works with Instagram Login (§1.3).
+# `caption` is documented as Facebook Login only but works with Instagram Login.
 CHILD_FIELDS = "id,media_type,media_url,thumbnail_url,alt_text"
 MEDIA_FIELDS = (
     "id,caption,media_type,media_product_type,media_url,thumbnail_url,permalink,shortcode,"
@@ -90,7 +97,7 @@ class InstagramClient:
         ).rstrip("/")
         self.usage: Usage | None = None
 
-    # Reading (§1.3-1.6) -------------------------------------------------------------------
+    # Reading -------------------------------------------------------------------------------
 
     async def me(self) -> Account:
         data = await self._get("/me", fields="user_id,username")
@@ -99,7 +106,7 @@ class InstagramClient:
     async def list_media(
         self, after: str | None = None, *, limit: int = MEDIA_PAGE_SIZE, since: int | None = None
     ) -> MediaPage:
-        """One page of the account's media, newest first (§1.5); `since` is a Unix time."""
+        """One page of the account's media, newest first; `since` is a Unix time."""
         params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
         params |= {k: v for k, v in (("after", after), ("since", since)) if v is not None}
         data = await self._get("/me/media", **params)
@@ -110,18 +117,18 @@ class InstagramClient:
         return read_media(await self._get(f"/{_id(media_id)}", fields=MEDIA_FIELDS))
 
     async def children(self, media_id: str) -> list[Media]:
-        """A carousel's items in order (§1.4)."""
+        """A carousel's items in order."""
         data = await self._get(f"/{_id(media_id)}/children", fields=CHILD_FIELDS)
         return [read_media(item) for item in data.get("data", [])]
 
     async def comments(self, media_id: str) -> list[Comment]:
-        """Every top-level comment with its replies, newest first, across all pages (§1.6)."""
+        """Every top-level comment with its replies, newest first, across all pages."""
         return await self._all_comments(f"/{_id(media_id)}/comments", COMMENT_FIELDS)
 
     async def replies(self, comment_id: str) -> list[Comment]:
         return await self._all_comments(f"/{_id(comment_id)}/replies", REPLY_FIELDS)
 
-    # Writing (§1.6) -----------------------------------------------------------------------
+    # Writing -------------------------------------------------------------------------------
 
     async def create_comment(self, media_id: str, message: str) -> str:
         """Comment on a media as the owner; returns the new comment's id."""
@@ -137,7 +144,7 @@ class InstagramClient:
         if data.get("success") is not True:
             raise InstagramError(f"DELETE /{comment_id}: Instagram did not confirm the deletion")
 
-    # Tokens (§1.2) ------------------------------------------------------------------------
+    # Tokens --------------------------------------------------------------------------------
 
     async def exchange_code(self, code: str, redirect_uri: str) -> Token:
         """Trade an authorization code for a short-lived token (strip a trailing `#_` first)."""
@@ -149,7 +156,7 @@ class InstagramClient:
             "code": code.removesuffix("#_"),
         }
         data = await self._call("POST", "/oauth/access_token", form, base=self._oauth, token=False)
-        # Documented as {"data": [{...}]}; many clients receive the flat object (§1.2).
+        # Documented as {"data": [{...}]}; many clients receive the flat object.
         if isinstance(data.get("data"), list) and data["data"]:
             data = data["data"][0]
         return read_token(data)

@@ -1,10 +1,15 @@
 """The first comment: the permashortcitation of the own-site copy, posted on the Instagram media.
 
-shared/reference/instagram.md §0 item 6 and §4.1: the caption cannot be edited through the API,
-so Hearth comments, as the owner, text ending with the permashortcitation of the copy, e.g.
-`Also on my website (example.com s/p5my1)` (§5.1: the citation must be the very last thing,
-as granary's original-post-discovery regex anchors it with `$`). Creating and deleting comments:
-§1.6.
+The caption cannot be edited through the API (the only update IG Media takes is
+`comment_enabled`:
+https://developers.facebook.com/docs/instagram-platform/reference/instagram-media), so the
+old trick of re-adding the caption with the permalink
+(https://github.com/aaronpk/p3k/issues/29) is out. Instead Hearth comments, as the owner,
+text ending with the permashortcitation of the copy (https://indieweb.org/permashortcitation),
+e.g. `Also on my website (example.com s/p5my1)`: the citation must be the very last thing, as
+granary's original-post-discovery regex (https://github.com/snarfed/granary) anchors it with
+`$`. Creating and deleting comments: the media's `comments` edge and
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment.
 
 Job `instagram.first_comment` `{media_id}`, queued by `schedule_first_comment` with the key
 (media id, short code). Exactly once per media across retries, restarts and workers:
@@ -15,15 +20,15 @@ Job `instagram.first_comment` `{media_id}`, queued by `schedule_first_comment` w
   mid-post holds the comment up exactly as long as the queue holds up its job; then the claim
   may be taken over. It is renewed (compare-and-set again) right before the POST, so a worker
   whose claim was taken over meanwhile stops instead of posting a second comment.
-* Before posting, the media's comments are listed (§1.6); a comment of ours that already cites
+* Before posting, the media's comments are listed; a comment of ours that already cites
   the current short code (the stored id, or by the account's username) is adopted, not posted
   again. Ours citing another code (the short link changed), and extra copies, are deleted. So
   a worker that died after its POST but before saving the id leaves no duplicate: the next
   run finds that comment and adopts it.
 * The new comment's id and the short code it cites are saved right after the POST.
 
-Settings: `instagram_first_comment` (env `HEARTH_INSTAGRAM_FIRST_COMMENT`, default on) and
-`instagram_comment_template` (env `HEARTH_INSTAGRAM_COMMENT_TEMPLATE`, default
+Settings (`silo_settings`): `first_comment` (env `HEARTH_INSTAGRAM_FIRST_COMMENT`, default
+on) and `comment_template` (env `HEARTH_INSTAGRAM_COMMENT_TEMPLATE`, default
 `DEFAULT_TEMPLATE`; `{citation}` is replaced). `take_claim` and `swap_comment_id` are also how
 `hearth.syndication.instagram.retract` takes the comment back without racing this job.
 """
@@ -34,10 +39,11 @@ import logging
 import re
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
@@ -45,9 +51,6 @@ from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import with_replies
 from hearth.syndication.instagram.silo_settings import instagram
 from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ def site_host(settings: Settings) -> str:
 
 
 def citation(settings: Settings, short_code: str) -> str:
-    """The permashortcitation `(example.com s/XXXX)` of a short code (§5.1)."""
+    """The permashortcitation `(example.com s/XXXX)` of a short code."""
     return f"({site_host(settings)} s/{short_code})"
 
 
@@ -88,7 +91,7 @@ def cited_code(settings: Settings, text: str) -> str | None:
 
 
 def is_ours(settings: Settings, account: InstagramAccount, media: InstagramMedia, c: Any) -> bool:
-    """Hearth's own citation comment: never backfed (§4.1 step 3)."""
+    """Hearth's own citation comment: never backfed."""
     if media.comment_id is not None and c.id == media.comment_id:
         return True
     author = (getattr(c, "username", None) or "").lower()

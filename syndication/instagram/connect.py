@@ -1,10 +1,13 @@
 """Connect Instagram from the admin (Instagram Login OAuth), and "Poll now".
 
-shared/reference/instagram.md §1.2 (Business Login for Instagram): the owner is sent to
-`https://www.instagram.com/oauth/authorize` with the app id, our redirect URI, the scopes and
-a `state`; Instagram sends the browser back to `/admin/instagram/callback?code=...&state=...#_`
-(or `?error=access_denied&error_reason=user_denied...` when the owner cancels). The code,
-valid once and for an hour, buys a short-lived token, that one the 60-day token, and
+Business Login for Instagram (its "Business Login" page under
+https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login,
+and https://developers.facebook.com/docs/instagram-platform/reference/access_token): the
+owner is sent to `https://www.instagram.com/oauth/authorize` with the app id, our redirect
+URI, the scopes and a `state`; Instagram sends the browser back to
+`/admin/instagram/callback?code=...&state=...#_` (or
+`?error=access_denied&error_reason=user_denied...` when the owner cancels). The code, valid
+once and for an hour, buys a short-lived token, that one the 60-day token, and
 `connection.connect` stores the account (replacing any other) and revives the Instagram jobs
 that died of the old token.
 
@@ -60,7 +63,8 @@ CONNECT_PATH = "/admin/instagram/connect"
 CALLBACK_PATH = "/admin/instagram/callback"
 POLL_PATH = "/admin/instagram/poll"
 AUTHORIZE_URL = "https://www.instagram.com/oauth/authorize"
-# Reading media and writing the short-link comment (§1.2: the post-2025 scope names).
+# Reading media and writing the short-link comment (the `instagram_business_*` scope names;
+# the old `business_*` ones stopped working in January 2025).
 SCOPES = ("instagram_business_basic", "instagram_business_manage_comments")
 STATE_KEY = "instagram_oauth_state"
 # Long enough to sign in on Instagram, short enough that a leaked link soon goes stale.
@@ -233,7 +237,7 @@ async def callback(request: Request, session: AdminSession) -> Response:
             "Instagram answered with an error instead of a code. Nothing changed.",
             advice="Start again with Connect Instagram.", detail=shown,
         )  # fmt: skip
-    # "The #_ appended to the end of the redirect URI is not part of the code" (§1.2).
+    # "The #_ appended to the end of the redirect URI is not part of the code" (Meta's docs).
     code = params.get("code", "").strip().removesuffix("#_")
     if not code:
         return _problem(

@@ -1,7 +1,9 @@
 """What a poll does for a media already home: its first comment, and caption edits.
 
-shared/reference/instagram.md §1.5 (`since` is creation time, so an edited caption is only
-seen by re-reading recent media) and §6 (the first comment with the short link).
+`/me/media`'s `since` is creation time, so an edited caption is only seen by re-reading
+recent media:
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+A copy's first comment carries its short link (`comments`).
 
 * A copy of a media posted after the account was connected (less `HISTORY_GRACE`) gets its
   first comment queued; older ones are history and get none unless the owner asks
@@ -29,7 +31,7 @@ from hearth.syndication.instagram.graph import Media
 from hearth.syndication.instagram.tables import InstagramMedia
 
 # Media older than the account's connection by more than this is history: the copy gets no
-# first comment (the issue: history imports never comment unless asked).
+# first comment, as history is never commented on unless the owner asks (`history_comments`).
 HISTORY_GRACE = timedelta(days=1)
 
 

@@ -1,8 +1,12 @@
 """Posts of an Instagram data export, read from its JSON: pure, no zip, no database.
 
-shared/reference/instagram_export.md §2 (the post JSON of 2021 onwards), §2.4 (where the
-caption lives), §2.5 (the mojibake every string carries), §6 (the old root `media.json`) and
-§5.3 / §8 item 10 (no ids or permalinks, so a post's key is made from its first file and time).
+What is read here follows the exports as other importers have met them (e.g.
+https://github.com/pixelfed/pixelfed/pull/5822): the `posts_N.json` of 2021 onwards, the
+caption at post level or, in older single-media posts, in the first media's title
+(https://github.com/pixelfed/pixelfed/issues/4494), the mojibake every string carries
+(https://sorashi.github.io/fix-facebook-json-archive-encoding/), and the 2018-2020 root
+`media.json` (https://github.com/sfomuseum/go-sfomuseum-instagram). The export has no media
+ids or permalinks, so a post's key is made from its first file and its time.
 
 `export_zip` finds the JSON files and resolves each `uri` to a zip member; this module turns
 the parsed JSON into `ExportPost`s through a `resolve` callback, so it never touches a file.
@@ -25,7 +29,7 @@ Resolver = Callable[[str], Located]
 PHOTO, VIDEO = "photo", "video"
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm"}
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".gif", ".avif"}
-# Subtitles of a reel or video (§2.3): not a media item of the post.
+# Subtitles of a reel or video: not a media item of the post.
 _SKIPPED_SUFFIXES = {".srt"}
 
 
@@ -57,13 +61,13 @@ class ExportPost:
     published: datetime
     caption: str
     media: tuple[ExportMedia, ...]
-    # Every Unix time the JSON gives for the post: its own, then its files' (§2.2: the post's
-    # time is often a second or two after its files'), to match an API copy by time.
+    # Every Unix time the JSON gives for the post: its own, then its files' (the post's time
+    # is often a second or two after its files'), to match an API copy by time.
     times: tuple[int, ...]
 
     @property
     def key(self) -> str:
-        """The same post in any export: sha256 of its first file's name and its time (§8.10)."""
+        """The same post in any export: sha256 of its first file's name and its time."""
         raw = f"{self.media[0].basename}\n{int(self.published.timestamp())}"
         return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -84,7 +88,7 @@ class ExportPost:
 
 
 def fix_text(text: str) -> str:
-    """Undo Meta's mojibake: UTF-8 bytes written as one `\\u00XX` escape each (§2.5)."""
+    """Undo Meta's mojibake: UTF-8 bytes written as one `\\u00XX` escape each."""
     try:
         return text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -140,7 +144,7 @@ def _post(raw: Any, resolve: Resolver) -> ExportPost | str:
     if not isinstance(raw, dict):
         return "not an object"
     items = raw.get("media")
-    items = [items] if isinstance(items, dict) else items  # a lone media object (§2.1)
+    items = [items] if isinstance(items, dict) else items  # a lone media object
     if not isinstance(items, list):
         return "no media list"
     items = [i for i in items if isinstance(i, dict) and isinstance(i.get("uri"), str)]
@@ -154,7 +158,8 @@ def _post(raw: Any, resolve: Resolver) -> ExportPost | str:
     known = [t for t in dict.fromkeys(times) if t is not None]
     if not known:
         return "no creation_timestamp"
-    # §2.4: the post's own title, else the first non-empty media title.
+    # The post's own title, else the first non-empty media title (older single-media posts
+    # keep the caption only there).
     caption = _text(raw.get("title")) or next(
         (_text(i.get("title")) for i in items if i.get("title")), ""
     )
@@ -165,7 +170,7 @@ def _post(raw: Any, resolve: Resolver) -> ExportPost | str:
 def posts_from_items(data: Any, resolve: Resolver) -> tuple[list[ExportPost], list[str]]:
     """The posts of one parsed (and mojibake-fixed) `posts_N.json`, and why others were skipped.
 
-    The file is a list of posts, or a lone post object when there is only one (§2.1).
+    The file is a list of posts, or a lone post object when there is only one.
     """
     if isinstance(data, dict):
         data = [data]
@@ -183,7 +188,7 @@ def posts_from_items(data: Any, resolve: Resolver) -> tuple[list[ExportPost], li
 
 
 def _taken_at(value: Any) -> datetime | None:
-    """An old `taken_at`: ISO 8601, with or without an offset (none means UTC, §6)."""
+    """An old `taken_at`: ISO 8601, with or without an offset (none means UTC)."""
     if not isinstance(value, str):
         return None
     try:
@@ -194,7 +199,7 @@ def _taken_at(value: Any) -> datetime | None:
 
 
 def posts_from_old_media(data: Any, resolve: Resolver) -> tuple[list[ExportPost], list[str]]:
-    """The posts of a 2018-2020 root `media.json` (§6): `photos` and `videos` only.
+    """The posts of a 2018-2020 root `media.json`: `photos` and `videos` only.
 
     Stories, profile pictures and direct messages are not posts. A carousel is one entry per
     file with the same `taken_at` and `caption`, so entries are grouped by those two.

@@ -1,8 +1,9 @@
 """Instagram's "Download Your Information" zip(s) -> the owner's posts: pure, no DB, no HTTP.
 
-shared/reference/instagram_export.md §0 and §1 (zip layouts by era, wrapper folders,
-several zips per export), §8 (the algorithm followed here); the JSON itself is read by
-`export_json` (§2 and §6).
+The zip's layout has changed by era (the 2025 move of the posts files:
+https://github.com/pixelfed/pixelfed/pull/5822), may sit under wrapper folders, and a large
+export comes as several zips (https://github.com/greg-randall/memento-mori/issues/11); the
+JSON itself is read by `export_json`.
 
 * Each zip part is indexed by member name with any wrapper folders stripped
   (`instagram-<user>-<date>-<token>/`, `meta-<date>/instagram-…/`, …: everything before the
@@ -245,7 +246,7 @@ def read_export(paths: Sequence[Path]) -> Export:
             _refuse_without_posts(parts, paths)
     finally:
         parts.close()
-    # The same post in two exports (or two parts) is imported once (§8.10).
+    # The same post in two exports (or two parts) is imported once (same key).
     unique = {post.key: post for post in reversed(export.posts)}
     export.posts = sorted(unique.values(), key=lambda post: post.published)
     return export

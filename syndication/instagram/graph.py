@@ -1,8 +1,11 @@
 """The Instagram Graph API's shapes: what `InstagramClient` returns, read from its JSON.
 
-Reference: shared/reference/instagram.md §1.2 (tokens), §1.3 (media fields), §1.4 (children),
-§1.5 (cursor paging), §1.6 (comments). Meta's docs:
-https://developers.facebook.com/docs/instagram-platform
+Meta's docs: https://developers.facebook.com/docs/instagram-platform. Media fields and
+carousel children:
+https://developers.facebook.com/docs/instagram-platform/reference/instagram-media; comments:
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment;
+cursor paging: https://developers.facebook.com/docs/graph-api/results; tokens:
+https://developers.facebook.com/docs/instagram-platform/reference/access_token.
 
 Pure: frozen dataclasses and the `read_*` functions that build them from decoded response
 bodies, with no HTTP. Instagram leaves optional fields out (hidden like counts, copyright-flagged
@@ -30,13 +33,13 @@ class Account:
 
 @dataclass(frozen=True)
 class Media:
-    """An IG Media (§1.3) or a carousel child (§1.4, which has no caption or permalink)."""
+    """An IG Media or a carousel child (which has no caption or permalink)."""
 
     id: str
     media_type: str  # IMAGE, VIDEO or CAROUSEL_ALBUM; reels are VIDEO with product REELS
     media_product_type: str | None = None
     caption: str | None = None
-    media_url: str | None = None  # absent for copyright-flagged media; expires (§0.7)
+    media_url: str | None = None  # absent for copyright-flagged media; expires
     thumbnail_url: str | None = None  # VIDEO only
     permalink: str | None = None
     shortcode: str | None = None
@@ -49,7 +52,7 @@ class Media:
 
 @dataclass(frozen=True)
 class Comment:
-    """An IG Comment (§1.6); `replies` is filled for top-level comments listed with replies."""
+    """An IG Comment; `replies` is filled for top-level comments listed with replies."""
 
     id: str
     text: str
@@ -73,7 +76,7 @@ class MediaPage:
 
 @dataclass(frozen=True)
 class Token:
-    """An access token from the OAuth endpoints (§1.2); `expires_in` is in seconds."""
+    """An access token from the OAuth endpoints; `expires_in` is in seconds."""
 
     access_token: Secret
     expires_in: int | None = None
@@ -83,12 +86,12 @@ class Token:
 def read_paging(data: dict[str, Any]) -> tuple[str | None, bool]:
     paging = data.get("paging") or {}
     after = (paging.get("cursors") or {}).get("after")
-    # "If [next is] not included, this is the last page of data" (§1.5).
+    # "If [next is] not included, this is the last page of data" (Meta's paging docs).
     return (str(after) if after else None), bool(paging.get("next"))
 
 
 def _time(value: Any) -> datetime | None:
-    # "2019-09-26T22:36:43+0000": fromisoformat reads this on Python 3.11+ (§1.3).
+    # "2019-09-26T22:36:43+0000": fromisoformat reads this on Python 3.11+.
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 

@@ -1,8 +1,8 @@
 """Importing the whole Instagram history from the data-export zip(s), as durable jobs.
 
-shared/reference/instagram_export.md §8 (the import), §5.3 (no permalinks: no u-syndication,
-and a key made from the first file and the time); shared/reference/instagram.md §6 (the
-post a media becomes, shared with the API copy through `pesos`).
+The export names no Instagram media ids or permalinks, so an imported post gets no
+u-syndication, and its key is made from its first file and its time (`export_json`). The
+caption becomes the same properties as in an API copy (`pesos`).
 
     hearth instagram import-zip PATH... --> queue_import: zips copied to DATA_DIR/imports/
         --> IMPORT job (keyed by the zips' hashes): reads the posts

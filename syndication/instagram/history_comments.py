@@ -1,7 +1,8 @@
 """First comments on history, when the owner asks: `hearth instagram comment-history`.
 
-shared/reference/instagram.md §4.1 (the permashortcitation comment). Media that were on
-Instagram before the account was connected are copied home without a comment
+The first comment carries the copy's permashortcitation
+(https://indieweb.org/permashortcitation; see `comments`). Media that were on Instagram
+before the account was connected are copied home without a comment
 (`copied.HISTORY_GRACE`): commenting on years of posts at once is not something to do
 unasked. An owner who wants every Instagram copy to point home asks with this command; it
 queues the `instagram.first_comment` job of every copied history media that has none,

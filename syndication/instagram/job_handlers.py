@@ -1,4 +1,4 @@
-"""Every Instagram job kind this package handles, for `hearth.wiring` (instagram.md §6)."""
+"""Every Instagram job kind this package handles: the silo's `Feature.job_handlers`."""
 
 from __future__ import annotations
 

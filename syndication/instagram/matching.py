@@ -1,8 +1,8 @@
 """One Instagram post, two ways home: the zip import and the API copy find each other by time.
 
-shared/reference/instagram_export.md §5.3: the export has no media ids or permalinks, so the
-only thing an exported post shares with its API media is when it was posted. Both directions
-use the rule below, so "the same post" means the same thing whichever came home first:
+The data export has no media ids or permalinks, so the only thing an exported post shares
+with its API media is when it was posted. Both directions use the rule below, so "the same
+post" means the same thing whichever came home first:
 
 * the API's `timestamp` and one of the export post's times (the post's `creation_timestamp`
   and its files'; the post's is often 1-2 s after the files') are at most `TOLERANCE` apart;

@@ -1,17 +1,21 @@
 """Instagram media → own-site post properties (PESOS), pure: no I/O, no database.
 
-Mapping from shared/reference/instagram.md §6 ("Field mapping"), fields per §1.3 and §1.4:
+PESOS: https://indieweb.org/PESOS. The fields are IG Media's and its carousel children's
+(https://developers.facebook.com/docs/instagram-platform/reference/instagram-media), mapped
+after OwnYourGram (https://github.com/aaronpk/OwnYourGram) and granary
+(https://github.com/snarfed/granary):
 
 * `content` = the caption as HTML with `#tags` linked to Instagram's tag page and `@mentions`
   to the profile, plus the plain caption as `value`; no caption, no content.
 * `category` = the hashtags, then person tags (h-cards, `@user` and its profile URL) for the
-  mentions: Instagram does not give user tags back (§0 item 3), so mentions stand in.
+  mentions: Instagram does not give user tags back, so mentions stand in.
 * IMAGE → `photo`; CAROUSEL_ALBUM → its children's `photo`/`video` in order; VIDEO (reels are
-  VIDEO, §1.3) → `video` with the thumbnail as `poster`; `alt_text` is kept as `alt`.
+  VIDEO too) → `video` with the thumbnail as `poster`; `alt_text` is kept as `alt`.
 * `syndication` = the permalink; `published` = the Instagram `timestamp`.
 
 Media URLs in the result are the local copies: `files` maps each remote URL that
-`remote_urls` listed to the URL of its copy in Hearth's media store (§0: CDN URLs expire).
+`remote_urls` listed to the URL of its copy in Hearth's media store (Instagram's CDN URLs
+expire: https://developers.facebook.com/docs/instagram-platform/overview).
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def remote_urls(media: Media) -> list[str]:
 
 
 def missing_files(media: Media) -> list[str]:
-    """Items Instagram gave no `media_url` for (copyright-flagged, §1.3): nothing to copy."""
+    """Items Instagram gave no `media_url` for (copyright-flagged): nothing to copy."""
     items = _items(media)
     return [item.id for item in items if not item.media_url] or ([] if items else [media.id])
 

@@ -1,8 +1,11 @@
 """The `instagram.poll` job: copy new Instagram media home as posts (PESOS).
 
-shared/reference/instagram.md §0 item 2 (no "new media" webhook: poll `/me/media`), §1.5
-(newest first, cursor paging, `since` is creation time so edits need dedupe by id), §1.11 (rate
-limits) and §6 (the recommended pipeline).
+Instagram sends no webhook for new media (its fields:
+https://developers.facebook.com/docs/instagram-platform/webhooks), so Hearth polls
+`/me/media`, which lists newest first with cursor paging, and whose `since` is creation time,
+so edits need a dedupe by id:
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+Rate limits: https://developers.facebook.com/docs/graph-api/overview/rate-limiting.
 
 * Pages `/me/media` until a page holds media already copied and older than `OVERLAP`; media in
   the overlap window are re-read so edited captions reach the post.
@@ -22,7 +25,8 @@ limits) and §6 (the recommended pipeline).
 * A copied media whose first comment is not posted yet gets its job queued again on every
   poll (idempotent by key): a crash between the copy and the queueing loses no comment.
 * After each run (success or a retryable failure) the next poll is queued at the next slot of
-  `instagram_poll_seconds`, keyed by the slot, so concurrent runs schedule it once.
+  `poll_seconds` (`HEARTH_INSTAGRAM_POLL_SECONDS`), keyed by the slot, so concurrent runs
+  schedule it once.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ log = logging.getLogger(__name__)
 
 POLL = "instagram.poll"
 OVERLAP = timedelta(days=2)
-MAX_PAGES = 400  # /me/media returns at most 10K media (§1.5)
+MAX_PAGES = 400  # /me/media returns at most 10K media
 # The client_id of API copies, beside the zip import's "instagram-export".
 CLIENT_ID = "instagram"
 
@@ -106,7 +110,7 @@ async def schedule_next(settings: Settings, account: InstagramAccount) -> None:
 
 
 async def poll_once(settings: Settings, http: httpx.AsyncClient) -> PollResult:
-    """One poll; raises jobs.Retry / PermanentFailure like a job. No account: nothing to do."""
+    """One poll; raises job_queue.Retry / PermanentFailure like a job. No account: nothing to do."""
     result = PollResult()
     account = await accounts.active_account()
     if account is None:

@@ -1,14 +1,15 @@
 """The citation comment follows its copy: taken back on delete, posted again on undelete.
 
-shared/reference/instagram.md §4.1 step 4: "If the own post is deleted, `DELETE
-/{psl_comment_id}` (the owner may delete comments on their own media)"; §1.6 (deleting a
-comment answers `{"success": true}`), §1.10 (errors).
+When the own-site copy is deleted, its citation comment is deleted too: the owner of a media
+may delete any comment on it, and a deletion answers `{"success": true}`
+(https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment;
+errors: https://developers.facebook.com/docs/graph-api/guides/error-handling).
 
-`follow_deletion(settings, post)` runs on every stored change
-(`hearth.server.core.events.post_changed`)
-and acts only on the copy of an Instagram media that is meant to carry the citation comment
-(one is stored or being posted, or a first-comment job was ever queued for it; history
-imports never comment, so they have nothing to take back or restore):
+`follow_deletion(settings, post)` runs on every stored change (the silo's post-change
+listener, told by `hearth.server.core.events.post_changed`) and acts only on the copy of an
+Instagram media that is meant to carry the citation comment (one is stored or being posted,
+or a first-comment job was ever queued for it; history imports never comment, so they have
+nothing to take back or restore):
 
 * deleted: queue `instagram.delete_comment` `{media_id}`, keyed by media and deletion time, so
   a deleted post announced again (e.g. a caption edit from a poll) queues nothing more;
@@ -38,9 +39,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hearth.server.core import job_queue
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Job, Post
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
@@ -54,9 +56,6 @@ from hearth.syndication.instagram.api_errors import (
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.graph import Comment, with_replies
 from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
-
-if TYPE_CHECKING:
-    from hearth.server.core.job_worker import Handler, JobContext
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
 """Instagram's own settings: the `HEARTH_INSTAGRAM_*` variables, as one section.
 
-The Instagram API with Instagram Login (https://developers.facebook.com/docs/instagram-platform/
-instagram-api-with-instagram-login) needs the Meta app's id and secret for the admin's
-Connect and for webhook signatures; the rest says how often to poll and what the first
-comment says. The core's `Settings` carries this object among its `sections`
-(`instagram(settings)` reads it; its defaults when none was given).
+The Instagram API with Instagram Login
+(https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login)
+needs the Meta app's id and secret for the admin's Connect and for webhook signatures; the
+rest says how often to poll and what the first comment says. The core's `Settings` carries
+this object among its `sections` (`instagram(settings)` reads it; its defaults when none was
+given).
 """
 
 from __future__ import annotations

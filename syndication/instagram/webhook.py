@@ -1,7 +1,9 @@
 """The Instagram webhook: `{HEARTH_URL}syndication/instagram/webhook`.
 
-Meta's side: https://developers.facebook.com/docs/graph-api/webhooks/getting-started, and
-shared/reference/instagram.md §1.9 (verification request, payload shapes, X-Hub-Signature-256).
+Meta's side: https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+(verification request, X-Hub-Signature-256) and
+https://developers.facebook.com/docs/instagram-platform/webhooks (Instagram's fields and
+payload shapes).
 
 GET is the subscription check. Meta sends `hub.mode=subscribe`, `hub.verify_token` (the Verify
 Token typed into the App Dashboard) and `hub.challenge`; when the mode is `subscribe` and the

@@ -33,9 +33,9 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from hearth.syndication.instagram.fake import FakeInstagram
 from tests.serving import ROOT, hearth_serve, serve_in_thread
-from tests.syndication.fake_instagram import FakeInstagram
-from tests.syndication.served_instagram import Site, instagram_env
+from tests.syndication.instagram.served_instagram import Site, instagram_env
 
 CHROMIUM = os.environ.get("HEARTH_TEST_CHROMIUM", "/usr/bin/chromium")
 # Playwright already passes --headless, --no-sandbox (Chromium refuses its sandbox as root)

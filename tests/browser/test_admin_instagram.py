@@ -3,7 +3,7 @@
 Hearth is served at http://127.0.0.1:PORT/ and the fake Instagram at http://localhost:PORT/,
 another site to the browser: Instagram's redirect back to the callback is a cross-site
 top-level navigation, which carries the admin's SameSite=Lax session cookie only because it
-is a GET. The httpx tests (tests/syndication/test_instagram_connect.py) cover every branch;
+is a GET. The httpx tests (tests/syndication/instagram/test_connect.py) cover every branch;
 these show what only a browser shows: the cookie coming along, the state bound to the
 browser's own session, the forms working, and nothing blocked by the admin's CSP.
 """
@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Request, Response, expect
 
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, Site, Watch
 from tests.serving import hearth_cli
-from tests.syndication.served_instagram import requests_to, wait_for
+from tests.syndication.instagram.served_instagram import requests_to, wait_for
 
 CONNECTED = re.compile(r"/admin/\?done=instagram#instagram$")
 POLL_QUEUED = re.compile(r"/admin/\?done=instagram_poll#instagram$")

@@ -1,10 +1,11 @@
 """micropub.rocks as a client: how it sends requests and reads answers, and a served site.
 
-From shared/reference/conformance.md §1.1 (aaronpk/micropub.rocks `app/ServerTests.php` and
-`public/assets/common.js`): form posts carry only their Content-Type; JSON posts and queries
-add `Accept: application/json`; JSON bodies lose their newlines; query URLs end with `url`
-encoded by encodeURIComponent; an answer is JSON only if it starts with `{` and its type
-contains application/json.
+From aaronpk/micropub.rocks
+(https://github.com/aaronpk/micropub.rocks/blob/eeac57ad4b38e6a6cc0a31d6a4fe2bca2794f791/app/ServerTests.php
+and `public/assets/common.js` beside it): form posts carry only their Content-Type; JSON
+posts and queries add `Accept: application/json`; JSON bodies lose their newlines; query URLs
+end with `url` encoded by encodeURIComponent; an answer is JSON only if it starts with `{` and
+its type contains application/json.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Every micropub.rocks server test (100-805), sent exactly as the tester sends it.
 
-Source: shared/reference/conformance.md §1, read from aaronpk/micropub.rocks. The same
+Source: aaronpk/micropub.rocks
+(https://github.com/aaronpk/micropub.rocks/blob/eeac57ad4b38e6a6cc0a31d6a4fe2bca2794f791/views/server-tests.php,
+the pages in views/server-tests/ and app/ServerTests.php). The same
 bodies (literal form strings, `category[]` and Location unencoded; JSON text whose newlines
 are removed), the same headers (see `rocks_support.Site`), each `Location` reused verbatim.
 Each test checks the tester's pass rule, then what its human check would see: `q=source`,
@@ -510,9 +512,10 @@ async def test_804_token_without_scope(site: Site) -> None:
 async def test_805_token_twice(site: Site) -> None:
     """805: Rejects multiple authentication methods: 400.
 
-    TESTER BUG: the tester wants the JSON error "bad request" (PR #87), which is no
-    Micropub error code. Hearth answers the spec's `invalid_request` (conformance.md §1.6,
-    §7.2), so this checks the spec, not the tester's string.
+    TESTER BUG: the tester wants the JSON error "bad request"
+    (https://github.com/aaronpk/micropub.rocks/pull/87), which is no Micropub error code.
+    Hearth answers the spec's `invalid_request` (https://www.w3.org/TR/micropub/#error-response),
+    so this checks the spec, not the tester's string.
     """
     body = (
         "h=entry&content=Testing+accepting+access+token+in+HTTP+Authorization+header+and+POST+"

@@ -17,7 +17,8 @@ async def db_fixture(settings: Settings, migrated_sqlite: Path) -> AsyncIterator
     """A migrated SQLite database in the test's data dir, open for this test only.
 
     Function-scoped on purpose: a wider scope runs Tortoise on another event loop than the
-    test's (see dependencies.md §4).
+    test's (each test has its own: `asyncio_default_fixture_loop_scope = "function"`), and
+    Tortoise then reconnects, or leaves a connection behind that hangs pytest at exit.
     """
     seed_database(settings, migrated_sqlite)
     async with connect(settings, run_migrations=False):

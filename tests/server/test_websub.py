@@ -1,14 +1,19 @@
-"""Tests for hearth.server.websub: scheduling publish pings as jobs and sending them to a hub."""
+"""Tests for hearth.server.websub: scheduling publish pings as jobs and sending them to a hub.
+
+The hub is a respx route (https://lundberg.github.io/respx/): the `respx_mock` fixture answers
+in place of the network, below Hearth's guarded client, and a request to any other URL raises.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+import respx
 from starlette.applications import Starlette
 
 from hearth.server import websub
@@ -26,22 +31,10 @@ TOPICS = [
     "https://example.test/feed.json",
 ]
 
-Respond = Callable[[httpx.Request], httpx.Response]
 
-
-class FakeHub:
-    """A MockTransport handler that records requests and answers with `respond`."""
-
-    def __init__(self, respond: Respond | None = None) -> None:
-        self.requests: list[httpx.Request] = []
-        self.respond = respond or (lambda request: httpx.Response(204))
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.respond(request)
-
-    def forms(self) -> list[dict[str, list[str]]]:
-        return [parse_qs(r.content.decode(), keep_blank_values=True) for r in self.requests]
+def forms(hub: respx.Route) -> list[dict[str, list[str]]]:
+    """The form of each ping the hub received, in order."""
+    return [parse_qs(c.request.content.decode(), keep_blank_values=True) for c in hub.calls]
 
 
 @pytest.fixture(name="hub_settings")
@@ -50,13 +43,16 @@ def hub_settings_fixture(settings: Settings) -> Settings:
 
 
 @pytest.fixture(name="hub")
-def hub_fixture() -> FakeHub:
-    return FakeHub()
+def hub_fixture(respx_mock: respx.MockRouter) -> respx.Route:
+    """The hub: answers 204 unless a test says otherwise; its `calls` are the pings."""
+    return respx_mock.post(HUB).respond(204)
 
 
 @pytest.fixture(name="http")
-async def http_fixture(hub_settings: Settings, hub: FakeHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with create_http_client(hub_settings, transport=httpx.MockTransport(hub)) as client:
+async def http_fixture(
+    hub_settings: Settings, hub: respx.Route
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with create_http_client(hub_settings) as client:
         yield client
 
 
@@ -70,32 +66,33 @@ async def run_publish(settings: Settings, http: httpx.AsyncClient, topic: str = 
 
 
 async def test_publish_posts_form_to_hub(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """The handler POSTs hub.mode=publish and hub.url=<topic> as a form to the hub."""
     await run_publish(hub_settings, http, "https://example.test/feed.atom")
-    (request,) = hub.requests
+    (call,) = hub.calls
+    request = call.request
     assert request.method == "POST"
     assert str(request.url) == HUB
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert hub.forms() == [{"hub.mode": ["publish"], "hub.url": ["https://example.test/feed.atom"]}]
+    assert forms(hub) == [{"hub.mode": ["publish"], "hub.url": ["https://example.test/feed.atom"]}]
 
 
 @pytest.mark.parametrize("status", [200, 202, 204])
 async def test_publish_succeeds_on_2xx(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub, status: int
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route, status: int
 ) -> None:
     """Any 2xx answer from the hub is success: the handler returns normally."""
-    hub.respond = lambda request: httpx.Response(status, text="thanks")
+    hub.respond(status, text="thanks")
     await run_publish(hub_settings, http)
-    assert len(hub.requests) == 1
+    assert hub.call_count == 1
 
 
 async def test_publish_retries_on_503(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A 503 asks for a retry, after the hub's Retry-After seconds."""
-    hub.respond = lambda request: httpx.Response(503, headers={"Retry-After": "120"})
+    hub.respond(503, headers={"Retry-After": "120"})
     with pytest.raises(job_queue.Retry) as caught:
         await run_publish(hub_settings, http)
     assert caught.value.retry_after == 120.0
@@ -103,10 +100,10 @@ async def test_publish_retries_on_503(
 
 
 async def test_publish_retries_on_503_without_retry_after(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A 503 without Retry-After retries with the queue's own backoff (retry_after None)."""
-    hub.respond = lambda request: httpx.Response(503, text="down for maintenance")
+    hub.respond(503, text="down for maintenance")
     with pytest.raises(job_queue.Retry) as caught:
         await run_publish(hub_settings, http)
     assert caught.value.retry_after is None
@@ -114,32 +111,32 @@ async def test_publish_retries_on_503_without_retry_after(
 
 
 async def test_publish_retries_on_429(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """429 Too Many Requests is temporary: retry."""
-    hub.respond = lambda request: httpx.Response(429)
+    hub.respond(429)
     with pytest.raises(job_queue.Retry):
         await run_publish(hub_settings, http)
 
 
 async def test_publish_retries_on_network_error(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A hub that cannot be reached is retried later."""
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    hub.respond = refuse
+    hub.mock(side_effect=refuse)
     with pytest.raises(job_queue.Retry):
         await run_publish(hub_settings, http)
 
 
 async def test_publish_is_permanent_failure_on_400(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A 400 will not change on retry: permanent failure, naming the status and the reason."""
-    hub.respond = lambda request: httpx.Response(400, text="unknown topic")
+    hub.respond(400, text="unknown topic")
     with pytest.raises(job_queue.PermanentFailure) as caught:
         await run_publish(hub_settings, http)
     assert "400" in str(caught.value)
@@ -147,50 +144,50 @@ async def test_publish_is_permanent_failure_on_400(
 
 
 async def test_publish_does_not_follow_redirects(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A redirect is not followed (it would turn the POST into a GET) and fails permanently."""
-    hub.respond = lambda request: httpx.Response(302, headers={"Location": "https://x.test/"})
+    hub.respond(302, headers={"Location": "https://x.test/"})
     with pytest.raises(job_queue.PermanentFailure):
         await run_publish(hub_settings, http)
-    assert len(hub.requests) == 1
+    assert hub.call_count == 1
 
 
 async def test_publish_to_private_hub_is_permanent_failure(
-    app: Starlette, settings: Settings, hub: FakeHub
+    app: Starlette, settings: Settings, respx_mock: respx.MockRouter
 ) -> None:
     """A hub on a private address (not allowed in settings) is refused without retrying."""
     private = replace(settings, websub_hub="http://127.0.0.1:9/")
-    async with create_http_client(private, transport=httpx.MockTransport(hub)) as client:
+    async with create_http_client(private) as client:
         ctx = await context(private, client)
         with pytest.raises(job_queue.PermanentFailure):
             await websub.publish(ctx, {"hub": "http://127.0.0.1:9/", "topic": TOPICS[0]})
-    assert hub.requests == []
+    assert list(respx_mock.calls) == []
 
 
 async def test_publish_without_topic_is_permanent_failure(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, respx_mock: respx.MockRouter
 ) -> None:
     """A payload without a topic cannot ever succeed."""
     with pytest.raises(job_queue.PermanentFailure):
         await websub.publish(await context(hub_settings, http), {"hub": HUB})
-    assert hub.requests == []
+    assert list(respx_mock.calls) == []
 
 
 async def test_publish_without_shared_client_uses_its_own(
-    app: Starlette, hub_settings: Settings, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+    app: Starlette, hub_settings: Settings, hub: respx.Route, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the worker has no shared HTTP client the handler makes a guarded one."""
     made: list[Settings] = []
 
     def fake_client(settings: Settings, **kwargs: Any) -> httpx.AsyncClient:
         made.append(settings)
-        return create_http_client(settings, transport=httpx.MockTransport(hub))
+        return create_http_client(settings)
 
     monkeypatch.setattr(websub, "create_http_client", fake_client)
     await websub.publish(await context(hub_settings, None), {"hub": HUB, "topic": TOPICS[0]})
     assert made == [hub_settings]
-    assert len(hub.requests) == 1
+    assert hub.call_count == 1
 
 
 async def test_schedule_ping_queues_one_job_per_topic(
@@ -263,28 +260,28 @@ async def run_queued_pings(hub_settings: Settings, http: httpx.AsyncClient) -> l
 
 
 async def test_worker_delivers_scheduled_pings(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """Through the real queue and worker every topic is pinged once and the jobs are DONE."""
     done = await run_queued_pings(hub_settings, http)
-    assert [form["hub.url"] for form in hub.forms()] == [[t] for t in TOPICS]
+    assert [form["hub.url"] for form in forms(hub)] == [[t] for t in TOPICS]
     assert {job.state for job in done} == {JobState.DONE}
 
 
 async def test_worker_requeues_pings_on_503(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A 503 leaves each ping queued for a later attempt, with the error recorded."""
-    hub.respond = lambda request: httpx.Response(503, headers={"Retry-After": "60"})
+    hub.respond(503, headers={"Retry-After": "60"})
     queued = await run_queued_pings(hub_settings, http)
     assert {(job.state, job.attempts) for job in queued} == {(JobState.QUEUED, 1)}
     assert all("503" in (job.last_error or "") for job in queued)
 
 
 async def test_worker_gives_up_pings_on_400(
-    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: FakeHub
+    app: Starlette, hub_settings: Settings, http: httpx.AsyncClient, hub: respx.Route
 ) -> None:
     """A 400 makes each ping DEAD after one attempt."""
-    hub.respond = lambda request: httpx.Response(400)
+    hub.respond(400)
     dead = await run_queued_pings(hub_settings, http)
     assert {(job.state, job.attempts) for job in dead} == {(JobState.DEAD, 1)}

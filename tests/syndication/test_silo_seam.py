@@ -37,7 +37,7 @@ from hearth.server.core.models import AdminSession, Post
 from hearth.server.core.settings import Settings
 from tests.conftest import seed_database
 from tests.micropub.endpoint_helpers import bearer, post_form
-from tests.server.admin.conftest import PASSWORD, post_login
+from tests.server.admin.admin_helpers import PASSWORD, post_login
 
 HEARD: list[int] = []
 HANDLED: list[dict[str, Any]] = []

@@ -1,7 +1,9 @@
 """A local webmention.rocks for Hearth's sender, served on 127.0.0.1 by the tests.
 
 Reproduces the sender tests of https://webmention.rocks/ as read from aaronpk/webmention.rocks
-@7b97198 (shared/reference/conformance.md §2.1-2.3): discovery tests 1-23 with their exact
+@7b97198 (https://github.com/aaronpk/webmention.rocks/tree/7b97198fcb55bc0da499f221fd8476e073e1c330:
+`lib/Rocks/DiscoveryTestData.php`, `UpdateTestData.php`, `DeleteTestData.php` and the
+controllers): discovery tests 1-23 with their exact
 advertisements and decoy `/webmention/error` endpoints (400), test 23's redirect to a
 single-use page and single-use endpoint, update tests 1-2 and delete test 1 with single-use
 `?key=` endpoints, strict verification (an `<a href>` string-equal to the target), the

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from hearth.server.core.models import Approval, Interaction, InteractionState, Post
 from hearth.server.core.posts import create_post
 from hearth.server.webmention.display import Counts, counts_for, responses_for
-from tests.server.webmention.test_receive_support import SITE, permalink, post_fixture  # noqa: F401
+from tests.server.webmention.receive_support import SITE, permalink
 
 _ids = itertools.count(1)
 

@@ -14,16 +14,13 @@ import mf2py
 
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Post
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     SITE,
     FakeWeb,
     html_page,
     permalink,
-    post_fixture,  # noqa: F401
     received,
     reply_page,
-    web_fixture,  # noqa: F401
-    worker_fixture,  # noqa: F401
 )
 
 XSS = (

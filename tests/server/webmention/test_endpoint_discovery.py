@@ -1,7 +1,7 @@
 """Webmention endpoint discovery (hearth.server.webmention.endpoint_discovery).
 
-The webmention.rocks discovery tests 1-23, with the markup of `fake_rocks`, and the six extra
-cases of shared/reference/dependencies.md §2 (x01-x06) as pure-function tests; then the
+The webmention.rocks discovery tests 1-23, with the markup of `fake_rocks`, and six extra
+cases of our own (x01-x06) as pure-function tests; then the
 network behaviour of `discover_endpoint` through `httpx.MockTransport` and the guarded client.
 """
 

@@ -14,14 +14,11 @@ import pytest
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState, Post
 from hearth.server.webmention import moderation
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     FakeWeb,
     permalink,
-    post_fixture,  # noqa: F401
     received,
     reply_page,
-    web_fixture,  # noqa: F401
-    worker_fixture,  # noqa: F401
 )
 
 FIRST = "https://alice.example/replies/1"

@@ -1,8 +1,8 @@
 """The Webmention endpoint's synchronous checks and answers (hearth.server.webmention.receive).
 
 Spec: https://www.w3.org/TR/webmention/#receiving-webmentions, §3.2.1 request
-verification and §3.2.3 error responses; the W3C receiver checklist in
-shared/reference/conformance.md §2.4 and §4.
+verification and §3.2.3 error responses; the W3C receiver checklist
+(https://github.com/w3c/webmention/blob/main/implementation-reports/TEMPLATE.md).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from hearth.server.core.models import Interaction, InteractionState, Job, PathRe
 from hearth.server.core.posts import create_post
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.webmention import receive, verify
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     SITE,
     deliver,
     permalink,
-    post_fixture,  # noqa: F401
 )
 
 SOURCE = "https://alice.example/replies/1"

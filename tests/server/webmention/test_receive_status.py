@@ -12,16 +12,13 @@ import httpx
 
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Post
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     FakeWeb,
     deliver,
     html_page,
     permalink,
-    post_fixture,  # noqa: F401
     reply_page,
     run_jobs,
-    web_fixture,  # noqa: F401
-    worker_fixture,  # noqa: F401
 )
 
 SOURCE = "https://alice.example/replies/1"

@@ -1,14 +1,16 @@
 """Sending webmentions (hearth.server.webmention.links and .send): targets, scheduling, delivery.
 
-Delivery runs the real worker against `httpx.MockTransport` sites behind Hearth's guarded
-client; made-up hostnames need every network allowed (no DNS), so the private-network cases
-use IP literals with the default settings instead.
+Delivery runs the real worker and Hearth's guarded client against remote sites mocked with
+respx (https://lundberg.github.io/respx/): the `respx_mock` fixture answers in place of the
+network, below the client's address guard; a request no route matches gets no answer (it
+raises), and a route no request reached fails the test. Made-up hostnames need every network
+allowed (no DNS), so the private-network cases use IP literals with the default settings
+instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+import respx
 
 from hearth.server.core import job_queue
 from hearth.server.core.events import post_changed
@@ -31,9 +34,12 @@ from hearth.wiring import job_handlers
 from tests.conftest import BASE_URL
 from tests.server.webmention.fake_rocks import hrefs
 
+# Delivery's remote sites (see the module docstring): every route a test sets up must be used.
+pytestmark = pytest.mark.respx(assert_all_called=True)
+
 REPLY = "https://them.example/post/1"
+ENDPOINT = "https://them.example/wm"
 PAGE = BASE_URL + "2026/01/post"
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture(name="open_settings")
@@ -251,33 +257,22 @@ def test_worker_knows_the_send_handler() -> None:
 # -- delivery --
 
 
-class Site:
-    """A fake remote site: answers by path, remembers every request."""
-
-    def __init__(self, routes: dict[str, Handler | httpx.Response]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.routes.get(request.url.path, httpx.Response(404))
-        return answer(request) if callable(answer) else answer
-
-    def posts(self) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == "POST"]
-
-
 def advertising(endpoint: str) -> httpx.Response:
     return httpx.Response(200, html=f'<link rel="webmention" href="{endpoint}">')
 
 
+def sent(respx_mock: respx.MockRouter) -> list[httpx.Request]:
+    """The webmentions POSTed, in order."""
+    return [call.request for call in respx_mock.calls if call.request.method == "POST"]
+
+
 async def deliver(
-    settings: Settings, site: Site, targets: dict[str, Any] | None = None, *, runs: int = 1
+    settings: Settings, targets: dict[str, Any] | None = None, *, runs: int = 1
 ) -> tuple[Post, Job, OutgoingWebmention]:
     """Create a post replying to REPLY (or `targets`), schedule, and run the worker `runs` times."""
     post = await create_post(targets or {"in-reply-to": [REPLY]})
     await schedule_webmentions(settings, post)
-    async with create_http_client(settings, transport=httpx.MockTransport(site)) as http:
+    async with create_http_client(settings) as http:
         worker = Worker(settings, job_handlers(), http=http)
         for _ in range(runs):
             await Job.filter(kind=KIND).update(run_at=job_queue.utcnow())  # skip the backoff
@@ -288,44 +283,52 @@ async def deliver(
 
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("status", [200, 201, 202])
-async def test_success_statuses(open_settings: Settings, status: int) -> None:
+async def test_success_statuses(
+    open_settings: Settings, respx_mock: respx.MockRouter, status: int
+) -> None:
     """200, 201 and 202 all count as sent; the endpoint and status are recorded."""
-    site = Site({"/post/1": advertising("/wm"), "/wm": httpx.Response(status)})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(status)
+    _, job, row = await deliver(open_settings)
     assert (JobState.DONE, "sent", status) == (job.state, row.state, row.status_code)
     assert ("https://them.example/wm", None) == (row.endpoint, row.last_error)
 
 
 @pytest.mark.usefixtures("db")
-async def test_posts_only_source_and_target_form_encoded(open_settings: Settings) -> None:
+async def test_posts_only_source_and_target_form_encoded(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """The POST body is exactly source and target, form-encoded; the query stays in the URL."""
-    site = Site({"/post/1": advertising("/wm?key=abc"), "/wm": httpx.Response(202)})
-    post, _, _ = await deliver(open_settings, site)
-    [sent] = site.posts()
-    assert "https://them.example/wm?key=abc" == str(sent.url)
-    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm?key=abc"))
+    respx_mock.post(ENDPOINT).respond(202)
+    post, _, _ = await deliver(open_settings)
+    [request] = sent(respx_mock)
+    assert "https://them.example/wm?key=abc" == str(request.url)
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     source = open_settings.absolute(post.path)
-    assert [("source", source), ("target", REPLY)] == parse_qsl(sent.content.decode())
+    assert [("source", source), ("target", REPLY)] == parse_qsl(request.content.decode())
 
 
 @pytest.mark.usefixtures("db")
-async def test_every_attempt_rediscovers(open_settings: Settings) -> None:
+async def test_every_attempt_rediscovers(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A retry fetches the target again, so a single-use endpoint is never reused."""
-    keys = iter(["k1", "k2"])
-    answers = iter([httpx.Response(503), httpx.Response(200)])
-    site = Site(
-        {"/post/1": lambda r: advertising(f"/wm?key={next(keys)}"), "/wm": lambda r: next(answers)}
-    )
-    _, job, row = await deliver(open_settings, site, runs=2)
-    assert ["key=k1", "key=k2"] == [r.url.query.decode() for r in site.posts()]
+    respx_mock.get(REPLY).mock(side_effect=[advertising("/wm?key=k1"), advertising("/wm?key=k2")])
+    respx_mock.post(ENDPOINT).mock(side_effect=[httpx.Response(503), httpx.Response(200)])
+    _, job, row = await deliver(open_settings, runs=2)
+    assert ["key=k1", "key=k2"] == [r.url.query.decode() for r in sent(respx_mock)]
     assert (JobState.DONE, "sent") == (job.state, row.state)
 
 
 @pytest.mark.usefixtures("db")
-async def test_server_error_retries_with_backoff(open_settings: Settings) -> None:
+async def test_server_error_retries_with_backoff(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A 5xx answer queues another attempt later and keeps the error on the pending record."""
-    site = Site({"/post/1": advertising("/wm"), "/wm": httpx.Response(500, text="oops")})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(500, text="oops")
+    _, job, row = await deliver(open_settings)
     assert (JobState.QUEUED, "pending", 500) == (job.state, row.state, row.status_code)
     assert job.run_at > job_queue.utcnow()
     assert "endpoint https://them.example/wm answered 500: oops" == row.last_error
@@ -333,61 +336,74 @@ async def test_server_error_retries_with_backoff(open_settings: Settings) -> Non
 
 @pytest.mark.usefixtures("db")
 @pytest.mark.parametrize("header", ["delta", "date"])
-async def test_too_many_requests_honours_retry_after(open_settings: Settings, header: str) -> None:
+async def test_too_many_requests_honours_retry_after(
+    open_settings: Settings, respx_mock: respx.MockRouter, header: str
+) -> None:
     """429 retries after the endpoint's Retry-After, in seconds or as an HTTP date."""
     wait = timedelta(seconds=600)
     value = "600" if header == "delta" else format_datetime(datetime.now(UTC) + wait, usegmt=True)
-    answer = httpx.Response(429, headers={"Retry-After": value})
-    site = Site({"/post/1": advertising("/wm"), "/wm": answer})
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(429, headers={"Retry-After": value})
     before = job_queue.utcnow()
-    _, job, _ = await deliver(open_settings, site)
+    _, job, _ = await deliver(open_settings)
     assert before + wait - timedelta(seconds=2) <= job.run_at <= job_queue.utcnow() + wait
 
 
 @pytest.mark.usefixtures("db")
-async def test_target_server_error_retries(open_settings: Settings) -> None:
+async def test_target_server_error_retries(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A 5xx from the target page during discovery is retried too."""
-    site = Site({"/post/1": httpx.Response(502)})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).respond(502)
+    _, job, row = await deliver(open_settings)
     assert (JobState.QUEUED, "pending", 502) == (job.state, row.state, row.status_code)
 
 
 @pytest.mark.usefixtures("db")
-async def test_network_error_retries(open_settings: Settings) -> None:
+async def test_network_error_retries(open_settings: Settings, respx_mock: respx.MockRouter) -> None:
     """A connection failure is retried."""
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    site = Site({"/post/1": advertising("/wm"), "/wm": refuse})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).mock(side_effect=refuse)
+    _, job, row = await deliver(open_settings)
     assert (JobState.QUEUED, "pending") == (job.state, row.state)
     assert "ConnectError: connection refused" in (row.last_error or "")
 
 
 @pytest.mark.usefixtures("db")
-async def test_client_error_fails_for_good(open_settings: Settings) -> None:
+async def test_client_error_fails_for_good(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A 4xx answer (other than 429) is final: job DEAD, record failed with the reason."""
-    site = Site({"/post/1": advertising("/wm"), "/wm": httpx.Response(400, text="bad target")})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(400, text="bad target")
+    _, job, row = await deliver(open_settings)
     assert (JobState.DEAD, "failed", 400) == (job.state, row.state, row.status_code)
     assert "endpoint https://them.example/wm answered 400: bad target" == row.last_error
 
 
 @pytest.mark.usefixtures("db")
-async def test_gives_up_after_max_attempts(open_settings: Settings) -> None:
+async def test_gives_up_after_max_attempts(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """After MAX_ATTEMPTS failed attempts the job is DEAD and the record failed."""
-    site = Site({"/post/1": advertising("/wm"), "/wm": httpx.Response(503)})
-    _, job, row = await deliver(open_settings, site, runs=MAX_ATTEMPTS)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(503)
+    _, job, row = await deliver(open_settings, runs=MAX_ATTEMPTS)
     assert (JobState.DEAD, MAX_ATTEMPTS, "failed") == (job.state, job.attempts, row.state)
-    assert MAX_ATTEMPTS == len(site.posts())
+    assert MAX_ATTEMPTS == len(sent(respx_mock))
 
 
 @pytest.mark.usefixtures("db")
-async def test_target_without_endpoint_is_skipped(open_settings: Settings) -> None:
+async def test_target_without_endpoint_is_skipped(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """No endpoint advertised: nothing to send, the job is done and the record says why."""
-    site = Site({"/post/1": httpx.Response(200, html="<p>no endpoint</p>")})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).respond(200, html="<p>no endpoint</p>")
+    _, job, row = await deliver(open_settings)
     assert (JobState.DONE, "skipped", "no webmention endpoint") == (
         job.state,
         row.state,
@@ -396,46 +412,55 @@ async def test_target_without_endpoint_is_skipped(open_settings: Settings) -> No
 
 
 @pytest.mark.usefixtures("db")
-async def test_missing_target_fails(open_settings: Settings) -> None:
+async def test_missing_target_fails(open_settings: Settings, respx_mock: respx.MockRouter) -> None:
     """A target answering 404 cannot be told: failed, not retried."""
-    _, job, row = await deliver(open_settings, Site({}))
+    respx_mock.get(REPLY).respond(404)
+    _, job, row = await deliver(open_settings)
     assert (JobState.DEAD, "failed", 404) == (job.state, row.state, row.status_code)
 
 
 @pytest.mark.usefixtures("db")
-async def test_private_network_target_is_skipped(settings: Settings) -> None:
+async def test_private_network_target_is_skipped(
+    settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A private target is skipped, never fetched (HEARTH_ALLOW_PRIVATE_NETWORKS off)."""
-    site = Site({})
-    _, job, row = await deliver(settings, site, {"in-reply-to": ["http://10.1.2.3/post"]})
-    assert (JobState.DONE, "skipped", []) == (job.state, row.state, site.requests)
+    _, job, row = await deliver(settings, {"in-reply-to": ["http://10.1.2.3/post"]})
+    assert (JobState.DONE, "skipped", []) == (job.state, row.state, list(respx_mock.calls))
     assert "not a public address" in (row.last_error or "")
 
 
 @pytest.mark.usefixtures("db")
-async def test_private_network_endpoint_is_skipped(settings: Settings) -> None:
+async def test_private_network_endpoint_is_skipped(
+    settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A public target naming an endpoint on a private network gets no POST."""
-    site = Site({"/post/1": advertising("http://127.0.0.1:9000/wm")})
-    _, job, row = await deliver(settings, site, {"in-reply-to": ["http://93.184.215.14/post/1"]})
-    assert (JobState.DONE, "skipped", []) == (job.state, row.state, site.posts())
+    respx_mock.get("http://93.184.215.14/post/1").mock(
+        return_value=advertising("http://127.0.0.1:9000/wm")
+    )
+    _, job, row = await deliver(settings, {"in-reply-to": ["http://93.184.215.14/post/1"]})
+    assert (JobState.DONE, "skipped", []) == (job.state, row.state, sent(respx_mock))
 
 
 @pytest.mark.usefixtures("db")
-async def test_endpoint_redirect_is_not_followed(open_settings: Settings) -> None:
+async def test_endpoint_redirect_is_not_followed(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A redirecting endpoint is not followed (a POST would turn into a GET): failed."""
-    moved = httpx.Response(301, headers={"Location": "https://them.example/elsewhere"})
-    site = Site({"/post/1": advertising("/wm"), "/wm": moved})
-    _, job, row = await deliver(open_settings, site)
+    respx_mock.get(REPLY).mock(return_value=advertising("/wm"))
+    respx_mock.post(ENDPOINT).respond(301, headers={"Location": "https://them.example/elsewhere"})
+    _, job, row = await deliver(open_settings)
     assert (JobState.DEAD, "failed", 301) == (job.state, row.state, row.status_code)
-    assert ["/post/1", "/wm"] == [r.url.path for r in site.requests]
+    assert ["/post/1", "/wm"] == [call.request.url.path for call in respx_mock.calls]
 
 
 @pytest.mark.usefixtures("db")
-async def test_purged_post_sends_nothing(open_settings: Settings) -> None:
+async def test_purged_post_sends_nothing(
+    open_settings: Settings, respx_mock: respx.MockRouter
+) -> None:
     """A job whose post was removed from the database ends quietly."""
     post = await create_post({"in-reply-to": [REPLY]})
     await schedule_webmentions(open_settings, post)
     await post.delete()
-    site = Site({})
-    async with create_http_client(open_settings, transport=httpx.MockTransport(site)) as http:
+    async with create_http_client(open_settings) as http:
         assert await Worker(open_settings, job_handlers(), http=http).run_once()
-    assert (JobState.DONE, []) == ((await Job.get(kind=KIND)).state, site.requests)
+    assert (JobState.DONE, []) == ((await Job.get(kind=KIND)).state, list(respx_mock.calls))

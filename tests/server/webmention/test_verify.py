@@ -1,7 +1,8 @@
 """The verification job (hearth.server.webmention.verify): fetching the source and finding the link.
 
 Spec: https://www.w3.org/TR/webmention/#webmention-verification, #updating-existing-webmentions
-and #security-considerations; the receiver checklist in shared/reference/conformance.md §2.4:
+and #security-considerations; the W3C receiver checklist
+(https://github.com/w3c/webmention/blob/main/implementation-reports/TEMPLATE.md):
 links in `<a>`, `<img>`, `<video>`, `<audio>`; not in comments, not as plain text; redirects
 followed and limited; 410 and a removed link delete; time and byte limits.
 """
@@ -19,18 +20,15 @@ import pytest
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Interaction, InteractionState, Job, JobState, Post
 from hearth.server.webmention import verify
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     FakeWeb,
     deliver,
     html_page,
     make_retries_due,
     permalink,
-    post_fixture,  # noqa: F401
     received,
     reply_page,
     run_jobs,
-    web_fixture,  # noqa: F401
-    worker_fixture,  # noqa: F401
 )
 
 SOURCE = "https://alice.example/replies/1"

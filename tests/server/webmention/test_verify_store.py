@@ -15,17 +15,14 @@ from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Interaction, InteractionState, Media, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import photos
-from tests.server.webmention.test_receive_support import (
+from tests.server.webmention.receive_support import (
     SITE,
     FakeWeb,
     html_page,
     image_bytes,
     permalink,
-    post_fixture,  # noqa: F401
     received,
     reply_page,
-    web_fixture,  # noqa: F401
-    worker_fixture,  # noqa: F401
 )
 
 SOURCE = "https://alice.example/replies/1"

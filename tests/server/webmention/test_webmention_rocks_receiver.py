@@ -4,8 +4,10 @@ Everything runs on loopback: Hearth is `hearth serve` in its own process (demo p
 HEARTH_ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 so its worker may fetch the fake sources,
 HEARTH_MODERATION=all), and the remote sources are a Starlette app served by uvicorn in a
 thread on another port. Requests are sent the way webmention.rocks' tester does
-(mention-client-php 1.1.8, shared/reference/conformance.md §2.4): discovery by HEAD and the
-Link header, then a form POST with `Accept: application/json, */*;q=0.8` and no redirects.
+(mention-client-php 1.1.8,
+https://github.com/indieweb/mention-client-php/blob/1.1.8/src/IndieWeb/MentionClient.php):
+discovery by HEAD and the Link header, then a form POST with
+`Accept: application/json, */*;q=0.8` and no redirects.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from starlette.routing import Route
 
 from tests.serving import hearth_cli, hearth_serve, loopback_base, loopback_socket, serve_in_thread
 
-# mention-client-php 1.1.8's Link header test, as quoted in conformance.md §2.4.
+# mention-client-php 1.1.8's Link header test (`_findWebmentionEndpointInHeader`).
 MENTION_CLIENT_LINK = re.compile(
     r'<((?:https?://)?[^>]+)>; rel="?(?:https?://webmention.org/?|webmention)"?'
 )

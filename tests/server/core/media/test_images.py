@@ -2,8 +2,8 @@
 stripped without re-encoding, bombs and broken files refused; and what a file is, by its bytes.
 
 Spec: https://www.w3.org/TR/micropub/#media-endpoint (which leaves the checks to the server).
-Uploads through the Micropub media endpoint are tested in tests/micropub/test_media_images.py
-and test_media_av.py.
+Uploads through the Micropub media endpoint are tested in
+tests/micropub/test_media_endpoint_images.py and test_media_endpoint_av.py.
 """
 
 from __future__ import annotations

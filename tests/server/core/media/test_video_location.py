@@ -5,7 +5,7 @@ QuickTime File Format `udta`, `meta`, `keys`, `ilst`; 3GPP TS 26.244 `loci`. The
 built box by box (`media_data.movies`), with a real sample table whose `stco` points into
 `mdat`. The golden files are the same builds with each location box replaced by what
 stripping must give: a zero-filled `free` box of the same size. Uploads through the Micropub
-media endpoint are tested in tests/micropub/test_media_video.py.
+media endpoint are tested in tests/micropub/test_media_endpoint_video.py.
 """
 
 from __future__ import annotations

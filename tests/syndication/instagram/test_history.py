@@ -1,0 +1,231 @@
+"""Importing the Instagram history from the export zip (syndication/instagram/history.py).
+
+A realistic export zip (a photo with GPS in its EXIF, a carousel with a video, captions with
+#tags, @mentions and Meta's mojibake) goes through `hearth instagram import-zip`'s queueing
+and the real worker, and the posts are read back from the real site as microformats.
+Outbound HTTP (webmentions to the caption's instagram.com links) reaches a MockTransport.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mf2py
+import pytest
+from PIL import Image
+from starlette.applications import Starlette
+
+from hearth.server.core.models import Job, JobState, Media, Post
+from hearth.server.core.posts import create_post
+from hearth.server.core.settings import Settings
+from hearth.syndication.instagram import history
+from hearth.syndication.instagram.tables import InstagramImport, InstagramMedia
+from tests.serving import ROOT, hearth_cli, hearth_env
+from tests.syndication.instagram.export_setup import (
+    CAROUSEL_TIME,
+    PHOTO_TIME,
+    export_zip,
+    run_worker,
+)
+
+
+async def run_import_jobs(settings: Settings, count: int) -> None:
+    """Run `count` import jobs (and nothing else) through the real worker's handlers."""
+    imports = Job.filter(kind__startswith="instagram.import", state=JobState.QUEUED)
+    for _ in range(count):
+        job = await imports.order_by("id").first()
+        assert job is not None
+        # Everything else waits, so the worker's next claim is this job.
+        await (
+            Job.filter(state=JobState.QUEUED)
+            .exclude(id=job.id)
+            .update(run_at=datetime(2999, 1, 1, tzinfo=UTC))
+        )
+        assert 1 == await run_worker(settings, limit=1)
+        await Job.filter(state=JobState.QUEUED).update(run_at=datetime.now(UTC))
+
+
+async def entries(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """The h-entries of the home page, each with the properties of its permalink page."""
+    home = await client.get("/")
+    feed = mf2py.parse(doc=home.text, url=str(home.url))
+    urls = [e["properties"]["url"][0] for e in _h_entries(feed["items"])]
+    pages = []
+    for url in urls:
+        page = await client.get(url)
+        assert 200 == page.status_code
+        pages.append(mf2py.parse(doc=page.text, url=url)["items"][0]["properties"])
+    return pages
+
+
+def _h_entries(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for mf in items:
+        if "h-entry" in mf["type"]:
+            found.append(mf)
+        found += _h_entries(mf.get("children", []))
+    return found
+
+
+def published(properties: dict[str, Any]) -> datetime:
+    [value] = properties["published"]
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+
+
+async def served(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    assert url.startswith("https://example.test/media/"), url
+    response = await client.get(url)
+    assert 200 == response.status_code
+    return response
+
+
+async def test_export_becomes_posts_on_the_site(
+    settings: Settings, app: Starlette, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Both posts show on the home page with time, caption, tags and files served locally."""
+    queued = await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    assert (True, 2) == (queued.new, queued.posts)
+    await run_worker(settings)
+    carousel, photo = await entries(client)
+    assert datetime.fromtimestamp(CAROUSEL_TIME, UTC) == published(carousel)
+    assert "Weekend trip 🌱\n#travel #Family" == carousel["content"][0]["value"]
+    assert {"travel", "Family"} <= set(carousel["category"])
+    slide, video = carousel["photo"][0], carousel["video"][0]
+    assert "image/webp" == (await served(client, slide)).headers["content-type"]
+    assert "video/mp4" == (await served(client, video)).headers["content-type"]
+    assert "syndication" not in carousel
+    assert datetime.fromtimestamp(PHOTO_TIME, UTC) == published(photo)
+    assert "Sunrise at the lake 😍 #sunrise with @ann.b" == photo["content"][0]["value"]
+    html = photo["content"][0]["html"]
+    assert 'href="https://www.instagram.com/ann.b/"' in html
+    assert "sunrise" in photo["category"]
+
+
+async def test_imported_photo_has_no_gps(
+    settings: Settings, app: Starlette, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Photos go through the uploads' cleaning: the camera's EXIF and GPS are gone."""
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_worker(settings)
+    post = await Post.get(published=datetime.fromtimestamp(PHOTO_TIME, UTC))
+    body = (await served(client, post.properties["photo"][0])).content
+    exif = Image.open(io.BytesIO(body)).getexif()
+    assert 0x8825 not in exif and 0x010F not in exif
+
+
+async def test_import_announces_posts_through_jobs(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """New posts are announced like any other (WebSub pings queued, not sent inline), but
+    their Instagram tag and person links get no webmention (Instagram has no endpoint)."""
+    settings = dataclasses.replace(settings, websub_hub="https://hub.example/")
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_import_jobs(settings, 3)
+    pings = await Job.filter(kind="websub.publish")
+    assert pings and {JobState.QUEUED} == {job.state for job in pings}
+    assert 0 == await Job.filter(kind="webmention.send").count()
+
+
+async def test_same_zip_twice_queues_nothing_new(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """The same zip again, even from another path, finds its job: no new job, no new post."""
+    first_path = export_zip(tmp_path / "export.zip")
+    first = await history.queue_import(settings, [first_path])
+    await run_worker(settings)
+    copy = shutil.copyfile(first_path, tmp_path / "export copy.zip")
+    again = await history.queue_import(settings, [copy])
+    assert (False, first.job.id) == (again.new, again.job.id)
+    await run_worker(settings)
+    assert 2 == await Post.all().count()
+    assert 1 == len(list(history.imports_dir(settings).iterdir()))
+
+
+async def test_crash_then_start_over_makes_each_post_once(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """Half the post jobs ran, then every import job runs again: each post exists once."""
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_import_jobs(settings, 2)  # the import job, then the first post's job
+    assert 1 == await Post.all().count()
+    # Start over: as if the worker died after each side effect but before recording it.
+    await Job.filter(kind__startswith="instagram.import").update(
+        state=JobState.QUEUED, attempts=0, run_at=datetime.now(UTC), finished_at=None
+    )
+    await run_worker(settings)
+    assert 2 == await Post.all().count()
+    assert 2 == await InstagramImport.filter(source="imported").count()
+    assert 3 == await Media.all().count()  # no orphan copies of the first post's photo
+
+
+async def test_post_copied_through_the_api_is_skipped(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """A media the API poller copied at the same second is home already: no second post."""
+    api_post = await create_post({"content": ["Sunrise at the lake"]})
+    when = datetime.fromtimestamp(PHOTO_TIME, UTC)
+    await InstagramMedia.create(media_id="1790", post=api_post, timestamp=when, copy_state="copied")
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_worker(settings)
+    assert 1 == await Post.filter(client_id=history.CLIENT_ID).count()
+    assert not await Post.filter(client_id=history.CLIENT_ID, published=when).exists()
+    marker = await InstagramImport.get(source="api")
+    assert api_post.id == marker.post_id  # type: ignore[attr-defined]
+
+
+async def test_undecodable_file_fails_only_its_post(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """A HEIC photo (not decodable here) fails its post's job with the reason; others import."""
+    await history.queue_import(settings, [export_zip(tmp_path / "e.zip", with_heic=True)])
+    await run_worker(settings)
+    assert 2 == await Post.all().count()
+    [dead] = await Job.filter(state=JobState.DEAD)
+    assert history.IMPORT_POST == dead.kind
+    assert "17940060624158613.heic" in (dead.last_error or "")
+    assert "HEIC" in (dead.last_error or "")
+    assert JobState.DONE == (await Job.get(kind=history.IMPORT)).state
+
+
+async def test_wrong_zip_refused_before_queueing(
+    settings: Settings, app: Starlette, tmp_path: Path
+) -> None:
+    """An HTML export is refused at once with what to do, and nothing is queued or kept."""
+    path = tmp_path / "html.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("start_here.html", "<html></html>")
+    with pytest.raises(history.ExportError, match="JSON"):
+        await history.queue_import(settings, [path])
+    assert not await Job.filter(kind=history.IMPORT).exists()
+    assert not history.imports_dir(settings).exists()
+
+
+def test_cli_import_zip(tmp_path: Path) -> None:
+    """`hearth instagram import-zip` queues the import once and says so; a bad zip exits 1."""
+    env = hearth_env(tmp_path / "data", "http://127.0.0.1:9/")
+    path = str(export_zip(tmp_path / "instagram-jane_doe.zip"))
+    first = hearth_cli(env, "instagram", "import-zip", path)
+    assert "Queued the import of 2 posts from 1 zip file(s)" in first
+    again = hearth_cli(env, "instagram", "import-zip", path)
+    assert "queued for import before" in again and "nothing new queued" in again
+    with sqlite3.connect(tmp_path / "data" / "hearth.sqlite3") as db:
+        kinds = [row[0] for row in db.execute("SELECT kind FROM jobs")]
+    assert [history.IMPORT] == kinds
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    done = subprocess.run(
+        [sys.executable, "-m", "hearth.cli", "instagram", "import-zip", str(bad)],
+        env=env, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert 1 == done.returncode
+    assert "notes.txt is not a zip file" in done.stderr and "Traceback" not in done.stderr
