@@ -61,7 +61,7 @@ def create_app(
         exception_handlers={404: pages.not_found},
     )
     app.state.settings = settings
-    app.state.templates = create_templates()
+    app.state.templates = create_templates([f.template_dir for f in chosen if f.template_dir])
     app.state.features = chosen
     app.state.site_links = wiring.site_links(chosen)
     app.state.admin_sections = wiring.admin_sections(chosen)

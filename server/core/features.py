@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -141,6 +142,8 @@ class Feature:
     # Hosts (a silo's) where webmention discovery would only fetch a login wall: posts'
     # links there are not sent webmentions.
     hosts_without_webmention: frozenset[str] = frozenset()
+    # A folder of its own templates (e.g. its admin section's), searched after the core's.
+    template_dir: Path | None = None
     # The class of its own settings (read from the environment with the core's).
     settings_section: type[SettingsSection] | None = None
 

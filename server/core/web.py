@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,9 +22,10 @@ from hearth.server.core.timestamps import rfc3339
 TEMPLATE_DIR = Path(templates_package.__file__).parent
 
 
-def create_templates() -> Jinja2Templates:
+def create_templates(feature_dirs: Sequence[Path] = ()) -> Jinja2Templates:
+    """The pages' Jinja2 environment: the core's templates, then each feature's own folder."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=jinja2.FileSystemLoader([TEMPLATE_DIR, *feature_dirs]),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -10,6 +10,7 @@ deleted (post-change listener); the dashboard section; `hearth instagram ...`; a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from hearth.server.core.events import PostChange
 from hearth.server.core.features import Command, Feature, ModelApp, PermalinkNote
@@ -71,6 +72,7 @@ SILO = Feature(
     # Copies link every #tag and @person to instagram.com, which takes no webmentions.
     hosts_without_webmention=frozenset({"instagram.com", "www.instagram.com"}),
     settings_section=InstagramSettings,
+    template_dir=Path(__file__).parent / "templates",
     model_app=ModelApp(
         "instagram",
         models="hearth.syndication.instagram.tables",
