@@ -1,18 +1,14 @@
-"""Helpers for the media endpoint tests: tokens, an upload call, an app with other settings.
+"""Helpers for the media endpoint tests: tokens and an upload call.
 
 The files themselves are built by `tests.server.core.media.media_data.factory`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
-from hearth.app import create_app
-from hearth.server.core.settings import Settings
 from hearth.server.core.tokens import mint_token
 
 ME = "https://example.test/"
@@ -43,13 +39,3 @@ async def upload(
     headers = bearer(secret) if secret else {}
     files = {"file": (filename, data, content_type)}
     return await client.post(url, files=files, headers=headers, **kwargs)
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for an app built from `settings` (for tests that need other settings)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=settings.url) as client:
-            yield client

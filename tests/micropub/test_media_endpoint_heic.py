@@ -14,7 +14,8 @@ import httpx
 from PIL import Image
 
 from hearth.server.core.settings import Settings
-from tests.micropub.media_helpers import app_client, token, upload
+from tests.asgi_client import app_client
+from tests.micropub.media_helpers import token, upload
 from tests.server.core.media.media_data.factory import heic
 
 GPS_IFD = 0x8825

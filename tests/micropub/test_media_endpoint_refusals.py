@@ -31,9 +31,10 @@ from hearth.server.core.media.refusals import (
 )
 from hearth.server.core.models import Media, Post
 from hearth.server.core.settings import Settings
+from tests.asgi_client import app_client
 from tests.conftest import seed_database
 from tests.micropub import endpoint_helpers
-from tests.micropub.media_helpers import app_client, token, upload
+from tests.micropub.media_helpers import token, upload
 from tests.server.core.media.media_data.factory import jpeg
 from tests.server.core.media.media_data.movies import MOOV_TYPE_AT, movie
 

@@ -14,7 +14,8 @@ from PIL import features
 
 from hearth.server.core.models import Media
 from hearth.server.core.settings import Settings
-from tests.micropub.media_helpers import ENDPOINT, app_client, bearer, token, upload
+from tests.asgi_client import app_client
+from tests.micropub.media_helpers import ENDPOINT, bearer, token, upload
 from tests.server.core.media.media_data.factory import (
     animated_gif,
     big_animated_gif,

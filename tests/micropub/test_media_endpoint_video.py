@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from hearth.server.core.settings import Settings
-from tests.micropub.media_helpers import ENDPOINT, app_client, bearer, token, upload
+from tests.asgi_client import app_client
+from tests.micropub.media_helpers import ENDPOINT, bearer, token, upload
 from tests.server.core.media.media_data.movies import ISO6709, MOOV_TYPE_AT, movie, neutralised
 
 BRANDS = {

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from hearth.server.core.settings import Settings
-from tests.server.admin.admin_helpers import csrf_in, open_client, post_login
+from tests.asgi_client import app_client
+from tests.server.admin.admin_helpers import csrf_in, post_login
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +21,7 @@ def admin_hashing(fast_hashing: None) -> None:
 
 @pytest.fixture(name="open_client")
 def open_client_fixture() -> Callable[[Settings], object]:
-    return open_client
+    return app_client
 
 
 @pytest.fixture(name="csrf_in")

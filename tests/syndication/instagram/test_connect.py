@@ -25,7 +25,8 @@ from hearth.syndication.instagram.fake import LONG_LIVED_SECONDS, FakeInstagram
 from hearth.syndication.instagram.silo_settings import with_instagram
 from hearth.syndication.instagram.tables import InstagramAccount
 from hearth.wiring import job_handlers
-from tests.server.admin.admin_helpers import PASSWORD, open_client, post_login
+from tests.asgi_client import app_client
+from tests.server.admin.admin_helpers import PASSWORD, post_login
 
 CALLBACK = "https://example.test/admin/instagram/callback"
 
@@ -264,7 +265,7 @@ async def test_missing_app_settings_say_what_to_set(settings: Settings) -> None:
     bare = dataclasses.replace(
         with_instagram(settings, app_id=None), data_dir=settings.data_dir / "bare"
     )
-    async with open_client(bare) as client:
+    async with app_client(bare) as client:
         await set_password(PASSWORD)
         assert 303 == (await post_login(client, PASSWORD)).status_code
         page = await client.get(connect.CONNECT_PATH)
