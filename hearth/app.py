@@ -63,7 +63,11 @@ def create_app(
     app.state.settings = settings
     app.state.templates = create_templates([f.template_dir for f in chosen if f.template_dir])
     app.state.features = chosen
-    app.state.site_links = wiring.site_links(chosen)
+    app.state.site_links = wiring.site_links(chosen, settings)
+    app.state.viewer_sources = wiring.viewer_sources(chosen)
+    verifier = wiring.token_verifier(chosen, settings, app.state)
+    if verifier is not None:
+        app.state.token_verifier = verifier
     app.state.admin_sections = wiring.admin_sections(chosen)
     app.state.admin_notices = {k: v for f in chosen for k, v in f.admin_notices.items()}
     app.state.permalink_notes = [f.permalink_notes for f in chosen if f.permalink_notes]

@@ -11,6 +11,7 @@ and `cli.py` import the features; the import-linter contracts in pyproject.toml 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -24,7 +25,10 @@ from hearth.server.core.job_worker import Handler
 from hearth.server.core.media import files as media_files
 from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
+from hearth.server.core.tokens import TokenVerifier
+from hearth.server.core.viewers import ViewerSource
 from hearth.server.core.web import TEMPLATE_DIR
+from hearth.server.indieauth.indieauth_feature import FEATURE as INDIEAUTH
 from hearth.server.webmention.webmention_feature import FEATURE as WEBMENTION
 from hearth.syndication import SILOS
 
@@ -38,6 +42,8 @@ __all__ = [
     "routes",
     "settings_sections",
     "site_links",
+    "token_verifier",
+    "viewer_sources",
 ]
 
 
@@ -49,6 +55,7 @@ def features() -> tuple[Feature, ...]:
         WEBMENTION,
         websub.FEATURE,
         admin.FEATURE,
+        INDIEAUTH,
         *SILOS,
         pages.FEATURE,
     )
@@ -64,8 +71,24 @@ def routes(chosen: Sequence[Feature]) -> list[BaseRoute]:
     return core + [route for feature in ordered for route in feature.routes]
 
 
-def site_links(chosen: Sequence[Feature]) -> list[SiteLink]:
-    return [link for feature in chosen for link in feature.site_links]
+def site_links(chosen: Sequence[Feature], settings: Settings) -> list[SiteLink]:
+    return [link for feature in chosen for link in feature.links(settings)]
+
+
+def viewer_sources(chosen: Sequence[Feature]) -> list[ViewerSource]:
+    return [source for feature in chosen for source in feature.viewer_sources]
+
+
+def token_verifier(
+    chosen: Sequence[Feature], settings: Settings, state: Any
+) -> TokenVerifier | None:
+    """The bearer token check a feature puts in place of the core's, if one does."""
+    for feature in chosen:
+        if feature.token_verifier is not None:
+            verifier = feature.token_verifier(settings, state)
+            if verifier is not None:
+                return verifier
+    return None
 
 
 def job_handlers(chosen: Sequence[Feature] | None = None) -> dict[str, Handler]:

@@ -12,13 +12,13 @@ The token itself is checked by one pluggable function, a `TokenVerifier`:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hearth.micropub.errors import InsufficientScope, InvalidRequest, Unauthorized
 from hearth.micropub.types import Kind
 from hearth.server.core.models import Token
-from hearth.server.core.tokens import verify_token
+from hearth.server.core.tokens import TokenVerifier, verify_token
 
 __all__ = [
     "TokenVerifier",
@@ -30,8 +30,6 @@ __all__ = [
     "verifier_of",
 ]
 
-# The live token row for a presented token, or None for an unknown, expired or revoked one.
-TokenVerifier = Callable[[str], Awaitable[Token | None]]
 
 # The scope each kind of request needs (§5.4, and the names micropub.rocks asks for).
 SCOPES: dict[Kind, str] = {

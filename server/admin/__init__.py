@@ -7,13 +7,14 @@
 from hearth.server.admin.dashboard import SECTIONS
 from hearth.server.admin.passwords import set_password, verify_password
 from hearth.server.admin.responses import redirect, render_admin
-from hearth.server.admin.sessions import current_session, require_admin
+from hearth.server.admin.sessions import current_session, login_url, owner_viewer, require_admin
 from hearth.server.admin.views import NOTICES, routes
 from hearth.server.core.features import Feature
 
 __all__ = [
     "FEATURE",
     "current_session",
+    "login_url",
     "redirect",
     "render_admin",
     "require_admin",
@@ -21,4 +22,10 @@ __all__ = [
     "verify_password",
 ]
 
-FEATURE = Feature("admin", routes=routes, admin_sections=SECTIONS, admin_notices=NOTICES)
+FEATURE = Feature(
+    "admin",
+    routes=routes,
+    admin_sections=SECTIONS,
+    admin_notices=NOTICES,
+    viewer_sources=[owner_viewer],
+)

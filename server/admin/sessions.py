@@ -17,6 +17,7 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,10 +25,15 @@ from starlette.responses import Response
 from hearth.server.admin import csrf
 from hearth.server.admin.responses import redirect, render_admin, secure
 from hearth.server.core.models import AdminSession
+from hearth.server.core.viewers import Viewer
 from hearth.server.core.web import settings_of
 
 COOKIE_NAME = "hearth_session"
-COOKIE_PATH = "/admin"
+# Site-wide: the owner also sees private posts on public pages, and approves IndieAuth
+# requests at the authorization endpoint, outside /admin. (Sessions made before 0.2 had
+# the cookie on /admin only; signing out clears that one too.)
+COOKIE_PATH = "/"
+_OLD_COOKIE_PATH = "/admin"
 LIFETIME = timedelta(days=14)
 LOGIN_URL = "/admin/login"
 # token_urlsafe(32) gives 43 characters; anything much longer is not ours.
@@ -96,13 +102,38 @@ def set_session_cookie(request: Request, response: Response, session_id: str) ->
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        COOKIE_NAME,
-        path=COOKIE_PATH,
-        secure=settings_of(request).https,
-        httponly=True,
-        samesite="lax",
-    )
+    for path in (COOKIE_PATH, _OLD_COOKIE_PATH):
+        response.delete_cookie(
+            COOKIE_NAME, path=path, secure=settings_of(request).https, httponly=True,
+            samesite="lax",
+        )  # fmt: skip
+
+
+def safe_next(value: str | None) -> str | None:
+    """A site-relative path to return to after signing in, or None for anything else.
+
+    Only "/x..." is kept: never "//host" or "/\\host" (other sites, to a browser), a scheme,
+    or control characters, so the sign-in page cannot become an open redirect.
+    """
+    if not value or len(value) > 4096 or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or any(ord(c) < 0x21 or c == "\\" for c in value):
+        return None
+    return value
+
+
+def login_url(next_path: str | None = None) -> str:
+    """The sign-in page, coming back to `next_path` (a site-relative path) afterwards."""
+    safe = safe_next(next_path)
+    return f"{LOGIN_URL}?{urlencode({'next': safe})}" if safe else LOGIN_URL
+
+
+async def owner_viewer(request: Request) -> Viewer | None:
+    """The owner, when `request` carries a live admin session (a `ViewerSource`)."""
+    if await current_session(request) is None:
+        return None
+    settings = settings_of(request)
+    return Viewer(me=settings.url, owner=True, name=settings.name, photo=settings.photo)
 
 
 async def csrf_valid(request: Request, session: AdminSession) -> bool:

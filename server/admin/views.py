@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from hearth.server.admin.sessions import (
     current_session,
     end_session,
     require_admin,
+    safe_next,
     set_session_cookie,
 )
 from hearth.server.core.hrefs import valid_href
@@ -58,6 +60,7 @@ async def _login_page(
     status_code: int = 200,
     error: str | None = None,
     headers: Mapping[str, str] | None = None,
+    next_path: str | None = None,
 ) -> Response:
     settings = settings_of(request)
     cookie, token, fresh = csrf.login_token(settings, request.cookies.get(csrf.LOGIN_COOKIE))
@@ -69,6 +72,7 @@ async def _login_page(
             "error": error,
             "password_set": await passwords.password_is_set(),
             "signed_in": False,
+            "next": next_path,
         },
         status_code=status_code,
         headers=headers,
@@ -87,9 +91,11 @@ async def _login_page(
 
 
 async def login_form(request: Request) -> Response:
+    # `next`: where to go once signed in (the IndieAuth consent page, say); paths only.
+    next_path = safe_next(request.query_params.get("next"))
     if await current_session(request) is not None:
-        return redirect(DASHBOARD_URL)
-    return await _login_page(request)
+        return redirect(next_path or DASHBOARD_URL)
+    return await _login_page(request, next_path=next_path)
 
 
 def _locked_message(locked: ratelimit.Locked) -> str:
@@ -105,24 +111,24 @@ def _locked_message(locked: ratelimit.Locked) -> str:
 async def login(request: Request) -> Response:
     settings = settings_of(request)
     form = await request.form()
+    next_path = safe_next(_field(form, "next"))
+    page = functools.partial(_login_page, request, next_path=next_path)
     if not csrf.login_token_valid(
         settings, request.cookies.get(csrf.LOGIN_COOKIE), _field(form, csrf.FIELD)
     ):
-        return await _login_page(
-            request,
+        return await page(
             status_code=403,
             error="The sign-in form expired or was not sent from this site. Please try again.",
         )
     if not await passwords.password_is_set():
-        return await _login_page(request, status_code=400)
+        return await page(status_code=400)
     password = _field(form, "password")
     if not password:
-        return await _login_page(request, status_code=400, error="Enter the password.")
+        return await page(status_code=400, error="Enter the password.")
     address = ratelimit.address_key(request.client.host if request.client else None)
     attempt = await ratelimit.reserve(address, settings)
     if isinstance(attempt, ratelimit.Locked):
-        return await _login_page(
-            request,
+        return await page(
             status_code=429,
             error=_locked_message(attempt),
             headers={"Retry-After": str(attempt.retry_after)},
@@ -134,12 +140,12 @@ async def login(request: Request) -> Response:
         else:
             wait = _minutes(settings.login_lock_seconds)
             message = f"Wrong password. Sign-in from your address is now locked for {wait}."
-        return await _login_page(request, status_code=401, error=message)
+        return await page(status_code=401, error=message)
     await ratelimit.succeeded(attempt)
     # Whatever session id the browser brought is dropped: a fresh one is issued (no fixation).
     await end_session(request)
     session_id, _ = await create_session()
-    response = redirect(DASHBOARD_URL)
+    response = redirect(next_path or DASHBOARD_URL)
     set_session_cookie(request, response, session_id)
     response.delete_cookie(
         csrf.LOGIN_COOKIE, path=csrf.LOGIN_COOKIE_PATH, secure=settings.https, httponly=True,

@@ -4,7 +4,8 @@ Every feature (Micropub, Webmention, WebSub, the feeds, the public pages, the ad
 silo) describes what it adds as one `Feature`: routes, the links public pages advertise,
 job handlers, hooks run when a worker starts, listeners told of every stored post change,
 admin dashboard sections and notices, `hearth` subcommands, notes under a permalink,
-Micropub syndication targets, and its own tables and settings. The composition root
+Micropub syndication targets, ways to recognise a page's viewer, and its own tables and
+settings. The composition root
 (`hearth.wiring`) lists the features and hands each part to whoever runs it: the app,
 the worker, the admin, the command line. Nothing registers itself by being imported.
 
@@ -29,6 +30,8 @@ from hearth.server.core.job_worker import Handler
 from hearth.server.core.models import AdminSession, Post
 from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
+from hearth.server.core.tokens import TokenVerifier
+from hearth.server.core.viewers import ViewerSource
 
 if TYPE_CHECKING:
     from argparse import _SubParsersAction
@@ -123,8 +126,9 @@ class Feature:
     # Its routes match broadly (the public pages' /{year}/{month}/{slug}): the composition
     # root mounts them after every other feature's, whatever the order of the list.
     routes_last: bool = False
-    # rel links every public page advertises (`Link` header and `<link>` tags).
-    site_links: Sequence[SiteLink] = ()
+    # rel links every public page advertises (`Link` header and `<link>` tags); a function
+    # of the settings when what is advertised depends on them.
+    site_links: Sequence[SiteLink] | Callable[[Settings], Sequence[SiteLink]] = ()
     job_handlers: Mapping[str, Handler] = field(default_factory=dict)
     on_worker_start: Sequence[WorkerStartHook] = ()
     # Told of every stored post change, inside its transaction (see core.events).
@@ -146,6 +150,17 @@ class Feature:
     template_dir: Path | None = None
     # The class of its own settings (read from the environment with the core's).
     settings_section: type[SettingsSection] | None = None
+    # How it recognises who is viewing a page (see core.viewers), tried in feature order.
+    viewer_sources: Sequence[ViewerSource] = ()
+    # Replaces the core's bearer token check, if the function gives one for these settings
+    # and the app's state (whose `http` client it may use once the app runs).
+    token_verifier: Callable[[Settings, Any], TokenVerifier | None] | None = None
+
+    def links(self, settings: Settings) -> Sequence[SiteLink]:
+        """The rel links it advertises with these settings."""
+        if callable(self.site_links):
+            return self.site_links(settings)
+        return self.site_links
 
 
 _installed: tuple[Feature, ...] = ()

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from hearth.server.core.models import Token
+
+# The live token row for a presented token, or None for an unknown, expired or revoked one.
+# Hearth's own check is `verify_token`; a feature may provide another (IndieAuth's
+# delegation to another server's token endpoint), through `Feature.token_verifier`.
+TokenVerifier = Callable[[str], Awaitable[Token | None]]
+
+
+class VerificationUnavailable(Exception):
+    """The token could not be checked just now (the server that issued it is down, broken
+    or silent): the request is answered 503, never let through."""
 
 # Scopes the owner can grant; Micropub and the media endpoint check these.
 KNOWN_SCOPES = frozenset(

@@ -17,6 +17,7 @@ from hearth.server.core.hrefs import valid_href
 from hearth.server.core.render import owner_card
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink, link_header
+from hearth.server.core.viewers import varies_by_viewer, viewer_of
 from hearth.server.core.timestamps import rfc3339
 
 TEMPLATE_DIR = Path(templates_package.__file__).parent
@@ -65,7 +66,9 @@ async def render(
     """
     settings = settings_of(request)
     all_links = [*site_links(request), *links]
+    viewer = await viewer_of(request)
     full_context = {
+        "viewer": viewer,
         "owner": await owner_card(settings),
         "site_url": settings.url,
         "head_links": [
@@ -80,6 +83,8 @@ async def render(
     )
     if all_links:
         response.headers["Link"] = link_header(settings, all_links)
+    # The footer names a signed-in viewer, and pages may show them more: never shared.
+    varies_by_viewer(response, viewer)
     return response
 
 

@@ -31,12 +31,13 @@ def _flags(set_cookie: str) -> set[str]:
     return {part.strip().lower() for part in set_cookie.split(";")[1:]}
 
 
-async def test_login_cookie_is_httponly_lax_secure_and_scoped_to_admin(
+async def test_login_cookie_is_httponly_lax_secure_and_site_wide(
     client: httpx.AsyncClient, password: str, login: Login
 ) -> None:
-    """On an https site the session cookie is HttpOnly, SameSite=Lax, Secure, Path=/admin."""
+    """On an https site the session cookie is HttpOnly, SameSite=Lax, Secure, Path=/: the
+    owner is signed in on public pages and at the IndieAuth authorization endpoint too."""
     flags = _flags(_session_cookie(await login(client, password)))
-    assert {"httponly", "samesite=lax", "secure", "path=/admin"} <= flags
+    assert {"httponly", "samesite=lax", "secure", "path=/"} <= flags
 
 
 async def test_login_cookie_is_not_secure_on_an_http_site(
