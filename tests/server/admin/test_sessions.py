@@ -50,7 +50,7 @@ async def test_login_cookie_is_not_secure_on_an_http_site(
         response = await login(client, "correct horse battery staple")
         assert response.status_code == 303
         flags = _flags(_session_cookie(response))
-        assert {"httponly", "samesite=lax", "path=/admin"} <= flags
+        assert {"httponly", "samesite=lax", "path=/"} <= flags
         assert "secure" not in flags
         assert (await client.get("/admin/")).status_code == 200
 
@@ -79,7 +79,7 @@ async def test_unknown_session_cookie_is_signed_out(
     client: httpx.AsyncClient, password: str
 ) -> None:
     """A made-up session cookie opens nothing."""
-    client.cookies.set("hearth_session", "x" * 43, domain="example.test", path="/admin")
+    client.cookies.set("hearth_session", "x" * 43, domain="example.test", path="/")
     assert (await client.get("/admin/")).status_code == 303
 
 
@@ -100,7 +100,7 @@ async def test_logout_invalidates_the_session_server_side(
     assert response.headers["location"] == "/admin/login"
     assert await AdminSession.all().count() == 0
     client.cookies.clear()
-    client.cookies.set("hearth_session", old, domain="example.test", path="/admin")
+    client.cookies.set("hearth_session", old, domain="example.test", path="/")
     assert (await client.get("/admin/")).status_code == 303
 
 
@@ -115,7 +115,7 @@ async def test_login_issues_a_new_session_id(
 ) -> None:
     """A session id planted before sign-in (fixation) is replaced, and stays useless."""
     planted = "attacker-chosen-session-id-0123456789abcdef"
-    client.cookies.set("hearth_session", planted, domain="example.test", path="/admin")
+    client.cookies.set("hearth_session", planted, domain="example.test", path="/")
     assert (await login(client, password)).status_code == 303
     issued = client.cookies["hearth_session"]
     assert issued != planted
@@ -130,7 +130,7 @@ async def test_signing_in_again_replaces_the_previous_session(
     """A sign-in sent while a session is live (a form left open) replaces that session."""
     token = csrf_in((await client.get("/admin/login")).text)
     first, _ = await create_session()
-    client.cookies.set("hearth_session", first, domain="example.test", path="/admin")
+    client.cookies.set("hearth_session", first, domain="example.test", path="/")
     response = await client.post("/admin/login", data={"csrf_token": token, "password": password})
     assert response.status_code == 303
     assert client.cookies["hearth_session"] != first
