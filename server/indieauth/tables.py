@@ -46,10 +46,13 @@ class AuthorizationCode(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    # Set when the code or a refresh token of its chain was used twice: all is revoked.
+    replayed_at = fields.DatetimeField(null=True)
     # The access token the code was exchanged for (revoked if the code is replayed).
     access_token: fields.ForeignKeyNullableRelation[Token] = fields.ForeignKeyField(
         "models.Token", null=True, related_name=False, on_delete=fields.SET_NULL
     )
+    access_token_id: int | None
 
     class Meta:
         table = "indieauth_codes"
@@ -70,6 +73,8 @@ class RefreshToken(Model):
     access_token: fields.ForeignKeyNullableRelation[Token] = fields.ForeignKeyField(
         "models.Token", null=True, related_name=False, on_delete=fields.SET_NULL
     )
+    access_token_id: int | None
+    code_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     # Set when it was exchanged for the next one; it never works again.

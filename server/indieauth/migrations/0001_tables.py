@@ -29,6 +29,10 @@ class Migration(migrations.Migration):
                 ("expires_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ("used_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 (
+                    "replayed_at",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
+                (
                     "access_token",
                     fields.ForeignKeyField(
                         "models.Token",
