@@ -182,7 +182,9 @@ async def answer(request: Request) -> Response:
     if "decision" not in form and "code" in form:
         return await redeem_profile(request, form)
     session = await current_session(request)
+    # The request as the app sent it; the checkboxes named `scope` are the owner's choice.
     params = _first_values(form)
+    params["scope"] = params.pop("scope_requested", "")
     if session is None:  # signed out meanwhile: sign in, then see the same request again
         again = urlencode({k: v for k, v in params.items() if k in FIELDS})
         return secure(RedirectResponse(login_url(f"{AUTHORIZATION_PATH}?{again}"), 303))

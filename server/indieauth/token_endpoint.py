@@ -38,7 +38,16 @@ __all__ = ["routes"]
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Guessing codes or refresh tokens is hopeless, but each try costs a database lookup.
-_LIMITER = RateLimiter(per_minute=60)
+TOKEN_REQUESTS_PER_MINUTE = 60
+
+
+def _limiter(request: Request) -> RateLimiter:
+    """The app's limiter for token requests (one per app, made on first use)."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "indieauth_token_limiter", None)
+    if limiter is None:
+        limiter = state.indieauth_token_limiter = RateLimiter(TOKEN_REQUESTS_PER_MINUTE)
+    return limiter
 
 
 def _address(request: Request) -> str:
@@ -69,7 +78,7 @@ async def _live(token: str) -> Token | None:
 
 async def token(request: Request) -> Response:
     """POST: exchange a code or a refresh token; `action=revoke` revokes (legacy)."""
-    retry_after = _LIMITER.hit(_address(request))
+    retry_after = _limiter(request).hit(_address(request))
     if retry_after:
         response = token_error("invalid_request", "Too many token requests; slow down.", 429)
         response.headers["Retry-After"] = str(retry_after)
