@@ -22,7 +22,8 @@ async def test_micropub_rocks_gets_a_working_token(
 ) -> None:
     me = "https://example.test/"
     head = await app_client.head(me)
-    endpoints = {rel: head.links[rel]["url"] for rel in ("authorization_endpoint", "token_endpoint", "micropub")}  # fmt: skip
+    rels = ("authorization_endpoint", "token_endpoint", "micropub")
+    endpoints = {rel: head.links[rel]["url"] for rel in rels}
     params = {
         "me": me,
         "redirect_uri": CALLBACK,
