@@ -7,7 +7,9 @@ https://www.w3.org/TR/micropub/#error-response (§3.8), RFC 6750 §2 and §3.
 
 The token itself is checked by one pluggable function, a `TokenVerifier`:
 `hearth.server.core.tokens.verify_token` unless the app sets `app.state.token_verifier`
-(tests do; an IndieAuth token endpoint elsewhere would). Everything else here is pure.
+(tests do; so does IndieAuth delegation, which asks another server's token endpoint). A
+check that cannot be made just now (`VerificationUnavailable`) is 503
+`temporarily_unavailable` (`checked_token`), never a pass. Everything else here is pure.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hearth.micropub.errors import InsufficientScope, InvalidRequest, Unauthorized
+from hearth.micropub.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    TemporarilyUnavailable,
+    Unauthorized,
+)
 from hearth.micropub.types import Kind
 from hearth.server.core.models import Token
-from hearth.server.core.tokens import TokenVerifier, verify_token
+from hearth.server.core.tokens import TokenVerifier, VerificationUnavailable, verify_token
 
 __all__ = [
     "TokenVerifier",
     "authenticate",
     "bearer_from_header",
+    "checked_token",
     "creates_drafts_only",
     "presented_token",
     "require_scope",
@@ -87,9 +95,20 @@ def presented_token(header: str | None, body_tokens: Sequence[str]) -> str:
     raise Unauthorized("no access token: send 'Authorization: Bearer <token>'")
 
 
+async def checked_token(verifier: TokenVerifier, token: str) -> Token | None:
+    """`verifier`'s answer for `token`; 503 `temporarily_unavailable` when it cannot tell."""
+    try:
+        return await verifier(token)
+    except VerificationUnavailable as exc:
+        raise TemporarilyUnavailable(
+            "the access token could not be checked just now; try again shortly"
+        ) from exc
+
+
 async def authenticate(verifier: TokenVerifier, token: str) -> Token:
-    """The live token row, or 401: unknown (`unauthorized`) or scopeless (§5.4)."""
-    row = await verifier(token)
+    """The live token row, or 401: unknown (`unauthorized`) or scopeless (§5.4); 503 when
+    it cannot be checked just now."""
+    row = await checked_token(verifier, token)
     if row is None:
         raise Unauthorized("the access token is unknown, expired or revoked")
     if not row.scopes:

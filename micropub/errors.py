@@ -11,7 +11,9 @@ The pure modules raise these; the endpoint turns one into a response with
     │   └── RequestTooLarge       invalid_request     413  body or upload over the size limit
     ├── Unauthorized              unauthorized        401  no access token was sent
     ├── InsufficientScope         insufficient_scope  401  the token lacks a scope; `scope` names it
-    └── Forbidden                 forbidden           403  authenticated, but not allowed
+    ├── Forbidden                 forbidden           403  authenticated, but not allowed
+    └── TemporarilyUnavailable    temporarily_unavailable
+                                                      503  the token could not be checked now
 
 `insufficient_scope` is 401 because Micropub §3.8 says so and micropub.rocks test 804
 (https://micropub.rocks/) checks it; IndieAuth
@@ -22,6 +24,11 @@ micropub.rocks test 805 (a token in both the header and the body) wants the JSON
 `"bad request"` (https://github.com/aaronpk/micropub.rocks/pull/87), which is not a spec
 code. Hearth answers that case as the spec says, with `InvalidRequest` (400
 `invalid_request`), so that sub-check of the tester fails while its status check passes.
+
+`temporarily_unavailable` is OAuth 2.0's code for a server that cannot answer just now
+(RFC 6749 §4.1.2.1, https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1): Micropub has
+none of its own. It answers a token that could not be checked because the IndieAuth server
+that issued it is down, broken or silent; such a request is never let through.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = [
     "InvalidRequest",
     "MicropubError",
     "RequestTooLarge",
+    "TemporarilyUnavailable",
     "Unauthorized",
 ]
 
@@ -43,6 +51,8 @@ class MicropubError(Exception):
     error: str = "invalid_request"
     # The HTTP status; an instance may override it (see `RequestTooLarge`).
     status: int = 400
+    # Seconds for a `Retry-After` header, when trying again later may work.
+    retry_after: int | None = None
 
     def __init__(
         self, description: str = "", *, scope: str | None = None, status: int | None = None
@@ -103,3 +113,12 @@ class Forbidden(MicropubError):
 
     error = "forbidden"
     status = 403
+
+
+class TemporarilyUnavailable(MicropubError):
+    """temporarily_unavailable (503): the token could not be checked just now (its issuer is
+    down, broken or silent); the client may try again after `retry_after` seconds."""
+
+    error = "temporarily_unavailable"
+    status = 503
+    retry_after = 10

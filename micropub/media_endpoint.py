@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive
 
-from hearth.micropub.auth import verifier_of
+from hearth.micropub.auth import checked_token, verifier_of
 from hearth.micropub.cors import allow_browser_clients
 from hearth.micropub.errors import (
     InsufficientScope,
@@ -99,13 +99,16 @@ async def _dispatch(request: Request, settings: Settings) -> Response:
 
 
 def _headers(exc: MicropubError) -> dict[str, str]:
-    """Headers of an error answer: an RFC 6750 challenge on 401, Allow on 405."""
+    """Headers of an error answer: an RFC 6750 challenge on 401, Allow on 405, Retry-After
+    on a 503 (a token that could not be checked just now)."""
     headers = {"Cache-Control": "no-store"}
     if exc.status == 401:
         challenge = f'Bearer error="{exc.error}", scope="{exc.scope}"' if exc.scope else "Bearer"
         headers["WWW-Authenticate"] = challenge
     if exc.status == 405:
         headers["Allow"] = _ALLOW
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return headers
 
 
@@ -185,8 +188,9 @@ def _body_token(form: FormData) -> str:
 async def _authorize(request: Request, token: str | None) -> Token:
     if token is None:
         raise Unauthorized("no access token was sent")
-    # The same pluggable check as the Micropub endpoint (hearth.server.core.tokens unless replaced).
-    row = await verifier_of(request.app.state)(token)
+    # The same pluggable check as the Micropub endpoint (hearth.server.core.tokens unless
+    # replaced); 503 when it cannot be made just now.
+    row = await checked_token(verifier_of(request.app.state), token)
     if row is None:
         raise Unauthorized("the access token is not valid")
     if not row.scopes & _SCOPES:
