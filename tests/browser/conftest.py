@@ -17,10 +17,11 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -175,13 +176,27 @@ def _bind_all(addresses: list[str]) -> list[socket.socket]:
 
 
 @contextmanager
-def serve_instagram_on(host: str) -> Iterator[tuple[FakeInstagram, list[str]]]:
-    """The fake Instagram at http://HOST:PORT/ (every address of HOST): it and the addresses."""
+def serve_on(host: str, make_app: Callable[[str], Any]) -> Iterator[tuple[str, list[str]]]:
+    """`make_app(base)` served at base = http://HOST:PORT/ (on every loopback address of
+    HOST, since Hearth and Chromium may pick any): the base and the addresses."""
     addresses = _loopback_addresses(host)
     sockets = _bind_all(addresses)
-    fake = FakeInstagram(f"http://{host}:{sockets[0].getsockname()[1]}/")
-    with serve_in_thread(fake.app(), sockets):
-        yield fake, addresses
+    base = f"http://{host}:{sockets[0].getsockname()[1]}/"
+    with serve_in_thread(make_app(base), sockets):
+        yield base, addresses
+
+
+@contextmanager
+def serve_instagram_on(host: str) -> Iterator[tuple[FakeInstagram, list[str]]]:
+    """The fake Instagram at http://HOST:PORT/ (every address of HOST): it and the addresses."""
+    fakes: list[FakeInstagram] = []
+
+    def make_app(base: str) -> Any:
+        fakes.append(FakeInstagram(base))
+        return fakes[0].app()
+
+    with serve_on(host, make_app) as (_base, addresses):
+        yield fakes[0], addresses
 
 
 def set_password(data_dir: Path, password: str) -> None:

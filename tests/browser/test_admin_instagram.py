@@ -72,11 +72,12 @@ def connect_instagram(page: Page, done: re.Pattern[str]) -> list[Request]:
 
 
 def test_sign_in_form_gives_an_http_only_lax_session(page: Page, site: Site) -> None:
-    """The sign-in form signs in; the session cookie is HttpOnly, SameSite=Lax, /admin only."""
+    """The sign-in form signs in; the session cookie is HttpOnly, SameSite=Lax, site-wide
+    (the owner sees private posts on public pages)."""
     sign_in(page, site)
     expect(page).to_have_url(site.base + "admin/")
     session = next(c for c in page.context.cookies() if c["name"] == "hearth_session")
-    assert (True, "Lax", "/admin") == (session["httpOnly"], session["sameSite"], session["path"])
+    assert (True, "Lax", "/") == (session["httpOnly"], session["sameSite"], session["path"])
 
 
 def test_connect_instagram_comes_back_connected(page: Page, site: Site) -> None:
