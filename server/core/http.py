@@ -47,8 +47,11 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 # Query parameters that carry secrets (OAuth and IndieAuth codes, tokens, client secrets).
+# `state` too: it binds an OAuth flow to one browser, so whoever reads it could finish the
+# flow in another.
 SECRET_PARAMS = re.compile(
-    r"(\b(?:access_token|refresh_token|client_secret|code|code_verifier|token)=)[^&\s\"']+"
+    r"(\b(?:access_token|refresh_token|client_secret|code|code_verifier|token|state"
+    r"|(?:hub\.)?verify_token)=)[^&\s\"']+"
 )
 
 
@@ -58,7 +61,8 @@ def redact_secrets(text: str) -> str:
 
 
 class _RedactSecrets(logging.Filter):
-    """httpx logs each request's full URL at INFO; secrets in the query must not reach logs."""
+    """httpx logs each request's full URL at INFO, and uvicorn's access log each request's
+    path and query: secrets in a query must reach neither log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -68,11 +72,17 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
-def _install_log_redaction() -> None:
-    # Idempotent: one filter on the "httpx" logger however many clients are made.
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
-        logger.addFilter(_RedactSecrets())
+# Loggers that write URLs: outbound requests, and the server's access log (a visitor's
+# IndieAuth callback or Instagram's OAuth callback carries a code and a state).
+REDACTED_LOGGERS = ("httpx", "uvicorn.access")
+
+
+def install_log_redaction() -> None:
+    """Idempotent: one filter on each logger that writes URLs, however often it is called."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+            logger.addFilter(_RedactSecrets())
 
 
 class BlockedAddressError(httpx.RequestError):
@@ -236,7 +246,7 @@ def create_http_client(
     replaces DNS; the private-address guard wraps either way.
     """
     inner = httpx.AsyncHTTPTransport(retries=0) if transport is None else transport
-    _install_log_redaction()
+    install_log_redaction()
     return HearthClient(
         max_bytes=settings.http_max_bytes,
         transport=GuardedTransport(inner, settings.allowed_private_networks, resolver=resolver),

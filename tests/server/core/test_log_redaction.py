@@ -1,0 +1,47 @@
+"""Secrets in URLs never reach the logs: not httpx's request lines, not the access log."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from hearth.server.core.http import create_http_client, redact_secrets
+from hearth.server.core.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("/signin/callback?code=abc123&state=xyz789&iss=https%3A%2F%2Fa%2F", "iss=https"),
+        ("/admin/instagram/callback?code=abc123&state=xyz789", "/admin/instagram/callback"),
+        ("/instagram/webhook?hub.mode=subscribe&hub.verify_token=abc123&hub.challenge=1",
+         "hub.challenge=1"),
+        ("/micropub?access_token=abc123&q=config", "q=config"),
+        ("/indieauth/authorize?code_challenge=kept-on-purpose&state=xyz789", "kept-on-purpose"),
+    ],
+)  # fmt: skip
+def test_secret_query_values_are_redacted(url: str, kept: str) -> None:
+    redacted = redact_secrets(url)
+    assert "abc123" not in redacted
+    assert "xyz789" not in redacted
+    assert kept in redacted
+
+
+async def test_the_access_log_is_redacted_once_a_client_exists(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with create_http_client(
+        settings, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    ):
+        pass
+    access = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        access.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5555", "GET", "/signin/callback?code=abc123&state=xyz789", "1.1", 302,
+        )  # fmt: skip
+    assert "abc123" not in caplog.text
+    assert "xyz789" not in caplog.text
+    assert "/signin/callback?code=[redacted]&state=[redacted]" in caplog.text
