@@ -29,6 +29,8 @@ class Viewer:
     owner: bool = False
     name: str | None = None
     photo: str | None = None
+    # The signed-in visitor's form token (their sign-out form sends it).
+    csrf_token: str | None = None
 
     @property
     def signed_in(self) -> bool:
