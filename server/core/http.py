@@ -65,10 +65,14 @@ class _RedactSecrets(logging.Filter):
     path and query: secrets in a query must reach neither log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_secrets(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        if isinstance(record.args, tuple):
+            # Redact inside the arguments: uvicorn's access formatter reads them one by one
+            # (client, method, path, version, status), so they must stay a tuple.
+            record.args = tuple(
+                redact_secrets(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = redact_secrets(record.msg)
         return True
 
 

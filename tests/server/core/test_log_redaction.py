@@ -6,8 +6,9 @@ import logging
 
 import httpx
 import pytest
+from uvicorn.logging import AccessFormatter
 
-from hearth.server.core.http import create_http_client, redact_secrets
+from hearth.server.core.http import create_http_client, install_log_redaction, redact_secrets
 from hearth.server.core.settings import Settings
 
 
@@ -45,3 +46,16 @@ async def test_the_access_log_is_redacted_once_a_client_exists(
     assert "abc123" not in caplog.text
     assert "xyz789" not in caplog.text
     assert "/signin/callback?code=[redacted]&state=[redacted]" in caplog.text
+
+
+def test_the_access_log_formatter_still_gets_its_arguments(settings: Settings) -> None:
+    """uvicorn's AccessFormatter unpacks the record's arguments: they stay a tuple."""
+    install_log_redaction()
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5555", "GET", "/cb?code=abc123&state=xyz789", "1.1", 200), None,
+    )  # fmt: skip
+    for log_filter in logging.getLogger("uvicorn.access").filters:
+        log_filter.filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert line == '127.0.0.1:5555 - "GET /cb?code=[redacted]&state=[redacted] HTTP/1.1" 200 OK'
