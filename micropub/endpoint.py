@@ -42,13 +42,16 @@ def _json(body: Mapping[str, object], status: int = 200, **headers: str) -> JSON
 
 
 def error_response(exc: MicropubError) -> JSONResponse:
-    """The §3.8 error body; 401s also say how to authenticate (RFC 6750 §3)."""
+    """The §3.8 error body; 401s also say how to authenticate (RFC 6750 §3), and a 503
+    when to try again (`Retry-After`)."""
     headers: dict[str, str] = {}
     if exc.status == 401:
         challenge = 'Bearer realm="micropub"'
         if exc.scope:
             challenge += f', error="insufficient_scope", scope="{exc.scope}"'
         headers["WWW-Authenticate"] = challenge
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return _json(exc.to_json(), exc.status, **headers)
 
 
@@ -114,9 +117,12 @@ async def _post(request: Request) -> Response:
 async def _query(request: Request) -> Response:
     header = auth.bearer_from_header(request.headers.get("authorization"))
     presented = auth.presented_token(header, [])
-    await auth.authenticate(auth.verifier_of(request.app.state), presented)
+    token = await auth.authenticate(auth.verifier_of(request.app.state), presented)
     query = queries.Query(
-        settings_of(request), request.query_params, request.app.state.syndication_targets
+        settings_of(request),
+        request.query_params,
+        token=token,
+        target_sources=request.app.state.syndication_targets,
     )
     return _json(await queries.answer(query))
 

@@ -19,7 +19,7 @@ from hearth.server.core import posts
 from hearth.server.core.models import PathRedirect, Post
 from hearth.server.core.settings import Settings
 
-__all__ = ["find_post", "permalink", "shortlink", "site_path"]
+__all__ = ["find_post", "no_post", "permalink", "shortlink", "site_path"]
 
 
 def permalink(settings: Settings, post: Post) -> str:
@@ -43,6 +43,11 @@ def site_path(settings: Settings, url: str) -> str:
     return unquote(parts.path[len(site.path) :]).strip("/")
 
 
+def no_post(url: str) -> InvalidRequest:
+    """The error for a URL with no post (also for one the token may not know of)."""
+    return InvalidRequest(f"there is no post at {url}")
+
+
 async def find_post(settings: Settings, url: str) -> Post:
     """The post `url` names, deleted or not; 400 `invalid_request` when there is none."""
     path = site_path(settings, url)
@@ -55,5 +60,5 @@ async def find_post(settings: Settings, url: str) -> Post:
             moved = await PathRedirect.get_or_none(path=path).prefetch_related("post")
             post = moved.post if moved is not None else None
     if post is None:
-        raise InvalidRequest(f"there is no post at {url}")
+        raise no_post(url)
     return post

@@ -31,7 +31,7 @@ from hearth.server.core.events import post_changed
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import discard
 from hearth.server.core.models import PathRedirect, Post, Token
-from hearth.server.core.posts import EPOCH, create_post, set_categories, slugify
+from hearth.server.core.posts import EPOCH, create_post, set_property_rows, slugify
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.core.timestamps import now
@@ -198,7 +198,7 @@ async def _update(settings: Settings, post: Post, update: Update, slug: str | No
     post.published = published or post.published
     post.updated = now()
     await post.save()
-    await set_categories(post)
+    await set_property_rows(post)
     await receipts.end_double_send_window(post)
     await post_changed(settings, post, was_public=was_public, previous_properties=previous)
     return _created_at(settings, post) if moved else Outcome(204)

@@ -5,6 +5,9 @@ Spec: https://www.w3.org/TR/micropub/#querying (§3.7): `q=config` (§3.7.1), `q
 `q=source` without `url` lists posts (`limit`, `after`), `q=category` (with `filter`),
 `q=post-types`, and `post-types` and `q` in the config.
 
+What `q=source` and `q=category` give depends on the token's scopes
+(`hearth.micropub.read_access`): drafts and non-public posts need `read` or `update`.
+
 Syndication targets are those the features offer (`Feature.syndication_targets`, e.g. a
 silo's), which the composition root hands the endpoint; their `uid`s are what
 `mp-syndicate-to` names, stored as `Post.syndicate_to`.
@@ -17,14 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import QueryParams
+from tortoise.expressions import Subquery
 
 from hearth.micropub.errors import InvalidRequest
-from hearth.micropub.lookup import find_post, permalink
+from hearth.micropub.lookup import find_post, no_post, permalink
 from hearth.micropub.media_endpoint import media_endpoint_url
 from hearth.micropub.parsing import query_source
+from hearth.micropub.read_access import may_read, readable_posts
 from hearth.server.core import posts
 from hearth.server.core.features import SyndicationTarget
-from hearth.server.core.models import Post, PostCategory
+from hearth.server.core.models import Post, PostCategory, Token
 from hearth.server.core.post_types import SHORT_LETTERS
 from hearth.server.core.settings import Settings
 from hearth.server.core.timestamps import rfc3339
@@ -43,10 +48,12 @@ TargetSource = Callable[[Settings], Awaitable[Sequence[SyndicationTarget]]]
 
 @dataclass(frozen=True)
 class Query:
-    """A query as its handler gets it: the site, the parameters, who offers targets."""
+    """A query as its handler gets it: the site, the parameters, the token that asks (what
+    it may read), who offers targets."""
 
     settings: Settings
     params: QueryParams
+    token: Token
     target_sources: Sequence[TargetSource] = ()
 
 
@@ -111,12 +118,15 @@ async def _source(query: Query) -> dict[str, Any]:
     settings, params = query.settings, query.params
     if url := params.get("url"):
         post = await find_post(settings, url)
+        if not may_read(query.token, post):
+            # Word for word what `find_post` says of a URL with no post.
+            raise no_post(url)
         if post.deleted_at is not None:
             raise InvalidRequest(f"{url} is deleted")
         return _source_of(post, _requested(params))
     try:
         page = await posts.page_of(
-            Post.filter(deleted_at__isnull=True), limit=_limit(params), before=params.get("after")
+            readable_posts(query.token), limit=_limit(params), before=params.get("after")
         )
     except posts.CursorError as exc:
         raise InvalidRequest(str(exc)) from None
@@ -129,9 +139,14 @@ async def _source(query: Query) -> dict[str, Any]:
 
 
 async def _category(query: Query) -> dict[str, Any]:
-    """Categories of posts that are not deleted, sorted; `filter` keeps those containing it."""
+    """Categories of the posts the token may list, sorted; `filter` keeps those containing it.
+
+    A category only a draft or a private post has is not told to a token that cannot read
+    those posts.
+    """
     params = query.params
-    rows = PostCategory.filter(post__deleted_at__isnull=True)
+    readable = readable_posts(query.token).values("id")
+    rows = PostCategory.filter(post_id__in=Subquery(readable))
     if needle := params.get("filter", "").strip().lower():
         rows = rows.filter(name__contains=needle)
     names = await rows.distinct().order_by("name").values_list("name", flat=True)

@@ -2,6 +2,12 @@
 
 Microformats2: https://microformats.org/wiki/h-entry, https://microformats.org/wiki/h-feed
 Permashortlinks: https://indieweb.org/permashortlink
+
+The home page, permalinks, short links and former paths show private posts to who may see
+them (`hearth.server.core.post_access`); tag pages, like the feeds, list public posts only.
+Every answer that depends on the viewer goes out marked so (`varies_by_viewer`: Vary:
+Cookie, and `Cache-Control: private` for a signed-in viewer), redirects included: a shared
+cache must never hand one viewer's answer to another.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from hearth.server.core import posts
 from hearth.server.core.caching import conditional
 from hearth.server.core.features import Feature, PermalinkNote
 from hearth.server.core.models import PathRedirect, Post
+from hearth.server.core.post_access import Access, access_to, listed_for
+from hearth.server.core.publication import Visibility
 from hearth.server.core.render import entry_view
 from hearth.server.core.site_links import SiteLink
+from hearth.server.core.viewers import Viewer, varies_by_viewer, viewer_of
 from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.feeds import hub_links
 from hearth.server.webmention.display import counts_for, responses_for
@@ -26,6 +35,14 @@ from hearth.server.webmention.display import counts_for, responses_for
 
 def _newest(items: list[Post]) -> datetime | None:
     return max((p.modified_at for p in items), default=None)
+
+
+def _validator_time(viewer: Viewer, changed: datetime | None) -> datetime | None:
+    """Last-Modified for a page, or None for a signed-in viewer, whose page is validated by
+    its ETag only: a date cannot tell one viewer's page from another's (a private post older
+    than the newest public one), and a browser may revalidate one viewer's copy for another
+    (signing in or out on the same browser); the ETag hashes the page each one gets."""
+    return None if viewer.signed_in else changed
 
 
 async def _paged_feed(
@@ -60,19 +77,22 @@ async def _paged_feed(
         **extra,
     }
     response = await render(request, template, context, links=links)
-    return conditional(request, response, _newest(page.posts))
+    viewer = await viewer_of(request)
+    return conditional(request, response, _validator_time(viewer, _newest(page.posts)))
 
 
 async def home(request: Request) -> Response:
+    """The h-feed: public posts, and the private ones this viewer may see (paged alike,
+    since the cursors name a post of the viewer's own list)."""
     # The first page is the WebSub topic, so it names its hub and itself.
     first_page = not (request.query_params.get("before") or request.query_params.get("after"))
     hub = hub_links(settings_of(request)) if first_page else []
-    return await _paged_feed(
-        request, posts.public_posts(), "home.html", page_links=hub, feed_name="Posts"
-    )
+    query = listed_for(await viewer_of(request))
+    return await _paged_feed(request, query, "home.html", page_links=hub, feed_name="Posts")
 
 
 async def tag(request: Request) -> Response:
+    """A tag's posts: public ones only, whoever looks (a tag is a public topic page)."""
     name = request.path_params["name"].strip().lower()
     query = posts.public_posts().filter(category_rows__name=name)
     return await _paged_feed(request, query, "tag.html", tag=name)
@@ -84,26 +104,47 @@ async def permalink(request: Request) -> Response:
     if post is None:
         moved = await PathRedirect.get_or_none(path=path).prefetch_related("post")
         if moved is not None:
-            return RedirectResponse(settings_of(request).absolute(moved.post.path), 301)
+            # Only to a page the viewer may reach: the new path of a post they may not see
+            # would tell its slug.
+            return await _redirect(request, moved.post)
         return await not_found(request)
     return await show_post(request, post)
 
 
+async def _redirect(request: Request, post: Post) -> Response:
+    """301 to `post`'s permalink if the viewer may see it or its tombstone, else 404."""
+    viewer = await viewer_of(request)
+    if await access_to(viewer, post) == Access.NOT_FOUND:
+        return await not_found(request)
+    return _moved(request, viewer, post)
+
+
+def _moved(request: Request, viewer: Viewer, post: Post) -> Response:
+    target = settings_of(request).absolute(post.path)
+    response = RedirectResponse(target, 301, headers={"Link": f'<{target}>; rel="canonical"'})
+    return varies_by_viewer(response, viewer)
+
+
 async def show_post(request: Request, post: Post) -> Response:
-    """A post's page: the h-entry, a tombstone when deleted, 404 for drafts and private."""
+    """A post's page for this viewer: the h-entry, a tombstone when a public post was
+    deleted, and 404 for whatever they may not see (drafts, others' private posts)."""
     settings = settings_of(request)
-    if post.deleted_at is not None:
+    viewer = await viewer_of(request)
+    access = await access_to(viewer, post)
+    if access == Access.GONE:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not post.has_page:
+    if access == Access.NOT_FOUND:
         return await not_found(request)
     view = entry_view(post, settings)
     shortlink = SiteLink("shortlink", view.short_url)
     responses = await responses_for(post)
     context = {"e": view, "responses": responses, "notes": await _notes(request, post)}
-    response = await render(request, "entry.html", context, links=[shortlink])
+    # A private post's page is for its audience: search engines must not keep it either.
+    headers = {"X-Robots-Tag": "noindex"} if post.visibility == Visibility.PRIVATE else None
+    response = await render(request, "entry.html", context, links=[shortlink], headers=headers)
     # A new reply changes the page although the post did not: Last-Modified covers both.
     changed = max(post.modified_at, responses.updated or post.modified_at)
-    return conditional(request, response, changed)
+    return conditional(request, response, _validator_time(viewer, changed))
 
 
 async def _notes(request: Request, post: Post) -> list[PermalinkNote]:
@@ -119,12 +160,13 @@ async def shortlink(request: Request) -> Response:
     post = await posts.find_by_short_code(code)
     if post is None:
         return await not_found(request)
-    if post.deleted_at is not None:
+    viewer = await viewer_of(request)
+    access = await access_to(viewer, post)
+    if access == Access.GONE:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
-    if not post.has_page:
+    if access == Access.NOT_FOUND:
         return await not_found(request)
-    target = settings_of(request).absolute(post.path)
-    return RedirectResponse(target, 301, headers={"Link": f'<{target}>; rel="canonical"'})
+    return _moved(request, viewer, post)
 
 
 async def not_found(request: Request, exc: Exception | None = None) -> Response:

@@ -47,7 +47,11 @@ class Post(Model):
 
     @property
     def has_page(self) -> bool:
-        """Has a permalink: published, and public or unlisted (drafts and private do not)."""
+        """Has a page anyone may see: published, and public or unlisted.
+
+        Drafts have none; a private post's page is only for the owner and its audience
+        (`hearth.server.core.post_access`), and once deleted it is 404 to everyone.
+        """
         return self.status == Status.PUBLISHED and self.visibility != Visibility.PRIVATE
 
     @property
@@ -73,6 +77,24 @@ class PostCategory(Model):
     class Meta:
         table = "post_categories"
         unique_together = (("post", "name"),)
+
+
+class PostAudience(Model):
+    """One row per person a private post is shared with, so who may see what is indexed.
+
+    Kept in step with the post's `audience` property (`hearth.server.core.audience`).
+    """
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="audience_rows", on_delete=fields.CASCADE
+    )
+    # The canonical profile URL, compared with a signed-in visitor's canonical `me`.
+    url = fields.CharField(max_length=512, db_index=True)
+
+    class Meta:
+        table = "post_audience"
+        unique_together = (("post", "url"),)
 
 
 class PathRedirect(Model):

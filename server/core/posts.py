@@ -1,7 +1,8 @@
-"""Storing and finding posts: paths, permashortlinks, categories and keyset paging.
+"""Storing and finding posts: paths, permashortlinks, categories, audience and keyset paging.
 
 The Micropub endpoint, the demo command and imports all create posts through
-`create_post`, so every post gets its path, short code and category rows the same way.
+`create_post`, so every post gets its path, short code, category and audience rows the
+same way; whatever changes a post's properties afterwards calls `set_property_rows`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import newbase60, post_types
-from hearth.server.core.models import PathRedirect, Post, PostCategory
+from hearth.server.core.audience import audience_urls
+from hearth.server.core.models import PathRedirect, Post, PostAudience, PostCategory
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.timestamps import now
 
@@ -121,19 +123,29 @@ async def create_post(
                     syndicate_to=syndicate_to or None,
                     client_id=client_id,
                 )
-                for name in category_names(properties):
-                    await PostCategory.create(post=post, name=name)
+                await _add_property_rows(post)
             return post
         except IntegrityError:
             ordinal += 1
     raise RuntimeError("could not allocate a unique path and short code")
 
 
-async def set_categories(post: Post) -> None:
-    """Rewrite the category rows after the post's properties changed."""
-    await PostCategory.filter(post=post).delete()
+async def _add_property_rows(post: Post) -> None:
     for name in category_names(post.properties):
         await PostCategory.create(post=post, name=name)
+    for url in audience_urls(post.properties):
+        await PostAudience.create(post=post, url=url)
+
+
+async def set_property_rows(post: Post) -> None:
+    """Rewrite the category and audience rows after the post's properties changed.
+
+    Call it inside the transaction that saves the properties: between the two, a private
+    post would be shown to its old audience.
+    """
+    await PostCategory.filter(post=post).delete()
+    await PostAudience.filter(post=post).delete()
+    await _add_property_rows(post)
 
 
 async def find_by_path(path: str) -> Post | None:

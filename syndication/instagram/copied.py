@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from hearth.server.core import timestamps
 from hearth.server.core.events import post_changed
 from hearth.server.core.models import Post
-from hearth.server.core.posts import set_categories
+from hearth.server.core.posts import set_property_rows
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram import pesos
@@ -60,5 +60,5 @@ async def update_caption(settings: Settings, row: InstagramMedia, media: Media) 
         post.properties = kept | pesos.caption_properties(media.caption)
         post.updated = now
         await post.save()
-        await set_categories(post)
+        await set_property_rows(post)
         await post_changed(settings, post, previous_properties=previous)

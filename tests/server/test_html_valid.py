@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import itertools
 import re
 import shutil
@@ -51,6 +52,7 @@ from hearth.server.core.posts import create_post
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import ALL_NETWORKS, Settings
 from hearth.server.core.tokens import mint_token
+from hearth.server.indieauth.tables import VisitorSession
 from hearth.syndication.instagram.silo_settings import InstagramSettings
 from hearth.syndication.instagram.tables import InstagramAccount, InstagramMedia
 from tests.nodetools import parse_mf2_js, require_node_mf2, require_vnu, vnu_errors
@@ -87,6 +89,11 @@ PUBLIC = [
     "error: 400 bad page cursor",
     "error: 404 no such media file",
     "error: 404 no such webmention status",
+    "home: signed-in visitor",
+    "signin: form",
+    "signin: invalid address",
+    "signin: failed, not started here",
+    "signin: client page",
 ]
 WEBMENTION_STATUS = [
     "webmention status: pending",
@@ -445,7 +452,11 @@ async def public_pages(site: Site, token: str) -> dict[str, Post]:
     await site.get("short link: its target", f"/s/{discussed.short_code}", follow_redirects=True)
     await site.get("error: 404 no such page", "/no/such/page", 404)
     await site.get("error: 404 draft", "/" + draft.path, 404)
+    # The owner (signed in on this client) sees private posts; a reader without a session
+    # gets the 404.
+    owner_cookies, client.cookies = client.cookies, httpx.Cookies()
     await site.get("error: 404 private post", "/" + private.path, 404)
+    client.cookies = owner_cookies
     await site.get("error: 410 deleted post", "/" + deleted.path, 410)
     await site.get("error: 400 bad page cursor", "/?before=not-a-cursor", 400)
     await site.get("error: 404 no such media file", "/media/nothing-here.png", 404)
@@ -488,6 +499,36 @@ async def instagram_connect_pages(site: Site) -> None:
     )
 
 
+async def signin_pages(site: Site) -> None:
+    """Visitor sign-in: the form, its errors, the client page, a signed-in visitor's footer."""
+    client = site.client
+    form = await site.get("signin: form", "/signin")
+    await site.post(
+        "signin: invalid address",
+        "/signin",
+        400,
+        {"csrf_token": csrf_in(form), "me": "mailto:bob@bob.example"},
+    )
+    await site.get(
+        "signin: failed, not started here",
+        "/signin/callback",
+        400,
+        params={"code": "abc", "state": "forged"},
+    )
+    await site.get("signin: client page", "/indieauth/client", headers={"Accept": "text/html"})
+    await VisitorSession.create(
+        id_hash=hashlib.sha256(b"visitor-session").hexdigest(),
+        me="https://bob.example/",
+        name="Bob <Visitor>",
+        photo="https://bob.example/me photo.jpg",
+        csrf_token="visitor-csrf",
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    client.cookies.set("hearth_visitor", "visitor-session", domain="example.test")
+    await site.get("home: signed-in visitor", "/")
+    client.cookies.delete("hearth_visitor")
+
+
 async def collect(data_dir: Path) -> dict[str, Page]:
     """Build the site and fetch every page in PAGES."""
     pages: dict[str, Page] = {}
@@ -507,6 +548,7 @@ async def collect(data_dir: Path) -> dict[str, Page]:
     ):
         site = Site(client, pages)
         await site.get("home: empty site", "/")
+        await signin_pages(site)
         await site.get("admin: sign-in, no password set", "/admin/login")
         await set_password(PASSWORD)
         form = await site.get("admin: sign-in", "/admin/login")
@@ -647,7 +689,8 @@ def test_node_mf2_parser_reads_the_home_page(pages: dict[str, Page]) -> None:
     require_node_mf2()
     parsed = parse_mf2_js(pages["home: first page"].html, BASE_URL)
     types = [item["type"] for item in parsed["items"]]
-    assert [["h-card"], ["h-feed"]] == types
+    # The hidden h-app (Hearth as an IndieAuth client, for older servers) comes last.
+    assert [["h-card"], ["h-feed"], ["h-app"]] == types
     assert ["Alice <Example>"] == parsed["items"][0]["properties"]["name"]
     entries = parsed["items"][1]["children"]
     assert 5 == len(entries)
