@@ -24,6 +24,7 @@ class VerificationUnavailable(Exception):
     """The token could not be checked just now (the server that issued it is down, broken
     or silent): the request is answered 503, never let through."""
 
+
 # Scopes the owner can grant; Micropub and the media endpoint check these.
 KNOWN_SCOPES = frozenset(
     {"create", "update", "delete", "undelete", "media", "draft", "read", "follow", "profile",

@@ -17,8 +17,8 @@ from hearth.server.core.hrefs import valid_href
 from hearth.server.core.render import owner_card
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink, link_header
-from hearth.server.core.viewers import varies_by_viewer, viewer_of
 from hearth.server.core.timestamps import rfc3339
+from hearth.server.core.viewers import varies_by_viewer, viewer_of
 
 TEMPLATE_DIR = Path(templates_package.__file__).parent
 
