@@ -23,11 +23,12 @@ def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_home_page_is_a_living_site(server: str) -> None:
-    """The served home page has the owner's h-card and an h-feed of demo posts."""
+    """The served home page has the owner's h-card, an h-feed of demo posts, and the h-app
+    that names Hearth to IndieAuth servers older than Client ID Metadata Documents."""
     response = httpx.get(server)
     doc = mf2py.parse(doc=response.text, url=server)
     types = [item["type"][0] for item in doc["items"]]
-    assert types == ["h-card", "h-feed"]
+    assert types == ["h-card", "h-feed", "h-app"]
     assert doc["items"][0]["properties"]["name"] == ["Served Owner"]
     assert len(doc["items"][1]["children"]) >= 5
 

@@ -69,7 +69,8 @@ class _RedactSecrets(logging.Filter):
             # Redact inside the arguments: uvicorn's access formatter reads them one by one
             # (client, method, path, version, status), so they must stay a tuple.
             record.args = tuple(
-                redact_secrets(arg) if isinstance(arg, str) else arg for arg in record.args
+                redact_secrets(str(arg)) if isinstance(arg, str | httpx.URL) else arg
+                for arg in record.args
             )
         if isinstance(record.msg, str):
             record.msg = redact_secrets(record.msg)

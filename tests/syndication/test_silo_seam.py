@@ -158,7 +158,9 @@ async def test_the_admin_shows_its_section_last(silo_client: httpx.AsyncClient) 
     assert '<p class="teststagram">&lt;hi&gt;</p>' in html
     sections = [part.split('"', 1)[0] for part in html.split('class="admin-section" id="')[1:]]
     assert "teststagram" == sections[-1]
-    assert ["posts", "webmentions", "jobs", "tokens", "profile", "instagram"] == sections[:-1]
+    assert ["posts", "webmentions", "jobs", "tokens", "apps", "profile", "instagram"] == sections[
+        :-1
+    ]
 
 
 async def test_a_worker_runs_its_jobs_and_start_hook(
