@@ -48,10 +48,13 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 # Query parameters that carry secrets (OAuth and IndieAuth codes, tokens, client secrets).
 # `state` too: it binds an OAuth flow to one browser, so whoever reads it could finish the
-# flow in another.
+# flow in another. Also when percent-encoded inside another parameter (the sign-in page's
+# `next=/indieauth/authorize%3F...%26state%3D...`).
 SECRET_PARAMS = re.compile(
-    r"(\b(?:access_token|refresh_token|client_secret|code|code_verifier|token|state"
-    r"|(?:hub\.)?verify_token)=)[^&\s\"']+"
+    r"((?:(?<=[?&;\s\"'])|(?<=%26)|(?<=%3F)|^)"
+    r"(?:access_token|refresh_token|client_secret|code|code_verifier|token|state"
+    r"|(?:hub\.)?verify_token)(?:=|%3D))(?:(?!%26)[^&\s\"'])+",
+    re.IGNORECASE,
 )
 
 

@@ -21,6 +21,9 @@ from hearth.server.core.settings import Settings
          "hub.challenge=1"),
         ("/micropub?access_token=abc123&q=config", "q=config"),
         ("/indieauth/authorize?code_challenge=kept-on-purpose&state=xyz789", "kept-on-purpose"),
+        ("/admin/login?next=%2Findieauth%2Fauthorize%3Fclient_id%3Da%26state%3Dxyz789%26scope%3Dc",
+         "%26scope%3Dc"),
+        ("/admin/login?next=%2Fcb%3Fcode%3Dabc123", "next=%2Fcb"),
     ],
 )  # fmt: skip
 def test_secret_query_values_are_redacted(url: str, kept: str) -> None:
