@@ -98,18 +98,14 @@ def _discover(base: str) -> dict[str, Any]:
     return metadata
 
 
-def test_a_client_signs_in_posts_refreshes_and_is_revoked(
-    page: Page, watch: Watch, site: Served, client: tuple[Client, list[str]]
-) -> None:
-    app = client[0]
-    metadata = _discover(site.base)
+def _approve(page: Page, site: Served, app: Client, metadata: dict[str, Any]) -> tuple[str, str]:
+    """The owner signs in and allows `app` (without `media`); the state and the verifier."""
     verifier, state = pkce.new_verifier(), secrets.token_urlsafe(16)
     query = urlencode({
         "response_type": "code", "client_id": app.base, "redirect_uri": app.callback,
         "state": state, "code_challenge": pkce.s256_challenge(verifier),
         "code_challenge_method": "S256", "scope": "create media profile", "me": site.base,
     })  # fmt: skip
-
     page.goto(f"{metadata['authorization_endpoint']}?{query}")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
@@ -120,16 +116,31 @@ def test_a_client_signs_in_posts_refreshes_and_is_revoked(
     page.locator('input[name="scope"][value="media"]').uncheck()
     page.get_by_role("button", name="Allow").click()
     expect(page.get_by_role("heading", name="Back at the client")).to_be_visible()
+    return state, verifier
+
+
+def _tokens(app: Client, metadata: dict[str, Any], verifier: str) -> dict[str, Any]:
+    issued = httpx.post(metadata["token_endpoint"], data={
+        "grant_type": "authorization_code", "code": app.answers[-1]["code"],
+        "client_id": app.base, "redirect_uri": app.callback, "code_verifier": verifier,
+    }).json()  # fmt: skip
+    assert isinstance(issued, dict)
+    return issued
+
+
+def test_a_client_signs_in_posts_refreshes_and_is_revoked(
+    page: Page, watch: Watch, site: Served, client: tuple[Client, list[str]]
+) -> None:
+    app = client[0]
+    metadata = _discover(site.base)
+    state, verifier = _approve(page, site, app, metadata)
     assert watch.problems() == []
 
     answer = app.answers[-1]
     assert answer["state"] == state
     assert answer["iss"] == metadata["issuer"]
     token_endpoint = metadata["token_endpoint"]
-    issued = httpx.post(token_endpoint, data={
-        "grant_type": "authorization_code", "code": answer["code"], "client_id": app.base,
-        "redirect_uri": app.callback, "code_verifier": verifier,
-    }).json()  # fmt: skip
+    issued = _tokens(app, metadata, verifier)
     assert issued["scope"] == "create profile"
     assert issued["me"] == site.base
     assert issued["profile"]["url"] == site.base
@@ -158,3 +169,33 @@ def test_a_client_signs_in_posts_refreshes_and_is_revoked(
     assert revoked.status_code == 200
     refused = httpx.post(micropub, data={"h": "entry", "content": "after"}, headers=bearer)
     assert refused.status_code == 401
+
+
+def test_the_owner_revokes_an_app_in_the_admin(
+    page: Page, watch: Watch, site: Served, client: tuple[Client, list[str]]
+) -> None:
+    app = client[0]
+    metadata = _discover(site.base)
+    _state, verifier = _approve(page, site, app, metadata)
+    issued = _tokens(app, metadata, verifier)
+
+    page.goto(site.base + "admin/")
+    apps = page.locator("section#apps")
+    expect(apps.get_by_role("heading", name="Test Micropub Client")).to_be_visible()
+    expect(apps).to_contain_text("create profile")
+    page.get_by_role("button", name="Revoke all of Test Micropub Client's access").click()
+    expect(page.get_by_role("status")).to_contain_text("access is revoked")
+    expect(page.locator("section#apps")).to_contain_text("No app has access")
+    assert watch.problems() == []
+
+    micropub = httpx.get(site.base).links["micropub"]["url"]
+    refused = httpx.post(
+        micropub, data={"h": "entry", "content": "after"},
+        headers={"Authorization": f"Bearer {issued['access_token']}"},
+    )  # fmt: skip
+    assert refused.status_code == 401
+    renewed = httpx.post(metadata["token_endpoint"], data={
+        "grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
+        "client_id": app.base,
+    })  # fmt: skip
+    assert renewed.json()["error"] == "invalid_grant"
