@@ -166,13 +166,19 @@ def _consent(
 async def authorize(request: Request) -> Response:
     """GET: the consent page (after sign-in), or a refusal."""
     params = _first_values(request.query_params)
+    session = await current_session(request)
+    if session is None:
+        # Only what needs no fetch is checked before the owner signs in: a stranger's
+        # request must not make Hearth fetch whatever client_id it names.
+        try:
+            check_client(params, allow_private=_allow_private(settings_of(request)))
+        except ClientError as error:
+            return _refusal(request, str(error))
+        return secure(RedirectResponse(login_url(request.url.path + "?" + request.url.query), 303))
     checked = await _checked(request, params, reuse_client_info=False)
     if isinstance(checked, Response):
         return checked
     auth, info = checked
-    session = await current_session(request)
-    if session is None:
-        return secure(RedirectResponse(login_url(request.url.path + "?" + request.url.query), 303))
     return _consent(request, session, auth, info)
 
 

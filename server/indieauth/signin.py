@@ -21,6 +21,7 @@ from hearth.server.indieauth import client_document, pkce
 from hearth.server.indieauth.discovery import DiscoveryFailed, discover
 from hearth.server.indieauth.pending import browser_value, create_pending, take_pending
 from hearth.server.indieauth.profile_urls import ProfileUrlError, canonical_profile_url
+from hearth.server.indieauth.rate_limit import RateLimiter
 from hearth.server.indieauth.redeem import SignInFailed, finish
 from hearth.server.indieauth.redirects import with_query
 from hearth.server.indieauth.visitors import (
@@ -35,6 +36,17 @@ __all__ = ["routes"]
 # The form's signed double-submit token (the admin sign-in form's scheme, its own cookie).
 CSRF_COOKIE = "hearth_signin_csrf"
 CSRF_PATH = "/signin"
+# Each start fetches the entered site and its server: a script may not use Hearth to
+# fetch pages at will.
+STARTS_PER_MINUTE = 10
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "indieauth_signin_limiter", None)
+    if limiter is None:
+        limiter = state.indieauth_signin_limiter = RateLimiter(STARTS_PER_MINUTE)
+    return limiter
 
 
 async def _form(
@@ -68,6 +80,12 @@ async def start(request: Request) -> Response:
     ):
         message = "The form expired or was not sent from this site. Please try again."
         return await _form(request, me=entered, error=message, status_code=403)
+    wait = _limiter(request).hit(request.client.host if request.client else "unknown")
+    if wait:
+        message = f"Too many sign-ins from your address just now. Try again in {wait} seconds."
+        response = await _form(request, me=entered, error=message, status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     allow_private = bool(settings.allowed_private_networks)
     try:
         me = canonical_profile_url(entered, allow_private=allow_private)

@@ -201,3 +201,14 @@ async def test_a_loopback_client_id_is_not_fetched_by_default(
     assert page.status_code == 200
     assert apps.fetched == []
     assert "Allow 127.0.0.1:9999?" in page.text
+
+
+async def test_a_signed_out_request_fetches_nothing(
+    browser: httpx.AsyncClient, apps: FakeApps
+) -> None:
+    """Until the owner signs in, the client_id is not fetched: strangers cannot make the
+    site fetch the URLs they name."""
+    response = await browser.get(AUTHORIZE, params=Request().params())
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/admin/login?next=")
+    assert apps.fetched == []

@@ -293,3 +293,14 @@ async def test_signin_form(client: httpx.AsyncClient) -> None:
     assert 'id="signin-me" name="me"' in form.text
     assert "hearth_signin_csrf" in form.headers["set-cookie"]
     assert "no-store" == form.headers["cache-control"]
+
+
+async def test_starting_sign_ins_is_rate_limited(
+    client: httpx.AsyncClient, fake: FakeIndieAuth
+) -> None:
+    """Each start makes Hearth fetch the entered site: ten a minute per address, no more."""
+    answers = [await start_signin(client, fake.base + "alice/") for _ in range(11)]
+    assert [a.status_code for a in answers[:10]] == [303] * 10
+    assert answers[10].status_code == 429
+    assert "Too many sign-ins" in answers[10].text
+    assert int(answers[10].headers["retry-after"]) >= 1
