@@ -1,4 +1,5 @@
-"""The admin dashboard: the sections every feature contributes, in weight order.
+"""The admin's pages: the sections every feature contributes, each on its page, in weight
+order (posts, responses, jobs, apps and tokens, profile, silos).
 
 A section (`hearth.server.core.features.AdminSection`) is a title, a template fragment under
 `templates/admin/` and an async `load` returning that fragment's data. The admin's own are
@@ -26,8 +27,25 @@ from hearth.server.core.render import entry_view, owner_card
 from hearth.server.core.web import settings_of
 
 LATEST_POSTS = 10
+# The names of the pages in the admin's navigation; a page not named here takes the title
+# of its first section.
+PAGE_TITLES = {
+    "posts": "Posts",
+    "responses": "Responses",
+    "jobs": "Jobs",
+    "apps": "Apps and tokens",
+    "profile": "Profile",
+    "silos": "Silos",
+}
 RECENT_FAILURES = 10
 HCARD_KEY = "hcard"
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    id: str
+    title: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -125,7 +143,9 @@ async def load_profile(request: Request, session: AdminSession) -> Mapping[str, 
 SECTIONS = (
     AdminSection("posts", "Posts", "admin/section_posts.html", load_posts, weight=10),
     AdminSection("jobs", "Jobs", "admin/section_jobs.html", load_jobs, weight=30),
-    AdminSection("tokens", "Tokens", "admin/section_tokens.html", load_tokens, weight=40),
+    AdminSection(
+        "tokens", "Tokens", "admin/section_tokens.html", load_tokens, weight=40, page="apps"
+    ),
     AdminSection(
         "profile", "Profile (h-card)", "admin/section_profile.html", load_profile, weight=50
     ),
@@ -133,20 +153,33 @@ SECTIONS = (
 
 
 def sections_of(request: Request) -> Sequence[AdminSection]:
-    """The dashboard's sections, as the composition root gave them to the app."""
+    """The admin's sections, as the composition root gave them to the app (by weight)."""
     sections: Sequence[AdminSection] = request.app.state.admin_sections
     return sections
+
+
+def pages_of(request: Request) -> list[AdminPage]:
+    """The admin's pages, in the order of their first section."""
+    pages: dict[str, AdminPage] = {}
+    for section in sections_of(request):
+        if section.page_id not in pages:
+            title = PAGE_TITLES.get(section.page_id, section.title)
+            pages[section.page_id] = AdminPage(section.page_id, title, f"/admin/{section.page_id}")
+    return list(pages.values())
 
 
 async def load_sections(
     request: Request,
     session: AdminSession,
+    page: str,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[LoadedSection]:
-    """Every section's data, with `overrides[section id]` merged over what `load` returned
-    (e.g. a rejected form's values and errors)."""
+    """The data of each section on `page`, with `overrides[section id]` merged over what
+    `load` returned (e.g. a rejected form's values and errors)."""
     loaded = []
     for section in sections_of(request):
+        if section.page_id != page:
+            continue
         data = dict(await section.load(request, session))
         data.update((overrides or {}).get(section.id, {}))
         loaded.append(LoadedSection(section.id, section.title, section.template, data))

@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from hearth.server.admin.dashboard import pages_of
+
 # Admin pages load nothing but the site's stylesheet and images, run no script, and may not
 # be framed or post anywhere else.
 CONTENT_SECURITY_POLICY = (
@@ -46,8 +48,9 @@ def render_admin(
 ) -> HTMLResponse:
     """Render an admin template (extending `admin/base.html`) with the security headers."""
     templates: Jinja2Templates = request.app.state.templates
+    full = {"admin_pages": pages_of(request), **context}
     response = templates.TemplateResponse(
-        request, name, dict(context), status_code=status_code, headers=dict(headers or {})
+        request, name, full, status_code=status_code, headers=dict(headers or {})
     )
     secure(response)
     return response

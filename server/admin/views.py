@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hearth.server.admin import csrf, passwords, ratelimit
-from hearth.server.admin.dashboard import HCARD_KEY, load_sections
+from hearth.server.admin.dashboard import HCARD_KEY, AdminPage, load_sections, pages_of
 from hearth.server.admin.responses import redirect, render_admin
 from hearth.server.admin.sessions import (
     clear_session_cookie,
@@ -162,9 +162,10 @@ async def logout(request: Request, session: AdminSession) -> Response:
     return response
 
 
-async def _dashboard(
+async def _page(
     request: Request,
     session: AdminSession,
+    page: AdminPage,
     *,
     status_code: int = 200,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
@@ -176,16 +177,36 @@ async def _dashboard(
         {
             "csrf_token": session.csrf_token,
             "signed_in": True,
+            "page": page,
             "notice": request.app.state.admin_notices.get(done),
-            "sections": await load_sections(request, session, overrides),
+            "sections": await load_sections(request, session, page.id, overrides),
         },
         status_code=status_code,
     )
 
 
+def _find_page(request: Request, page_id: str) -> AdminPage | None:
+    return next((page for page in pages_of(request) if page.id == page_id), None)
+
+
 @require_admin
 async def dashboard(request: Request, session: AdminSession) -> Response:
-    return await _dashboard(request, session)
+    """The admin's front door: its first page (posts)."""
+    return await _page(request, session, pages_of(request)[0])
+
+
+@require_admin
+async def admin_page(request: Request, session: AdminSession) -> Response:
+    page = _find_page(request, request.path_params["page"])
+    if page is None:
+        return render_admin(
+            request,
+            "admin/error.html",
+            {"heading": "Not found", "message": "There is no such admin page.",
+             "signed_in": True, "csrf_token": session.csrf_token},
+            status_code=404,
+        )  # fmt: skip
+    return await _page(request, session, page)
 
 
 def _hcard_errors(values: Mapping[str, str]) -> dict[str, str]:
@@ -219,9 +240,10 @@ async def update_hcard(request: Request, session: AdminSession) -> Response:
         values["photo"] = valid_href(values["photo"])
     if errors:
         rejected = {"profile": {"values": values, "errors": errors}}
-        return await _dashboard(request, session, status_code=400, overrides=rejected)
+        page = _find_page(request, "profile") or pages_of(request)[0]
+        return await _page(request, session, page, status_code=400, overrides=rejected)
     await SiteSetting.update_or_create(key=HCARD_KEY, defaults={"value": values})
-    return redirect(f"{DASHBOARD_URL}?done=profile#profile")
+    return redirect("/admin/profile?done=profile")
 
 
 @require_admin
@@ -236,7 +258,7 @@ async def revoke_token(request: Request, session: AdminSession) -> Response:
             status_code=404,
         )  # fmt: skip
     await Token.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=datetime.now(UTC))
-    return redirect(f"{DASHBOARD_URL}?done=revoked#tokens")
+    return redirect("/admin/apps?done=revoked#tokens")
 
 
 routes = [
@@ -251,4 +273,6 @@ routes = [
         methods=["POST"],
         name="admin_revoke_token",
     ),
+    # Last of the admin's: one path segment after /admin/ names a page of sections.
+    Route("/admin/{page}", admin_page, methods=["GET"], name="admin_page"),
 ]

@@ -60,7 +60,7 @@ SectionLoader = Callable[[Request, AdminSession], Awaitable[Mapping[str, Any]]]
 
 @dataclass(frozen=True)
 class AdminSection:
-    """One part of the admin dashboard; `id` is also its HTML anchor.
+    """One part of the admin: shown on its page (`page`), `id` is also its HTML anchor.
 
     `template` is a fragment under `templates/admin/`; it sees `load`'s result as `data`, the
     session's CSRF token as `csrf_token` (every form must send it) and the `request`.
@@ -70,9 +70,16 @@ class AdminSection:
     title: str
     template: str
     load: SectionLoader
-    # Where it sits on the dashboard: lower first (the admin's own: posts 10, jobs 30,
-    # tokens 40, profile 50; webmentions 20; silos 100 and up).
+    # Where it sits: lower first, for the pages and for sections on one page (the admin's
+    # own: posts 10, jobs 30, tokens 40, profile 50; webmentions 20; silos 100 and up).
     weight: int = 100
+    # The admin page it is on, `/admin/<page>` (its own id when empty). Sections may share a
+    # page: every silo's is on "silos", the apps and the tokens on "apps".
+    page: str = ""
+
+    @property
+    def page_id(self) -> str:
+        return self.page or self.id
 
 
 @dataclass(frozen=True)

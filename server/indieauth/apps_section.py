@@ -81,16 +81,18 @@ async def revoke_app(request: Request, session: AdminSession) -> Response:
         await RefreshToken.filter(client_id=client_id, revoked_at__isnull=True).update(
             revoked_at=datetime.now(UTC)
         )
-    return redirect("/admin/?done=app_revoked#apps")
+    return redirect("/admin/apps?done=app_revoked#apps")
 
 
 @require_admin
 async def revoke_app_token(request: Request, session: AdminSession) -> Response:
     await _revoke_tokens([request.path_params["token_id"]])
-    return redirect("/admin/?done=app_token_revoked#apps")
+    return redirect("/admin/apps?done=app_token_revoked#apps")
 
 
-SECTION = AdminSection("apps", "Apps and sign-ins", "admin/section_indieauth_apps.html", load, 45)
+SECTION = AdminSection(
+    "apps", "Apps and sign-ins", "admin/section_indieauth_apps.html", load, weight=45, page="apps"
+)
 
 routes = [
     Route("/admin/apps/revoke", revoke_app, methods=["POST"], name="indieauth_revoke_app"),

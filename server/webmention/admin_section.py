@@ -35,7 +35,7 @@ from hearth.server.core.web import settings_of
 from hearth.server.webmention import moderation
 from hearth.server.webmention.display import shown
 
-SECTION_URL = "/admin/#webmentions"
+SECTION_URL = "/admin/responses#webmentions"
 QUEUE_SIZE = 50
 RECENT = 10
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
@@ -124,5 +124,10 @@ routes = [
 
 # Right after Posts (weight 10): the queue is what the owner comes to the dashboard for.
 SECTION = AdminSection(
-    "webmentions", "Webmentions", "admin/section_webmentions.html", load_webmentions, weight=20
+    "webmentions",
+    "Webmentions",
+    "admin/section_webmentions.html",
+    load_webmentions,
+    weight=20,
+    page="responses",
 )

@@ -138,5 +138,10 @@ async def load_instagram(request: Request, session: AdminSession) -> Mapping[str
 
 
 SECTION = AdminSection(
-    "instagram", "Instagram", "admin/section_instagram.html", load_instagram, weight=100
+    "instagram",
+    "Instagram",
+    "admin/section_instagram.html",
+    load_instagram,
+    weight=100,
+    page="silos",
 )

@@ -72,8 +72,8 @@ STATE_LIFETIME = timedelta(minutes=15)
 # `error` values are echoed only when they look like an OAuth error code, never free text.
 _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
 # Back to the dashboard's section with a notice (hearth.server.admin.views.NOTICES).
-CONNECTED_URL = "/admin/?done=instagram#instagram"
-POLL_QUEUED_URL = "/admin/?done=instagram_poll#instagram"
+CONNECTED_URL = "/admin/silos?done=instagram#instagram"
+POLL_QUEUED_URL = "/admin/silos?done=instagram_poll#instagram"
 
 
 def _digest(value: str) -> str:

@@ -22,18 +22,21 @@ from tests.browser.conftest import PASSWORD, TIMEOUT_MS, Site, Watch
 from tests.serving import hearth_cli
 from tests.syndication.instagram.served_instagram import requests_to, wait_for
 
-CONNECTED = re.compile(r"/admin/\?done=instagram#instagram$")
-POLL_QUEUED = re.compile(r"/admin/\?done=instagram_poll#instagram$")
+CONNECTED = re.compile(r"/admin/silos\?done=instagram#instagram$")
+POLL_QUEUED = re.compile(r"/admin/silos\?done=instagram_poll#instagram$")
 expect.set_options(timeout=TIMEOUT_MS)
 
 
 def sign_in(page: Page, site: Site) -> None:
-    """Open the admin, get sent to the sign-in form, type the password and submit it."""
+    """Open the admin, get sent to the sign-in form, type the password and submit it; then
+    go to the Silos page by the admin's navigation."""
     page.goto(site.base + "admin/")
     expect(page).to_have_url(site.base + "admin/login")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Posts", level=1)).to_be_visible()
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Silos").click()
+    expect(page.get_by_role("heading", name="Silos", level=1)).to_be_visible()
 
 
 def until(page: Page, check: Callable[[], object], what: str) -> None:
@@ -75,7 +78,7 @@ def test_sign_in_form_gives_an_http_only_lax_session(page: Page, site: Site) -> 
     """The sign-in form signs in; the session cookie is HttpOnly, SameSite=Lax, site-wide
     (the owner sees private posts on public pages)."""
     sign_in(page, site)
-    expect(page).to_have_url(site.base + "admin/")
+    expect(page).to_have_url(site.base + "admin/silos")
     session = next(c for c in page.context.cookies() if c["name"] == "hearth_session")
     assert (True, "Lax", "/") == (session["httpOnly"], session["sameSite"], session["path"])
 
@@ -91,7 +94,7 @@ def test_connect_instagram_comes_back_connected(page: Page, site: Site) -> None:
         ("127.0.0.1", "/admin/instagram/connect"),
         ("localhost", "/oauth/authorize"),
         ("127.0.0.1", "/admin/instagram/callback"),
-        ("127.0.0.1", "/admin/"),
+        ("127.0.0.1", "/admin/silos"),
     ] == hosts
     assert "hearth_session=" in (chain[2].header_value("cookie") or "")
     assert "hearth_session=" not in (chain[1].header_value("cookie") or "")
@@ -112,7 +115,7 @@ def test_cancel_on_instagram_connects_nothing(page: Page, site: Site) -> None:
     assert response is not None and 200 == response.status
     expect(page.get_by_role("heading", name="Instagram not connected")).to_be_visible()
     expect(page.get_by_text("Nothing changed.", exact=False)).to_be_visible()
-    page.get_by_role("link", name="Back to the dashboard").click()
+    page.get_by_role("link", name="Back to Instagram in the admin").click()
     expect(page.locator("section#instagram")).to_contain_text("No Instagram account is connected")
     assert 0 == requests_to(site.fake, "/oauth/access_token", "POST")
 
@@ -179,7 +182,7 @@ def test_admin_pages_have_no_console_errors_or_csp_violations(
     sign_in(page, site)
     site.fake.deny_next_authorization = True
     connect_instagram(page, re.compile(r"/admin/instagram/callback\?error="))
-    page.get_by_role("link", name="Back to the dashboard").click()
+    page.get_by_role("link", name="Back to Instagram in the admin").click()
     connect_instagram(page, CONNECTED)
     page.get_by_role("button", name="Poll now").click()
     expect(page).to_have_url(POLL_QUEUED)

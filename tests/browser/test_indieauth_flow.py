@@ -179,7 +179,7 @@ def test_the_owner_revokes_an_app_in_the_admin(
     _state, verifier = _approve(page, site, app, metadata)
     issued = _tokens(app, metadata, verifier)
 
-    page.goto(site.base + "admin/")
+    page.goto(site.base + "admin/apps")
     apps = page.locator("section#apps")
     expect(apps.get_by_role("heading", name="Test Micropub Client")).to_be_visible()
     expect(apps).to_contain_text("create profile")

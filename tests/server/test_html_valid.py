@@ -109,11 +109,17 @@ ADMIN = [
     "admin: sign-in",
     "admin: sign-in, wrong password",
     "admin: sign-in, form expired",
-    "admin: dashboard, empty site, Instagram not configured",
-    "admin: dashboard, filled, Instagram connected",
-    "admin: dashboard, notice",
+    "admin: posts, empty site",
+    "admin: silos, Instagram not configured",
+    "admin: posts, filled",
+    "admin: responses, filled",
+    "admin: jobs, filled",
+    "admin: apps and tokens, filled",
+    "admin: profile, filled",
+    "admin: silos, Instagram connected",
+    "admin: profile, notice",
     "admin: dashboard, profile saved",
-    "admin: dashboard, Instagram token expired and paused",
+    "admin: silos, Instagram token expired and paused",
     "admin: dashboard, profile rejected",
     "admin: error, no such token",
     "admin: error, not a domain rule",
@@ -565,7 +571,8 @@ async def collect(data_dir: Path) -> dict[str, Page]:
             {"csrf_token": "forged", "password": PASSWORD},
         )
         await site.sign_in()
-        await site.get("admin: dashboard, empty site, Instagram not configured", "/admin/")
+        await site.get("admin: posts, empty site", "/admin/")
+        await site.get("admin: silos, Instagram not configured", "/admin/silos")
         await site.get("instagram: setup, no app settings", "/admin/instagram/connect")
 
     # Then with them, against a fake Graph API: everything else.
@@ -597,8 +604,10 @@ async def collect(data_dir: Path) -> dict[str, Page]:
         posts = await public_pages(site, secret)
         await status_pages(site, posts["discussed"])
         await fill_admin(posts["discussed"], posts["deleted"])
-        await site.get("admin: dashboard, filled, Instagram connected", "/admin/")
-        await site.get("admin: dashboard, notice", "/admin/?done=profile")
+        for page in ("posts", "responses", "jobs", "apps and tokens", "profile"):
+            await site.get(f"admin: {page}, filled", "/admin/" + page.split()[0])
+        await site.get("admin: silos, Instagram connected", "/admin/silos")
+        await site.get("admin: profile, notice", "/admin/profile?done=profile")
         await site.post(
             "admin: dashboard, profile rejected",
             "/admin/hcard",
@@ -626,7 +635,7 @@ async def collect(data_dir: Path) -> dict[str, Page]:
             last_error="The token expired <reconnect> & carry on",
             paused_until=datetime.now(UTC) + timedelta(hours=1),
         )
-        await site.get("admin: dashboard, Instagram token expired and paused", "/admin/")
+        await site.get("admin: silos, Instagram token expired and paused", "/admin/silos")
         await site.post(
             "instagram: poll, token expired", "/admin/instagram/poll", 409, {"csrf_token": csrf}
         )

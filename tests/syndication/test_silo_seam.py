@@ -151,16 +151,17 @@ async def test_the_permalink_shows_its_note(silo_client: httpx.AsyncClient) -> N
     assert '<a href="https://silo.example/p/1">3 stars on Teststagram</a>' in page
 
 
-async def test_the_admin_shows_its_section_last(silo_client: httpx.AsyncClient) -> None:
+async def test_the_admin_shows_its_page_last(silo_client: httpx.AsyncClient) -> None:
     await set_password(PASSWORD)
     assert 303 == (await post_login(silo_client, PASSWORD)).status_code
-    html = (await silo_client.get("/admin/")).text
+    html = (await silo_client.get("/admin/teststagram")).text
     assert '<p class="teststagram">&lt;hi&gt;</p>' in html
     sections = [part.split('"', 1)[0] for part in html.split('class="admin-section" id="')[1:]]
-    assert "teststagram" == sections[-1]
-    assert ["posts", "webmentions", "jobs", "tokens", "apps", "profile", "instagram"] == sections[
-        :-1
-    ]
+    assert ["teststagram"] == sections
+    nav = html.split('<nav class="admin-nav"', 1)[1].split("</nav>", 1)[0]
+    titles = [part.split("<", 1)[0].split(">", 1)[-1] for part in nav.split("<a ")[1:]]
+    pages = ["Posts", "Responses", "Jobs", "Apps and tokens", "Profile", "Silos", "Teststagram"]
+    assert pages == titles
 
 
 async def test_a_worker_runs_its_jobs_and_start_hook(

@@ -106,7 +106,7 @@ async def test_jobs_section_shows_counts_and_failures(
         attempts=8,
         last_error="target answered 500 <oops>",
     )
-    html = (await client.get("/admin/")).text
+    html = (await client.get("/admin/jobs")).text
     assert "<th>queued</th>" in html and "<th>dead</th>" in html
     assert "webmention.send" in html
     assert "8/8" in html
@@ -127,7 +127,7 @@ async def test_tokens_section_lists_active_tokens(
     await Token.create(
         token_hash="b" * 64, prefix="dead5678", me=BASE_URL, revoked_at=datetime.now(UTC)
     )
-    html = (await client.get("/admin/")).text
+    html = (await client.get("/admin/apps")).text
     assert "live1234" in html
     assert "https://app.example/" in html
     assert "create update" in html
@@ -216,9 +216,9 @@ async def test_sections_are_an_extension_point(
     monkeypatch.setattr(env, "loader", loader)
     extra = AdminSection("extra", "Extra", "admin/section_extra.html", load)
     monkeypatch.setattr(app.state, "admin_sections", [*app.state.admin_sections, extra])
-    html = (await client.get("/admin/")).text
-    assert '<section class="admin-section" id="extra">' in html
-    assert "<h2>Extra</h2>" in html
+    html = (await client.get("/admin/extra")).text
+    assert '<section class="admin-section" id="extra" aria-labelledby="extra-heading">' in html
+    assert '<a href="/admin/extra" aria-current="page">Extra</a>' in html
     assert f'<p class="extra">&lt;42&gt; {signed_in}</p>' in html
 
 
@@ -231,7 +231,7 @@ async def test_hcard_photo_is_stored_as_a_valid_url(
     photo = _home_card((await client.get("/")).text)["photo"][0]
     url = photo["value"] if isinstance(photo, dict) else photo
     assert url == "https://example.test/my%20photo.jpg"
-    form = (await client.get("/admin/")).text
+    form = (await client.get("/admin/profile")).text
     assert 'type="url" maxlength="2048" value="https://example.test/my%20photo.jpg"' in form
 
 

@@ -15,8 +15,10 @@ from tests.server.indieauth.flows import TOKEN, tokens
 
 
 async def _section(owner: httpx.AsyncClient) -> str:
-    page = await owner.get("/admin/")
-    match = re.search(r'<section class="admin-section" id="apps">(.*?)</section>', page.text, re.S)
+    page = await owner.get("/admin/apps")
+    match = re.search(
+        r'<section class="admin-section" id="apps"[^>]*>(.*?)</section>', page.text, re.S
+    )
     assert match, "no apps section"
     return match.group(1)
 
@@ -41,7 +43,7 @@ async def test_revoking_an_app_ends_its_tokens_and_refresh_tokens(
     owner: httpx.AsyncClient, app_client: httpx.AsyncClient
 ) -> None:
     issued = await tokens(owner, app_client)
-    csrf = csrf_in((await owner.get("/admin/")).text)
+    csrf = csrf_in((await owner.get("/admin/apps")).text)
     response = await owner.post("/admin/apps/revoke", data={"csrf_token": csrf, "client_id": APP})
     assert response.status_code == 303
     assert await Token.filter(client_id=APP, revoked_at__isnull=True).count() == 0
@@ -54,7 +56,7 @@ async def test_revoking_one_token_takes_its_refresh_token_too(
 ) -> None:
     issued = await tokens(owner, app_client)
     token = await Token.get(client_id=APP)
-    csrf = csrf_in((await owner.get("/admin/")).text)
+    csrf = csrf_in((await owner.get("/admin/apps")).text)
     response = await owner.post(f"/admin/apps/tokens/{token.id}/revoke", data={"csrf_token": csrf})
     assert response.status_code == 303
     assert (await _refresh(app_client, issued["refresh_token"])).status_code == 400

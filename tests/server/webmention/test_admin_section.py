@@ -47,7 +47,7 @@ async def test_queue_lists_waiting_responses_with_actions(
 ) -> None:
     """The section lists each waiting response with approve, hide and block forms."""
     response = await waiting(post)
-    html = (await client.get("/admin/")).text
+    html = (await client.get("/admin/responses")).text
     assert 'id="webmentions"' in html
     assert "Alice &lt;b&gt;" in html and "Nice post!" in html
     for action in ("approve", "hide", "block"):
@@ -62,7 +62,7 @@ async def test_approve_shows_the_response(
     answer = await client.post(
         f"/admin/webmentions/{response.id}/approve", data={"csrf_token": signed_in}
     )
-    assert (303, "/admin/#webmentions") == (answer.status_code, answer.headers["location"])
+    assert (303, "/admin/responses#webmentions") == (answer.status_code, answer.headers["location"])
     assert Approval.APPROVED == (await Interaction.get(id=response.id)).approval
 
 
@@ -124,7 +124,7 @@ async def test_add_and_remove_domain_rules(client: httpx.AsyncClient, signed_in:
         "/admin/webmentions/rules",
         data={"csrf_token": signed_in, "domain": "Friend.Example.", "rule": "allow"},
     )
-    assert "friend.example" in (await client.get("/admin/")).text
+    assert "friend.example" in (await client.get("/admin/responses")).text
     await client.post(
         "/admin/webmentions/rules/friend.example/delete", data={"csrf_token": signed_in}
     )
@@ -156,5 +156,5 @@ async def test_failed_outgoing_webmentions_are_listed(
         status_code=500,
         last_error="Boom <x>",
     )
-    html = (await client.get("/admin/")).text
+    html = (await client.get("/admin/responses")).text
     assert "https://bob.example/x" in html and "Boom &lt;x&gt;" in html

@@ -35,7 +35,7 @@ async def connected(**extra: Any) -> InstagramAccount:
 
 async def section(client: httpx.AsyncClient) -> str:
     """The Instagram section's HTML out of the dashboard."""
-    page = await client.get("/admin/")
+    page = await client.get("/admin/silos")
     assert 200 == page.status_code
     start = page.text.index('id="instagram"')
     return page.text[start : page.text.index("</section>", start)]
@@ -140,7 +140,7 @@ def test_first_comment_off_when_disabled(settings: Settings) -> None:
 async def test_access_token_never_shown(client: httpx.AsyncClient, signed_in: str) -> None:
     """The access token appears nowhere on the dashboard, whatever the token's state."""
     await connected(token_state="error", last_error="Instagram said no")
-    page = await client.get("/admin/")
+    page = await client.get("/admin/silos")
     assert 200 == page.status_code and "alice.example" in page.text
     assert TOKEN not in page.text
 
@@ -148,6 +148,6 @@ async def test_access_token_never_shown(client: httpx.AsyncClient, signed_in: st
 async def test_signed_out_dashboard_redirects(client: httpx.AsyncClient, password: str) -> None:
     """Signed out, /admin/ redirects to sign-in instead of showing the section."""
     await connected()
-    page = await client.get("/admin/")
+    page = await client.get("/admin/silos")
     assert 303 == page.status_code
     assert "alice.example" not in page.text

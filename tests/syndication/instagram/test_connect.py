@@ -65,7 +65,7 @@ async def test_connect_stores_account_with_60_day_token(
     """Allowing on Instagram stores the account, its 60-day token and expiry, and polls."""
     done = await back_from_instagram(client, await consent(client))
     assert 303 == done.status_code, done.text
-    assert "/admin/?done=instagram#instagram" == done.headers["location"]
+    assert "/admin/silos?done=instagram#instagram" == done.headers["location"]
     stored = await InstagramAccount.get()
     assert (fake.user_id, fake.username, "ok") == (
         stored.user_id, stored.username, stored.token_state,
@@ -237,7 +237,7 @@ async def test_tokens_and_secret_never_in_a_page(
     pages += [done, await client.get(done.headers["location"])]
     # With a bad token the dashboard and Poll now show the error and what to do instead.
     await InstagramAccount.all().update(token_state="expired", last_error=account.RECONNECT)
-    pages.append(await client.get("/admin/"))
+    pages.append(await client.get("/admin/silos"))
     pages.append(await client.post(connect.POLL_PATH, data={"csrf_token": signed_in}))
     stored = await InstagramAccount.get()
     for page in pages:
@@ -288,7 +288,7 @@ async def test_poll_now_queues_one_poll(client: httpx.AsyncClient, signed_in: st
     """Poll now queues exactly one instagram.poll, due now, and says so on the dashboard."""
     await stored_account()
     response = await client.post(connect.POLL_PATH, data={"csrf_token": signed_in})
-    assert (303, "/admin/?done=instagram_poll#instagram") == (
+    assert (303, "/admin/silos?done=instagram_poll#instagram") == (
         response.status_code, response.headers["location"],
     )  # fmt: skip
     queued = await Job.filter(kind=poll.POLL)
@@ -324,11 +324,11 @@ async def test_poll_now_with_bad_token(client: httpx.AsyncClient, signed_in: str
 
 async def test_dashboard_offers_connect_and_poll(client: httpx.AsyncClient, signed_in: str) -> None:
     """No account: Connect link and the CLI; a bad token: Reconnect link and Poll now."""
-    page = (await client.get("/admin/")).text
+    page = (await client.get("/admin/silos")).text
     assert 'href="/admin/instagram/connect">Connect Instagram' in page
     assert "hearth instagram connect --access-token TOKEN" in page
     await stored_account(token_state="expired", last_error=account.RECONNECT)
-    page = (await client.get("/admin/")).text
+    page = (await client.get("/admin/silos")).text
     assert 'href="/admin/instagram/connect">Reconnect Instagram' in page
     assert 'action="/admin/instagram/poll"' in page
 

@@ -191,7 +191,7 @@ async def test_dashboard_says_why_a_media_has_no_copy(
     }
     for n, (state, reason) in enumerate(reasons.items()):
         await InstagramMedia.create(media_id=f"179{n + 1}", copy_state=state, last_error=reason)
-    page = await client.get("/admin/")
+    page = await client.get("/admin/silos")
     assert 200 == page.status_code
     for state, reason in reasons.items():
         assert state.value in page.text
