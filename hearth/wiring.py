@@ -27,7 +27,9 @@ from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.tokens import TokenVerifier
 from hearth.server.core.viewers import ViewerSource
+from hearth.server.contexts.contexts_feature import FEATURE as CONTEXTS
 from hearth.server.core.web import TEMPLATE_DIR
+from hearth.server.editor.editor_feature import FEATURE as EDITOR
 from hearth.server.indieauth.indieauth_feature import FEATURE as INDIEAUTH
 from hearth.server.webmention.webmention_feature import FEATURE as WEBMENTION
 from hearth.syndication import SILOS
@@ -55,7 +57,9 @@ def features() -> tuple[Feature, ...]:
         WEBMENTION,
         websub.FEATURE,
         admin.FEATURE,
+        EDITOR,
         INDIEAUTH,
+        CONTEXTS,
         *SILOS,
         pages.FEATURE,
     )

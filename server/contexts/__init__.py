@@ -1,0 +1,1 @@
+"""Link contexts: what a reply, like, repost or bookmark points at (name, author, snippet)."""
