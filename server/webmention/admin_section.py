@@ -1,12 +1,16 @@
-"""The dashboard's Webmentions section: the moderation queue, domain rules, failed sends.
+"""The admin's Responses page: every received response, domain rules, failed sends.
 
 Spec: https://www.w3.org/TR/webmention/#security-considerations (a receiver MAY moderate);
-the rules themselves are in `hearth.server.webmention.moderation`.
+the rules themselves are in `hearth.server.webmention.moderation`, the list (filters, paging,
+row states) in `hearth.server.webmention.response_list`.
 
-Every action is a POST form carrying the session's CSRF token (`require_admin` checks it)
-and answers with a redirect back to the section:
+The page is `/admin/responses`: filtered by state (`?state=waiting` is the moderation queue)
+and paged by cursor (`?before=<id>`, a `rel=next` link). Every action is a POST form carrying
+the session's CSRF token (`require_admin` checks it) and answers with a 303 back to the page,
+at the filter and cursor the form sent (`state`, `before`):
 
-* `/admin/webmentions/{id}/approve`, `/hide`, `/block` (the response's domain);
+* `/admin/webmentions/{id}/approve`, `/hide`, `/delete`, `/block` (the response's domain:
+  a block rule, and that domain's responses rejected, as a rule added by hand does);
 * `/admin/webmentions/rules` adds an allow or block rule for a domain;
 * `/admin/webmentions/rules/{domain}/delete` removes one.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response as HTTPResponse
@@ -28,55 +33,82 @@ from hearth.server.core.models import (
     Approval,
     DomainRule,
     Interaction,
-    InteractionState,
     OutgoingWebmention,
 )
 from hearth.server.core.web import settings_of
-from hearth.server.webmention import moderation
-from hearth.server.webmention.display import shown
+from hearth.server.webmention import moderation, response_list
 
-SECTION_URL = "/admin/responses#webmentions"
-QUEUE_SIZE = 50
+PAGE_URL = "/admin/responses"
+SECTION_URL = PAGE_URL + "#webmentions"
+RULES_URL = PAGE_URL + "#webmention-rules"
 RECENT = 10
+ACTIONS = ("approve", "hide", "delete", "block")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
-async def load_webmentions(request: Request, session: AdminSession) -> Mapping[str, Any]:
-    """Responses waiting for approval, the latest shown ones, rules and failed sends."""
-    waiting = Interaction.filter(state=InteractionState.ACCEPTED, approval=Approval.WAITING)
+def page_url(state: str = "", before: int | None = None) -> str:
+    """The Responses page at filter `state` and cursor `before`, at the list."""
+    query = {"state": state, "before": before or ""}
+    params = urlencode({key: value for key, value in query.items() if value})
+    return f"{PAGE_URL}?{params}#webmentions" if params else SECTION_URL
+
+
+async def load_responses(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """One page of responses at the filter and cursor of the URL, and each filter's count."""
+    state = response_list.parse_filter(request.query_params.get("state"))
+    before = response_list.parse_cursor(request.query_params.get("before"))
+    page = await response_list.load_page(settings_of(request), state, before)
+    return {
+        "page": page,
+        "filters": response_list.FILTERS,
+        "counts": await response_list.counts(),
+        "next_url": page_url(state, page.next_before) if page.next_before else None,
+        "first_url": page_url(state) if before is not None else None,
+    }
+
+
+async def load_rules(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """The domain rules, by rule and domain."""
+    return {"rules": await DomainRule.all().order_by("rule", "domain")}
+
+
+async def load_failures(request: Request, session: AdminSession) -> Mapping[str, Any]:
+    """The latest outgoing webmentions that gave up, with their errors."""
     failed = OutgoingWebmention.filter(state="failed").prefetch_related("post")
     return {
-        "waiting": await waiting.order_by("-created_at", "-id").limit(QUEUE_SIZE),
-        "waiting_total": await waiting.count(),
-        "shown": await shown().order_by("-verified_at", "-id").limit(RECENT),
-        "rules": await DomainRule.all().order_by("rule", "domain"),
         "failures": await failed.order_by("-updated_at", "-id").limit(RECENT),
         "site_url": settings_of(request).url,
     }
 
 
-def _not_found(request: Request, session: AdminSession, message: str) -> HTTPResponse:
+def _error(
+    request: Request, session: AdminSession, heading: str, message: str, status_code: int
+) -> HTTPResponse:
     context = {
-        "heading": "Not found",
+        "heading": heading,
         "message": message,
         "signed_in": True,
         "csrf_token": session.csrf_token,
     }
-    return render_admin(request, "admin/error.html", context, status_code=404)
+    return render_admin(request, "admin/error.html", context, status_code=status_code)
 
 
 @require_admin
 async def moderate(request: Request, session: AdminSession) -> HTTPResponse:
     action = request.path_params["action"]
     response = await Interaction.get_or_none(id=request.path_params["response_id"])
-    if response is None or action not in ("approve", "hide", "block"):
-        return _not_found(request, session, "There is no such webmention or action.")
+    if response is None or action not in ACTIONS:
+        return _error(request, session, "Not found", "There is no such webmention or action.", 404)
     if action == "block":
         await moderation.block_domain(response.domain)
+    elif action == "delete":
+        await moderation.delete_response(response)
     else:
         approval = Approval.APPROVED if action == "approve" else Approval.HIDDEN
         await moderation.set_approval(response, approval)
-    return redirect(SECTION_URL)
+    form = await request.form()
+    state = response_list.parse_filter(str(form.get("state") or ""))
+    return redirect(page_url(state, response_list.parse_cursor(str(form.get("before") or ""))))
 
 
 @require_admin
@@ -86,24 +118,18 @@ async def add_rule(request: Request, session: AdminSession) -> HTTPResponse:
     rule = str(form.get("rule") or "")
     if not _DOMAIN.match(domain) or rule not in (moderation.ALLOW, moderation.BLOCK):
         message = "Give a domain name such as example.com, to allow or block."
-        context = {
-            "heading": "Not a domain rule",
-            "message": message,
-            "signed_in": True,
-            "csrf_token": session.csrf_token,
-        }
-        return render_admin(request, "admin/error.html", context, status_code=400)
+        return _error(request, session, "Not a domain rule", message, 400)
     if rule == moderation.BLOCK:
         await moderation.block_domain(domain)
     else:
         await DomainRule.update_or_create(domain=domain, defaults={"rule": rule})
-    return redirect(SECTION_URL)
+    return redirect(RULES_URL)
 
 
 @require_admin
 async def delete_rule(request: Request, session: AdminSession) -> HTTPResponse:
     await moderation.remove_rule(request.path_params["domain"])
-    return redirect(SECTION_URL)
+    return redirect(RULES_URL)
 
 
 routes = [
@@ -122,12 +148,31 @@ routes = [
     ),
 ]
 
-# Right after Posts (weight 10): the queue is what the owner comes to the dashboard for.
-SECTION = AdminSection(
-    "webmentions",
-    "Webmentions",
-    "admin/section_webmentions.html",
-    load_webmentions,
-    weight=20,
-    page="responses",
+# Right after Posts (weight 10): the queue is what the owner comes to the admin for. The list
+# keeps the id "webmentions" (its anchor) that links and redirects have always used.
+SECTIONS = (
+    AdminSection(
+        "webmentions",
+        "Received responses",
+        "admin/section_webmentions.html",
+        load_responses,
+        weight=20,
+        page="responses",
+    ),
+    AdminSection(
+        "webmention-rules",
+        "Domain rules",
+        "admin/section_webmention_rules.html",
+        load_rules,
+        weight=21,
+        page="responses",
+    ),
+    AdminSection(
+        "webmention-failures",
+        "Failed outgoing webmentions",
+        "admin/section_webmention_failures.html",
+        load_failures,
+        weight=22,
+        page="responses",
+    ),
 )

@@ -7,7 +7,8 @@ verification: `all` shows it at once; `manual` keeps every one waiting for the o
 `known` (the default) shows responses from a domain the owner approved a response from
 before, and keeps a new domain's waiting. Domain rules (`DomainRule`, a domain and its
 subdomains) come first: `block` rejects without fetching and hides what was shown; `allow`
-shows at once. A decision the owner made (approved, hidden) stays through re-verification.
+shows at once. A decision the owner made (approved, hidden) stays through re-verification;
+one the owner deleted is gone (a source that sends it again is verified as new).
 
 Also here: the same response relayed by several routes (the author's site and a bridge
 such as Bridgy) is shown once; the others get `duplicate_of` (see `regroup`).
@@ -64,6 +65,18 @@ async def set_approval(response: Interaction, approval: Approval) -> None:
     await response.save(update_fields=["approval", "updated_at"])
     if response.post_id is not None:  # type: ignore[attr-defined]
         await regroup(response.post_id)  # type: ignore[attr-defined]
+
+
+async def delete_response(response: Interaction) -> None:
+    """The owner deletes one response: gone from its post and from the admin.
+
+    Unlike a block, nothing stops the source from sending it again (it is then verified as
+    new). Another copy of the same response, if any, is shown in its place (`regroup`).
+    """
+    post_id = response.post_id  # type: ignore[attr-defined]
+    await response.delete()
+    if post_id is not None:
+        await regroup(post_id)
 
 
 async def block_domain(domain: str) -> int:

@@ -1,7 +1,7 @@
 """Webmention as a feature: what it plugs into Hearth (https://www.w3.org/TR/webmention/).
 
 Receiving at `/webmention` with status pages, verification and sending as jobs, a listener
-that queues sends for every stored post change, and the dashboard's moderation section.
+that queues sends for every stored post change, and the admin's Responses page.
 """
 
 from __future__ import annotations
@@ -22,5 +22,5 @@ FEATURE = Feature(
     site_links=receive.links,
     job_handlers={**send.HANDLERS, **verify.HANDLERS},
     on_post_changed=[send_on_change],
-    admin_sections=[admin_section.SECTION],
+    admin_sections=admin_section.SECTIONS,
 )

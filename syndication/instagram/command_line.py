@@ -2,17 +2,21 @@
 
 The Instagram silo offers them as a `Command` (`hearth.syndication.instagram.silo`): the
 `hearth` command adds them with `configure` and runs them with `run` inside an open database.
+The long ones (keeping the export's zips, queueing comments on years of posts) show their
+progress on stderr (`hearth.server.core.progress`): a bar on a terminal, lines otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from hearth.server.core import job_queue
 from hearth.server.core.http import create_http_client
+from hearth.server.core.progress import progress
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account, connection, poll
 from hearth.syndication.instagram.api_errors import InstagramError
@@ -70,7 +74,8 @@ async def _with_api(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _import_zip(settings: Settings, paths: list[Path]) -> int:
     try:
-        queued = await queue_import(settings, paths)
+        kept = functools.partial(progress, description="kept", unit="of the zip files", sizes=True)
+        queued = await queue_import(settings, paths, progress=kept)
     except ExportError as exc:
         print(f"hearth: instagram: {exc}", file=sys.stderr)
         return 1
@@ -90,7 +95,8 @@ async def _comment_history(settings: Settings, spacing: float) -> int:
     if spacing < 0:
         print("hearth: instagram: --spacing must not be negative", file=sys.stderr)
         return 2
-    queued = await comment_history(settings, spacing=timedelta(seconds=spacing))
+    steps = functools.partial(progress, description="queued", unit="first comments")
+    queued = await comment_history(settings, spacing=timedelta(seconds=spacing), progress=steps)
     print(f"Queued the short-link comment on {queued} Instagram posts copied before the "
           f"account was connected, one every {spacing:g} s; the worker posts them.")  # fmt: skip
     return 0

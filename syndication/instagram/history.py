@@ -36,8 +36,8 @@ import hashlib
 import logging
 import os
 import re
-import shutil
-from collections.abc import AsyncGenerator, Sequence
+import secrets
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import ingest_bytes
 from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import Job, Media, Post
+from hearth.server.core.progress import ProgressFactory, quiet
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import home_copy, matching, pesos
 from hearth.syndication.instagram.export_zip import (
@@ -85,30 +86,50 @@ def imports_dir(settings: Settings) -> Path:
     return settings.data_dir / "imports"
 
 
-def _keep_copy(settings: Settings, path: Path) -> str:
-    """Copy the zip at `path` into the imports dir as `<sha256>.zip`; returns that name."""
+def _copy_hashing(source: Path, partial: Path, advance: Callable[[int], None]) -> str:
+    """Copy `source` to `partial`, telling `advance` each chunk; its SHA-256 in hex."""
     digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
+    with source.open("rb") as reading, partial.open("wb") as writing:
+        while chunk := reading.read(_CHUNK):
             digest.update(chunk)
-    name = f"{digest.hexdigest()}.zip"
-    target = imports_dir(settings) / name
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary name and a rename: a crash never leaves a half zip under the real name.
-        partial = target.with_suffix(".part")
-        shutil.copyfile(path, partial)
-        os.replace(partial, target)
+            writing.write(chunk)
+            advance(len(chunk))
+    return digest.hexdigest()
+
+
+def _keep_copy(settings: Settings, path: Path, advance: Callable[[int], None]) -> str:
+    """Copy the zip at `path` into the imports dir as `<sha256>.zip`; returns that name.
+
+    One pass that hashes as it copies, to a temporary name renamed at the end (a crash never
+    leaves a half zip under the real name); the copy is dropped when that zip was kept
+    before. `advance` is told the size of each chunk read.
+    """
+    folder = imports_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"{secrets.token_hex(8)}.part"
+    try:
+        name = f"{_copy_hashing(path, partial, advance)}.zip"
+        if not (folder / name).exists():
+            os.replace(partial, folder / name)
+    finally:  # kept before, or the copy failed
+        partial.unlink(missing_ok=True)
     return name
 
 
-async def queue_import(settings: Settings, paths: Sequence[Path]) -> Queued:
+async def queue_import(
+    settings: Settings, paths: Sequence[Path], progress: ProgressFactory = quiet
+) -> Queued:
     """Check the export in `paths`, keep copies, and queue its import (once per set of zips).
 
-    Raises ExportError, with a message for the owner, when the zips are not an export.
+    `progress` is told the bytes of the zips as their copies are kept, the long part of a
+    large export. Raises ExportError, with a message for the owner, when the zips are not an
+    export.
     """
     export = await asyncio.to_thread(read_export, paths)
-    names = [await asyncio.to_thread(_keep_copy, settings, path) for path in paths]
+    with progress(sum(path.stat().st_size for path in paths)) as steps:
+        names = [
+            await asyncio.to_thread(_keep_copy, settings, path, steps.advance) for path in paths
+        ]
     hashes = "\n".join(sorted(set(names)))
     key = f"{IMPORT}:{hashlib.sha256(hashes.encode()).hexdigest()}"
     earlier = await Job.get_or_none(idempotency_key=key)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hearth.server.core.models import JobState
+from hearth.server.core.progress import ProgressFactory, quiet
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import account as accounts
 from hearth.syndication.instagram.comments import enabled, schedule_first_comment
@@ -44,10 +45,16 @@ async def history_without_comment() -> list[InstagramMedia]:
     )
 
 
-async def comment_history(settings: Settings, *, spacing: timedelta = DEFAULT_SPACING) -> int:
+async def comment_history(
+    settings: Settings,
+    *,
+    spacing: timedelta = DEFAULT_SPACING,
+    progress: ProgressFactory = quiet,
+) -> int:
     """Queue the first comment of every history copy lacking one; how many are queued.
 
     A comment whose job failed for good earlier stays failed (the admin lists why).
+    `progress` is told each copy as its comment is queued (or found queued or done before).
 
     Raises ValueError when first comments are turned off (HEARTH_INSTAGRAM_FIRST_COMMENT).
     """
@@ -55,7 +62,10 @@ async def comment_history(settings: Settings, *, spacing: timedelta = DEFAULT_SP
         raise ValueError("first comments are turned off (HEARTH_INSTAGRAM_FIRST_COMMENT)")
     start = datetime.now(UTC)
     queued = 0
-    for media in await history_without_comment():
-        job = await schedule_first_comment(settings, media, run_at=start + spacing * queued)
-        queued += job is not None and job.state == JobState.QUEUED
+    history = await history_without_comment()
+    with progress(len(history)) as steps:
+        for media in history:
+            job = await schedule_first_comment(settings, media, run_at=start + spacing * queued)
+            queued += job is not None and job.state == JobState.QUEUED
+            steps.advance()
     return queued

@@ -107,7 +107,7 @@ async def test_actions_need_a_session(client: httpx.AsyncClient, password: str, 
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/webmentions/999/approve", "/admin/webmentions/{id}/delete"]
+    "path", ["/admin/webmentions/999/approve", "/admin/webmentions/{id}/publish"]
 )
 async def test_unknown_response_or_action_is_404(
     client: httpx.AsyncClient, signed_in: str, post: Post, path: str

@@ -23,6 +23,7 @@ import httpx
 import mf2py
 import pytest
 from PIL import Image
+from rich.filesize import decimal
 from starlette.applications import Starlette
 
 from hearth.server.core.models import Job, JobState, Media, Post
@@ -229,3 +230,21 @@ def test_cli_import_zip(tmp_path: Path) -> None:
     )  # fmt: skip
     assert 1 == done.returncode
     assert "notes.txt is not a zip file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_import_zip_shows_progress(tmp_path: Path) -> None:
+    """Not on a terminal, keeping the zips' copies is told in plain lines on stderr, ending
+    with the whole size; stdout keeps the result."""
+    env = hearth_env(tmp_path / "data", "http://127.0.0.1:9/")
+    # The same zip twice: the second copy is kept before, and dropped (no ".part" left).
+    paths = [export_zip(tmp_path / "instagram-jane_doe.zip"), tmp_path / "copy.zip"]
+    shutil.copyfile(paths[0], paths[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "hearth.cli", "instagram", "import-zip", *map(str, paths)],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    size = decimal(sum(path.stat().st_size for path in paths))
+    assert f"kept {size}/{size} of the zip files" == done.stderr.splitlines()[-1]
+    assert "━" not in done.stderr and "\x1b[" not in done.stderr
+    assert "Queued the import of 2 posts from 2 zip file(s)" in done.stdout
+    assert [] == list(history.imports_dir(Settings(data_dir=tmp_path / "data")).glob("*.part"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from hearth.syndication.instagram.fake import FakeInstagram, serve_instagram
 from hearth.syndication.instagram.history_comments import comment_history
 from hearth.syndication.instagram.silo_settings import with_instagram
 from hearth.syndication.instagram.tables import InstagramMedia
-from tests.serving import hearth_cli
+from tests.serving import ROOT, hearth_cli, hearth_env
 from tests.syndication.instagram.instagram_setup import copied_media, ours, run_jobs
 from tests.syndication.instagram.served_instagram import (
     connected_site,
@@ -107,6 +110,21 @@ async def test_refused_when_first_comments_are_off(settings: Settings, fake: Fak
     with pytest.raises(ValueError, match="HEARTH_INSTAGRAM_FIRST_COMMENT"):
         await comment_history(with_instagram(settings, first_comment=False))
     assert 0 == await Job.filter(kind=comments.KIND).count()
+
+
+async def test_cli_shows_its_progress(settings: Settings, fake: FakeInstagram) -> None:
+    """Not on a terminal, `hearth instagram comment-history` tells its progress in plain
+    lines on stderr, ending with every history copy; stdout keeps the result."""
+    for days in (40, 30, 20):
+        await history_copy(fake, days_old=days)
+    command = [sys.executable, "-m", "hearth.cli", "instagram", "comment-history", "--spacing", "0"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=hearth_env(settings.data_dir, settings.url), cwd=ROOT,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "queued 3/3 first comments" == done.stderr.splitlines()[-1]
+    assert "on 3 Instagram posts" in done.stdout
+    assert 3 == len(await queued_comments())
 
 
 def test_cli_comments_on_history_of_a_served_site(tmp_path: Path, migrated_sqlite: Path) -> None:
