@@ -1,5 +1,6 @@
 """The admin's pages: the sections every feature contributes, each on its page, in weight
-order (posts, responses, jobs, apps and tokens, profile, silos).
+order (posts, responses, jobs, apps and tokens, profile, silos). The Posts page has its own
+module, `posts_page`.
 
 A section (`hearth.server.core.features.AdminSection`) is a title, a template fragment under
 `templates/admin/` and an async `load` returning that fragment's data. The admin's own are
@@ -17,16 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from tortoise.functions import Count
 
+from hearth.server.admin.posts_page import load_posts
 from hearth.server.core import job_queue
 from hearth.server.core.features import AdminSection
-from hearth.server.core.models import AdminSession, Post, SiteSetting, Token
-from hearth.server.core.publication import Status, Visibility
-from hearth.server.core.render import entry_view, owner_card
+from hearth.server.core.models import AdminSession, SiteSetting, Token
+from hearth.server.core.render import owner_card
 from hearth.server.core.web import settings_of
 
-LATEST_POSTS = 10
 # The names of the pages in the admin's navigation; a page not named here takes the title
 # of its first section.
 PAGE_TITLES = {
@@ -54,52 +53,6 @@ class LoadedSection:
     title: str
     template: str
     data: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class PostRow:
-    title: str
-    url: str
-    post_type: str
-    status: str
-    visibility: str
-    published: datetime
-    deleted: bool
-
-
-async def load_posts(request: Request, session: AdminSession) -> Mapping[str, Any]:
-    """Counts by status and visibility (deleted apart) and the latest posts of any kind."""
-    settings = settings_of(request)
-    rows = (
-        await Post.filter(deleted_at__isnull=True)
-        .annotate(n=Count("id"))
-        .group_by("status", "visibility")
-        .values("status", "visibility", "n")
-    )
-    counts = {(Status(r["status"]).value, Visibility(r["visibility"]).value): r["n"] for r in rows}
-    table = [
-        {"status": s.value, "visibility": v.value, "count": counts.get((s.value, v.value), 0)}
-        for s in Status
-        for v in Visibility
-    ]
-    latest = await Post.all().order_by("-published", "-id").limit(LATEST_POSTS)
-    return {
-        "counts": table,
-        "live": sum(counts.values()),
-        "deleted": await Post.filter(deleted_at__isnull=False).count(),
-        "latest": [
-            PostRow(
-                title=entry_view(post, settings).title,
-                url=settings.absolute(post.path),
-                post_type=post.post_type,
-                status=Status(post.status).value,
-                visibility=Visibility(post.visibility).value,
-                published=post.published,
-                deleted=post.deleted_at is not None,
-            )
-            for post in latest
-        ],
-    }
 
 
 async def load_jobs(request: Request, session: AdminSession) -> Mapping[str, Any]:

@@ -77,7 +77,8 @@ async def test_admin_pages_need_no_inline_script_or_style(
 async def test_posts_section_counts_and_lists_latest_posts(
     client: httpx.AsyncClient, signed_in: str
 ) -> None:
-    """Posts shows counts by status/visibility and the latest posts, deleted ones marked."""
+    """Posts shows counts by status/visibility and the posts, deleted ones marked (the list
+    itself: test_posts_page.py)."""
     await create_post({"content": ["A public note"]})
     await create_post({"content": ["A draft note"]}, status=Status.DRAFT)
     gone = await create_post({"name": ["Gone article"], "content": ["bye"]})
@@ -88,7 +89,7 @@ async def test_posts_section_counts_and_lists_latest_posts(
     assert "<td>published</td><td>public</td><td>1</td>" in html
     assert "<td>draft</td><td>public</td><td>1</td>" in html
     assert f'href="{BASE_URL}{gone.path}">Gone article</a>' in html
-    assert '<li class="deleted"><a href="' + BASE_URL + gone.path in html
+    assert '<tr class="deleted">\n<td><a href="' + BASE_URL + gone.path in html
     assert "A public note" in html
 
 
