@@ -7,6 +7,13 @@ request that made the change never waits on another server.
 
 Who listens is decided by the composition root (`hearth.wiring`), which calls
 `set_listeners` when the app, a worker or a command starts; the core knows no feature.
+
+A scheduled post (published, its time still to come: `Post.is_scheduled`) is not announced
+yet: its changes are held, and one durable job (`hearth.server.core.scheduled`) tells the
+listeners at its time, as a creation. Held means nobody hears of it: a webmention listener
+would otherwise send the links of a post nobody may see yet (even of one deleted before its
+time). The one exception is a post that was public until this change (moved into the
+future): the feeds it left must learn so now, and its appearance is announced again later.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hearth.server.core.models import Post
+from hearth.server.core.scheduled import queue_announcement
 from hearth.server.core.settings import Settings
 
 __all__ = ["PostChange", "PostListener", "listeners", "post_changed", "set_listeners"]
@@ -63,7 +71,14 @@ async def post_changed(
     was_public: bool = False,
     previous_properties: Mapping[str, list[Any]] | None = None,
 ) -> None:
-    """Tell every listener of a stored change to `post`, in the order they were set."""
+    """Tell every listener of a stored change to `post`, in the order they were set; for a
+    scheduled post, queue its announcement instead (see the module docstring)."""
+    if post.is_scheduled():
+        if post.deleted_at is None:
+            # Idempotent per post and time: every edit of a scheduled post finds the job.
+            await queue_announcement(post)
+        if not was_public:
+            return
     change = PostChange(settings, post, was_public, previous_properties)
     for listener in _listeners:
         await listener(change)

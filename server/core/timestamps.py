@@ -19,12 +19,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-__all__ = ["now", "rfc822", "rfc3339"]
+__all__ = ["instant", "now", "rfc822", "rfc3339"]
 
 
 def now() -> datetime:
     """The current time in UTC, at whole seconds: the time Hearth stamps on what it makes."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def instant() -> datetime:
+    """The exact current time in UTC: what scheduled posts' times are compared with.
+
+    Unlike `now`, it keeps the fraction (a post due at 12:00:00.5 is not shown at
+    12:00:00.2). Callers go through the module (`timestamps.instant()`), so a test can
+    move the clock in one place.
+    """
+    return datetime.now(UTC)
 
 
 def rfc3339(value: datetime) -> str:

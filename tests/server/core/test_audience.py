@@ -91,7 +91,8 @@ async def test_access_by_viewer(db: None) -> None:
     assert Access.NOT_FOUND == await access_to(ANONYMOUS, private)
     assert Access.NOT_FOUND == await access_to(Viewer(me="https://other.example/"), private)
     assert Access.NOT_FOUND == await access_to(OWNER, draft)
-    public = await create_post({"content": ["Hi"]})
+    # Published before it was deleted: one deleted before its time was never shown (404).
+    public = await create_post({"content": ["Hi"]}, published=datetime(2026, 2, 1, tzinfo=UTC))
     public.deleted_at = datetime(2026, 3, 1, tzinfo=UTC)
     await public.save()
     assert Access.GONE == await access_to(FRIEND, public)
