@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,6 +72,18 @@ def parse_private_networks(raw: str) -> tuple[IPNetwork, ...]:
                 f"HEARTH_ALLOW_PRIVATE_NETWORKS: {item.strip()!r} is not a CIDR"
             ) from exc
     return tuple(networks)
+
+
+def parse_timezone(raw: str) -> str:
+    """Read HEARTH_TIMEZONE: an IANA zone name such as `Europe/Paris` (empty: UTC)."""
+    name = raw.strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(
+            f"HEARTH_TIMEZONE must be an IANA time zone such as Europe/Paris, got {raw!r}"
+        ) from exc
+    return name
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
@@ -136,6 +149,8 @@ class Settings:
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
+    # The site's time zone (IANA name): the editor shows and reads publication times in it.
+    timezone: str = "UTC"
     # The settings of the features that have their own (a silo's), one object per class:
     # read with `section(Class)`, built from the environment by `from_env(sections=...)`.
     sections: tuple[SettingsSection, ...] = ()
@@ -181,6 +196,7 @@ class Settings:
             "job_backoff_seconds": env_int(
                 env, "HEARTH_JOB_BACKOFF_SECONDS", cls.job_backoff_seconds, minimum=0
             ),
+            "timezone": parse_timezone(env.get("HEARTH_TIMEZONE", "")),
         }
         if secret:
             values["secret_key"] = Secret(secret)
