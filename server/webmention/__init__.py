@@ -12,8 +12,8 @@ from hearth.server.webmention.send import schedule_webmentions
 
 __all__ = ["discover_endpoint", "outgoing_targets", "schedule_webmentions"]
 
-# Receiving (receive.py, verify.py with photos.py, response_fields.py with mf2.py, entry.py
-# and authorship.py, moderation.py, display.py): what pages show.
+# Receiving (receive.py, verify.py with photos.py, response_fields.py with entry.py and the
+# core's mf2 and authorship readers, moderation.py, display.py): what pages show.
 from hearth.server.webmention.display import Counts, ResponsesView, counts_for, responses_for
 
 __all__ += ["Counts", "ResponsesView", "counts_for", "responses_for"]

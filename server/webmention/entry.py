@@ -16,7 +16,7 @@ from typing import Any
 import nh3
 
 from hearth.server.core.hrefs import valid_href
-from hearth.server.webmention.mf2 import (
+from hearth.server.core.mf2 import (
     first_value,
     item_types,
     normalize_url,

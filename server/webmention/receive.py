@@ -10,7 +10,9 @@ link; the fragment is ignored). The home page and other pages take no webmention
 failure is a 400 with a plain-text reason. A valid request is stored (one row per source
 and target: a re-send resets it to pending, never duplicates), a verification job is
 queued and the answer is **201 Created** with the status page in `Location` (§3.2: "If the
-receiver creates a status page ... MUST reply with an HTTP 201 Created").
+receiver creates a status page ... MUST reply with an HTTP 201 Created"). A browser (the
+"Send a webmention" form on every permalink, for people whose site sends none) gets the
+same status codes with a page that says what happened and links back to the post.
 
 `GET /webmention/status/{token}` shows pending, accepted, rejected (why) or deleted, as
 HTML, or JSON for `Accept: application/json`.
@@ -30,6 +32,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import posts
+from hearth.server.core.mf2 import normalize_url
 from hearth.server.core.models import (
     Interaction,
     InteractionState,
@@ -44,7 +47,6 @@ from hearth.server.core.timestamps import rfc3339
 from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.webmention import verify
 from hearth.server.webmention.links import is_own
-from hearth.server.webmention.mf2 import normalize_url
 from hearth.server.webmention.moderation import domain_of
 
 FORM = "application/x-www-form-urlencoded"
@@ -151,8 +153,30 @@ async def store(source: str, target: str, post: Post) -> Interaction:
     raise RuntimeError("could not store the webmention")
 
 
-async def receive(request: Request) -> HTTPResponse:
+def _from_browser(request: Request) -> bool:
+    """A person sending the form on a permalink (their browser asks for HTML), not a site."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _answer_person(
+    request: Request, status_code: int, form: dict[str, str], **view: str
+) -> HTTPResponse:
+    """The form's answer as a page: what happened, and a link back to the post."""
     settings = settings_of(request)
+    target = normalize_url(form.get("target", ""))
+    back = target if target and is_own(target, settings) else settings.url
+    context = {"back": back, "source": form.get("source", ""), **view}
+    headers = {"Location": view["status_url"]} if "status_url" in view else None
+    return await render(
+        request, "webmention_sent.html", context, status_code=status_code, headers=headers
+    )
+
+
+async def receive(request: Request) -> HTTPResponse:
+    """§3.2: the same checks and status codes for everyone; a browser (the permalinks'
+    "Send a webmention" form) gets them as a page instead of plain text."""
+    settings = settings_of(request)
+    form: dict[str, str] = {}
     try:
         form = await _form(request)
         source, target = _url(form, "source"), _url(form, "target")
@@ -161,9 +185,13 @@ async def receive(request: Request) -> HTTPResponse:
             raise BadRequest("source and target must be different pages")
         post = await find_target(settings, target)
     except BadRequest as exc:
+        if _from_browser(request):
+            return await _answer_person(request, 400, form, error=str(exc))
         return _bad(str(exc))
     row = await store(source, target, post)
     status_url = settings.absolute(f"webmention/status/{row.status_token}")
+    if _from_browser(request):
+        return await _answer_person(request, 201, form, status_url=status_url)
     message = f"Accepted for verification. Its status: {status_url}\n"
     return PlainTextResponse(message, status_code=201, headers={"Location": status_url})
 

@@ -24,19 +24,19 @@ from urllib.parse import urljoin
 import mf2py
 from bs4 import BeautifulSoup
 
-from hearth.server.webmention.authorship import Author, find_author
-from hearth.server.webmention.entry import (
-    entry_content,
-    primary_entry,
-    published_at,
-    response_kind,
-)
-from hearth.server.webmention.mf2 import (
+from hearth.server.core.authorship import Author, find_author
+from hearth.server.core.mf2 import (
     MAX_NAME,
     normalize_url,
     properties,
     property_strings,
     url_values,
+)
+from hearth.server.webmention.entry import (
+    entry_content,
+    primary_entry,
+    published_at,
+    response_kind,
 )
 
 # The interface: reading a source, and what `response_fields` gives back (an `Author`, names

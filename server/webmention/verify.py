@@ -36,10 +36,10 @@ from hearth.server.core.http import (
     retry_after_seconds,
 )
 from hearth.server.core.job_worker import Handler, JobContext
+from hearth.server.core.mf2 import normalize_url
 from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation, response_fields
-from hearth.server.webmention.mf2 import normalize_url
 from hearth.server.webmention.photos import cached_photo
 
 KIND = "webmention.verify"

@@ -1,10 +1,11 @@
-"""Who wrote a webmention source: its author's name, URL and photo.
+"""Who wrote an entry on another site: the author's name, URL and photo.
 
 Spec: https://indieweb.org/authorship-spec (the authorship algorithm), applied to the source
-of https://www.w3.org/TR/webmention/#webmention-verification; the author is shown with the
-response, as https://indieweb.org/comments describes. The algorithm's last step (fetching
-the author page) is left out: verification fetches the source and nothing it points to,
-apart from the photo, which `photos` copies to this site.
+of a webmention (https://www.w3.org/TR/webmention/#webmention-verification, shown with the
+response as https://indieweb.org/comments describes) and to the target of a reply, like,
+repost or bookmark (its context, https://indieweb.org/reply-context). The algorithm's last
+step (fetching the author page) is left out: one page is fetched and nothing it points to
+(webmention verification then copies the photo to this site).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hearth.server.webmention.mf2 import (
+from hearth.server.core.mf2 import (
     first_value,
     item_types,
     normalize_url,

@@ -1,12 +1,13 @@
-"""Values from a webmention source's microformats, and the one spelling URLs are compared in.
+"""Values from another site's microformats, and the one spelling URLs are compared in.
 
-Spec: https://www.w3.org/TR/webmention/#webmention-verification (a link to the target, found
-in the source); the mf2 JSON shape: https://microformats.org/wiki/microformats2-parsing.
-A stranger's mf2 can hold anything where a property value should be: every reader here
-skips what is not of the expected shape instead of failing.
+The mf2 JSON shape: https://microformats.org/wiki/microformats2-parsing. A stranger's mf2
+can hold anything where a property value should be: every reader here skips what is not of
+the expected shape instead of failing.
 
-`response_fields` (the document and the response), `entry` (its type and content) and
-`authorship` (its author) share these readers.
+Webmention verification (https://www.w3.org/TR/webmention/#webmention-verification: a link
+to the target, found in the source; its `response_fields`, `entry`) and link contexts
+(`hearth.server.contexts`, https://indieweb.org/reply-context) share these readers, and
+`hearth.server.core.authorship` (who wrote an entry).
 """
 
 from __future__ import annotations
