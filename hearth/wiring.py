@@ -16,8 +16,10 @@ from typing import Any
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from hearth.micropub.editor.editor_feature import FEATURE as EDITOR
 from hearth.micropub.micropub_feature import FEATURE as MICROPUB
-from hearth.server import admin, feeds, pages, websub
+from hearth.server import admin, feeds, pages, scheduling, websub
+from hearth.server.contexts.contexts_feature import FEATURE as CONTEXTS
 from hearth.server.core import events
 from hearth.server.core import features as core_features
 from hearth.server.core.features import AdminSection, Command, Feature
@@ -27,9 +29,7 @@ from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.tokens import TokenVerifier
 from hearth.server.core.viewers import ViewerSource
-from hearth.server.contexts.contexts_feature import FEATURE as CONTEXTS
 from hearth.server.core.web import TEMPLATE_DIR
-from hearth.server.editor.editor_feature import FEATURE as EDITOR
 from hearth.server.indieauth.indieauth_feature import FEATURE as INDIEAUTH
 from hearth.server.webmention.webmention_feature import FEATURE as WEBMENTION
 from hearth.syndication import SILOS
@@ -56,6 +56,7 @@ def features() -> tuple[Feature, ...]:
         MICROPUB,
         WEBMENTION,
         websub.FEATURE,
+        scheduling.FEATURE,
         admin.FEATURE,
         EDITOR,
         INDIEAUTH,

@@ -3,9 +3,10 @@
 Spec: https://www.w3.org/TR/micropub/#source-content (§3.7.2) says nothing of who may read
 what; scope names: https://indieweb.org/scope#Micropub_Scopes.
 
-The rule: drafts, unlisted and private posts are read only with the `read` scope (readers
-ask for it) or the `update` scope (an editor must read a post to edit it). Any other token
-(`create`, `draft`, `media` ...) reads what the public site lists: published, public posts.
+The rule: drafts, scheduled (published, their time still to come), unlisted and private
+posts are read only with the `read` scope (readers ask for it) or the `update` scope (an
+editor must read a post to edit it). Any other token (`create`, `draft`, `media` ...) reads
+what the public site lists: published, public posts whose time has come.
 A post it may not read answers as a URL with no post at all, so that a token learns
 nothing of it, not even that it exists. Deleted posts are never listed.
 """
@@ -39,9 +40,13 @@ def readable_posts(token: Token) -> QuerySet[Post]:
 def may_read(token: Token, post: Post) -> bool:
     """Whether `token` may read `post` by its URL (deleted or not: the caller says which).
 
-    Without a reading scope only a public, published post; a deleted one still counts as
-    such, since its tombstone at that URL is public too.
+    Without a reading scope only a public, published post whose time has come; a deleted
+    one still counts as such, since its tombstone at that URL is public too.
     """
     if reads_everything(token):
         return True
-    return post.status == Status.PUBLISHED and post.visibility == Visibility.PUBLIC
+    return (
+        post.status == Status.PUBLISHED
+        and post.visibility == Visibility.PUBLIC
+        and not post.is_scheduled()
+    )

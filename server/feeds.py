@@ -38,6 +38,7 @@ from hearth.server.core.features import Feature
 from hearth.server.core.media.files import stored_files
 from hearth.server.core.models import Media, Post
 from hearth.server.core.render import EntryView, OwnerCard, entry_view, owner_card
+from hearth.server.core.scheduled import last_shown_change
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink, link_header
 from hearth.server.core.timestamps import rfc822, rfc3339
@@ -361,7 +362,8 @@ FORMATS = (ATOM, RSS, JSON_FEED)
 
 
 def _newest(items: Iterable[Post]) -> datetime | None:
-    return max((p.modified_at for p in items), default=None)
+    # Also each post's `published`: a scheduled post appearing changes the feed, not its row.
+    return last_shown_change(items)
 
 
 async def feed_page(settings: Settings, fmt: FeedFormat, before: str | None) -> FeedPage:

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from tortoise.queryset import QuerySet
 
+from hearth.server.contexts import with_contexts
 from hearth.server.core import posts
 from hearth.server.core.caching import conditional
 from hearth.server.core.features import Feature, PermalinkNote
@@ -26,15 +27,18 @@ from hearth.server.core.models import PathRedirect, Post
 from hearth.server.core.post_access import Access, access_to, listed_for
 from hearth.server.core.publication import Visibility
 from hearth.server.core.render import entry_view
+from hearth.server.core.scheduled import last_shown_change
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.viewers import Viewer, varies_by_viewer, viewer_of
 from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.feeds import hub_links
+from hearth.server.tags import tags_page
 from hearth.server.webmention.display import counts_for, responses_for
 
 
 def _newest(items: list[Post]) -> datetime | None:
-    return max((p.modified_at for p in items), default=None)
+    # Also each post's `published`: a scheduled post appearing changes the page, not its row.
+    return last_shown_change(items)
 
 
 def _validator_time(viewer: Viewer, changed: datetime | None) -> datetime | None:
@@ -70,7 +74,7 @@ async def _paged_feed(
     if page.after:
         links.append(SiteLink("prev", f"{base}?after={page.after}"))
     context = {
-        "entries": [entry_view(post, settings) for post in page.posts],
+        "entries": await with_contexts([entry_view(post, settings) for post in page.posts]),
         "counts": await counts_for(page.posts),
         "page": page,
         "base": base,
@@ -135,7 +139,7 @@ async def show_post(request: Request, post: Post) -> Response:
         return await error_page(request, 410, "Deleted", "This post was deleted.")
     if access == Access.NOT_FOUND:
         return await not_found(request)
-    view = entry_view(post, settings)
+    view = (await with_contexts([entry_view(post, settings)]))[0]
     shortlink = SiteLink("shortlink", view.short_url)
     responses = await responses_for(post)
     context = {"e": view, "responses": responses, "notes": await _notes(request, post)}
@@ -143,7 +147,7 @@ async def show_post(request: Request, post: Post) -> Response:
     headers = {"X-Robots-Tag": "noindex"} if post.visibility == Visibility.PRIVATE else None
     response = await render(request, "entry.html", context, links=[shortlink], headers=headers)
     # A new reply changes the page although the post did not: Last-Modified covers both.
-    changed = max(post.modified_at, responses.updated or post.modified_at)
+    changed = max(post.modified_at, post.published, responses.updated or post.modified_at)
     return conditional(request, response, _validator_time(viewer, changed))
 
 
@@ -175,6 +179,7 @@ async def not_found(request: Request, exc: Exception | None = None) -> Response:
 
 routes = [
     Route("/", home, name="home"),
+    Route("/tags", tags_page, name="tags"),
     Route("/tag/{name:path}", tag, name="tag"),
     Route("/s/{code}", shortlink, name="shortlink"),
     Route("/{year}/{month}/{slug}", permalink, name="permalink"),

@@ -7,12 +7,14 @@ it exist only for what pages and queries filter or sort on.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 
+from hearth.server.core import timestamps
 from hearth.server.core.publication import Status, Visibility
 
 
@@ -45,22 +47,37 @@ class Post(Model):
         table = "posts"
         indexes = (("status", "visibility", "deleted_at", "published"),)
 
+    def is_scheduled(self, at: datetime | None = None) -> bool:
+        """Published with a time still to come (`at`, default now), deleted or not.
+
+        Hidden until then, and announced then (`hearth.server.core.scheduled`, whose
+        `has_appeared` is the same rule for queries). Drafts are never scheduled: hidden
+        anyway, their time means nothing until they are published.
+        """
+        return self.status == Status.PUBLISHED and self.published > (at or timestamps.instant())
+
     @property
     def has_page(self) -> bool:
-        """Has a page anyone may see: published, and public or unlisted.
+        """Has a page anyone may see: published, its time come, and public or unlisted.
 
         Drafts have none; a private post's page is only for the owner and its audience
-        (`hearth.server.core.post_access`), and once deleted it is 404 to everyone.
+        (`hearth.server.core.post_access`), a scheduled one's only for the owner until its
+        time, and once deleted it is 404 to everyone.
         """
-        return self.status == Status.PUBLISHED and self.visibility != Visibility.PRIVATE
+        return (
+            self.status == Status.PUBLISHED
+            and self.visibility != Visibility.PRIVATE
+            and not self.is_scheduled()
+        )
 
     @property
     def is_public(self) -> bool:
-        """Shown on the home page, tag pages and feeds."""
+        """Shown on the home page, tag pages and feeds (now: not while scheduled)."""
         return (
             self.deleted_at is None
             and self.status == Status.PUBLISHED
             and self.visibility == Visibility.PUBLIC
+            and not self.is_scheduled()
         )
 
 

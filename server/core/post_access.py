@@ -6,6 +6,10 @@
   their canonical `me` is one of the post's `PostAudience` rows.
 - Nobody sees drafts on the public site (the owner edits them through Micropub and the
   admin), nor anything deleted.
+- A scheduled post (published, its time still to come: `Post.is_scheduled`) is listed
+  nowhere, for the owner neither (it would sit above every post until its time); its page
+  answers the owner only, who sees it with a "Scheduled for ..." note, and is 404 for
+  everyone else until its time.
 
 A post someone may not see answers exactly as a post that does not exist (404, nothing of
 it), never 403, which would tell that something is there. Only a deleted post that had a
@@ -23,6 +27,7 @@ from hearth.server.core.audience import canonical_url
 from hearth.server.core.models import Post, PostAudience
 from hearth.server.core.posts import public_posts
 from hearth.server.core.publication import Status, Visibility
+from hearth.server.core.scheduled import has_appeared
 from hearth.server.core.viewers import Viewer
 
 __all__ = ["Access", "access_to", "listed_for", "may_see"]
@@ -48,6 +53,7 @@ def listed_for(viewer: Viewer) -> QuerySet[Post]:
     they may see. Unlisted posts are never listed, whoever looks."""
     if viewer.owner:
         return Post.filter(
+            has_appeared(),
             status=Status.PUBLISHED,
             deleted_at__isnull=True,
             visibility__in=[Visibility.PUBLIC, Visibility.PRIVATE],
@@ -59,6 +65,7 @@ def listed_for(viewer: Viewer) -> QuerySet[Post]:
     shared = Subquery(PostAudience.filter(url=me).values("post_id"))
     return Post.filter(
         Q(visibility=Visibility.PUBLIC) | Q(visibility=Visibility.PRIVATE, id__in=shared),
+        has_appeared(),
         status=Status.PUBLISHED,
         deleted_at__isnull=True,
     )
@@ -68,7 +75,11 @@ async def may_see(viewer: Viewer, post: Post) -> bool:
     """Whether `viewer` may see `post`'s page (and so be sent to it by a redirect)."""
     if post.deleted_at is not None or post.status != Status.PUBLISHED:
         return False
-    if post.visibility != Visibility.PRIVATE or viewer.owner:
+    if viewer.owner:
+        return True
+    if post.is_scheduled():
+        return False
+    if post.visibility != Visibility.PRIVATE:
         return True
     me = _audience_me(viewer)
     return me is not None and await PostAudience.exists(post_id=post.id, url=me)
@@ -78,7 +89,9 @@ async def access_to(viewer: Viewer, post: Post) -> Access:
     """How `post`'s page (permalink, short link, former path) answers `viewer`."""
     if await may_see(viewer, post):
         return Access.SHOW
-    # `has_page`: published and not private, so its page was public until it was deleted.
-    if post.deleted_at is not None and post.has_page:
+    # `has_page`: published, not private and its time come, so its page was public until
+    # it was deleted; unless it was deleted before its time (scheduled, never shown): 404.
+    deleted = post.deleted_at
+    if deleted is not None and post.has_page and deleted >= post.published:
         return Access.GONE
     return Access.NOT_FOUND

@@ -25,6 +25,7 @@ from hearth.server.core import newbase60, post_types
 from hearth.server.core.audience import audience_urls
 from hearth.server.core.models import PathRedirect, Post, PostAudience, PostCategory
 from hearth.server.core.publication import Status, Visibility
+from hearth.server.core.scheduled import has_appeared
 from hearth.server.core.timestamps import now
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,9 +54,13 @@ def _slug_source(h_type: str, properties: Mapping[str, list[Any]]) -> str:
 
 
 def public_posts() -> QuerySet[Post]:
-    """Posts anyone may see listed: published, public, not deleted."""
+    """Posts anyone may see listed: published, public, not deleted, their time come
+    (scheduled posts stay hidden until then: `hearth.server.core.scheduled`)."""
     return Post.filter(
-        status=Status.PUBLISHED, visibility=Visibility.PUBLIC, deleted_at__isnull=True
+        has_appeared(),
+        status=Status.PUBLISHED,
+        visibility=Visibility.PUBLIC,
+        deleted_at__isnull=True,
     )
 
 

@@ -37,6 +37,8 @@ from starlette.datastructures import Secret
 
 from hearth.app import create_app
 from hearth.server.admin import passwords, set_password
+from hearth.server.contexts import LinkContext
+from hearth.server.contexts.jobs import store as store_context
 from hearth.server.core.models import (
     Approval,
     DomainRule,
@@ -81,6 +83,10 @@ PUBLIC = [
     "permalink: unlisted note",
     "permalink: a client's sloppy values",
     "permalink: responses of every kind and Instagram likes",
+    "permalink: reply with a fetched context",
+    "tags: every tag with its count",
+    "webmention form: sent",
+    "webmention form: refused",
     *(f"permalink: {case.name}" for case in CASES),
     "error: 404 no such page",
     "error: 404 draft",
@@ -113,6 +119,8 @@ ADMIN = [
     "admin: silos, Instagram not configured",
     "admin: posts, filled",
     "admin: responses, filled",
+    "admin: responses, waiting for approval",
+    "admin: responses, rejected",
     "admin: jobs, filled",
     "admin: apps and tokens, filled",
     "admin: profile, filled",
@@ -446,6 +454,7 @@ async def public_pages(site: Site, token: str) -> dict[str, Post]:
     await deleted.refresh_from_db()
     await fill_instagram(discussed)
     await site.get("permalink: responses of every kind and Instagram likes", "/" + discussed.path)
+    await context_pages(site, discussed)
 
     home = await site.get("home: first page", "/")
     older = await site.get("home: older page", rel_link(home, "next"))
@@ -467,6 +476,33 @@ async def public_pages(site: Site, token: str) -> dict[str, Post]:
     await site.get("error: 400 bad page cursor", "/?before=not-a-cursor", 400)
     await site.get("error: 404 no such media file", "/media/nothing-here.png", 404)
     return {"discussed": discussed, "deleted": deleted}
+
+
+async def context_pages(site: Site, discussed: Post) -> None:
+    """A reply whose target's context was fetched, the tags page, the webmention form's
+    answers (a browser asks for HTML)."""
+    target = "https://bob.example/2026/05/a post"
+    await store_context(
+        LinkContext(
+            url=target.replace(" ", "%20"),
+            name="Bob's <post> & more",
+            author_name="Bob <B>",
+            author_url="https://bob.example/",
+            snippet="Tomatoes love sun & water. " * 9 + "…",
+            published="2026-05-01T10:00:00+0200",
+        )
+    )
+    reply = await create_post({"in-reply-to": [target], "content": ["Mine too"]})
+    html = await site.get("permalink: reply with a fetched context", "/" + reply.path)
+    assert 'class="u-in-reply-to h-cite"' in html and "Bob&#39;s &lt;post&gt;" in html
+    await site.get("tags: every tag with its count", "/tags")
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for name, source, status in (
+        ("webmention form: sent", "https://bob.example/r/form", 201),
+        ("webmention form: refused", "my blog", 400),
+    ):
+        data = {"source": source, "target": BASE_URL + discussed.path}
+        site.keep(name, await site.client.post("/webmention", data=data, headers=browser), status)
 
 
 async def instagram_connect_pages(site: Site) -> None:
@@ -606,6 +642,8 @@ async def collect(data_dir: Path) -> dict[str, Page]:
         await fill_admin(posts["discussed"], posts["deleted"])
         for page in ("posts", "responses", "jobs", "apps and tokens", "profile"):
             await site.get(f"admin: {page}, filled", "/admin/" + page.split()[0])
+        await site.get("admin: responses, waiting for approval", "/admin/responses?state=waiting")
+        await site.get("admin: responses, rejected", "/admin/responses?state=rejected")
         await site.get("admin: silos, Instagram connected", "/admin/silos")
         await site.get("admin: profile, notice", "/admin/profile?done=profile")
         await site.post(
