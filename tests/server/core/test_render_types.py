@@ -226,12 +226,14 @@ async def test_photos_keep_their_order_and_alt(client: httpx.AsyncClient) -> Non
 
 
 async def test_photo_without_alt_has_a_caption_instead(client: httpx.AsyncClient) -> None:
-    """No alt text given: no made-up alt, but a figure caption screen readers announce."""
+    """No alt text given: no made-up alt (mf2 readers see none), but an accessible name and a
+    figure caption that screen readers announce."""
     post = await create_post({"photo": ["https://cdn.example/a.jpg"]})
     html, entry = await page_of(client, post)
     assert ["https://cdn.example/a.jpg"] == entry["photo"]
     assert (
-        '<figure class="photo"><img class="u-photo" src="https://cdn.example/a.jpg">'
+        '<figure class="photo"><img class="u-photo" src="https://cdn.example/a.jpg"'
+        ' aria-label="Image without a description">'
         '<figcaption class="visually-hidden">Image without a description</figcaption></figure>'
     ) in html
 
