@@ -11,6 +11,7 @@ from hearth.micropub.editor.fields import LINK_FIELDS, STATUSES, VISIBILITIES, E
 from hearth.micropub.editor.previews import link_previews
 from hearth.micropub.editor.times import in_future
 from hearth.server.admin import render_admin
+from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
 from hearth.server.admin.dashboard import pages_of
 from hearth.server.core.features import SyndicationTarget
 from hearth.server.core.models import AdminSession, Post, PostCategory
@@ -44,13 +45,21 @@ class EditorPage:
     status_code: int = 200
 
 
-def primary_label(form: EditorForm, post: Post | None, zone: str) -> str:
-    """Schedule for a time to come, Update for a published post, else Publish."""
-    if in_future(form.published, zone):
-        return "Schedule"
+# The admin's policy plus the site's own scripts: /static/editor.js relabels the main button
+# (Schedule) as soon as a time to come is typed; the form works the same without it.
+EDITOR_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
+
+
+def label_for_now(post: Post | None) -> str:
+    """The main button's label when the time is not to come: Update or Publish."""
     if post is not None and post.status == Status.PUBLISHED and post.deleted_at is None:
         return "Update"
     return "Publish"
+
+
+def primary_label(form: EditorForm, post: Post | None, zone: str) -> str:
+    """Schedule for a time to come, Update for a published post, else Publish."""
+    return "Schedule" if in_future(form.published, zone) else label_for_now(post)
 
 
 async def _targets(request: Request) -> list[SyndicationTarget]:
@@ -88,6 +97,13 @@ async def render_editor(request: Request, session: AdminSession, page: EditorPag
         "targets": await _targets(request) if post is None else [],
         "zone": settings.timezone,
         "primary": primary_label(form, post, settings.timezone),
+        "label_for_now": label_for_now(post),
         "deleted": post is not None and post.deleted_at is not None,
     }
-    return render_admin(request, "editor/edit.html", context, status_code=page.status_code)
+    return render_admin(
+        request,
+        "editor/edit.html",
+        context,
+        status_code=page.status_code,
+        headers={"Content-Security-Policy": EDITOR_POLICY},
+    )

@@ -131,3 +131,21 @@ def test_the_editor_passes_axe(page: Page, site: Served, scheme: str) -> None:
     expect(page.get_by_role("button", name="Undelete")).to_be_visible()
     check("deleted")
     assert {state: lines for state, lines in found.items() if lines} == {}
+
+
+def test_the_main_button_says_schedule_for_a_time_to_come(
+    page: Page, site: Served, watch: Watch
+) -> None:
+    """Typing a Published time still to come relabels Publish as Schedule at once (the
+    site's own editor.js, allowed by the editor's policy); clearing it brings Publish back."""
+    sign_in_and_open_the_editor(page, site)
+    expect(page.get_by_role("button", name="Publish", exact=True)).to_be_visible()
+    page.get_by_label("Published").fill("2099-01-01T09:00")
+    expect(page.get_by_role("button", name="Schedule", exact=True)).to_be_visible()
+    page.get_by_label("Published").fill("2001-01-01T09:00")
+    expect(page.get_by_role("button", name="Publish", exact=True)).to_be_visible()
+    page.get_by_label("Content").fill("For later")
+    page.get_by_label("Published").fill("2099-01-01T09:00")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_role("button", name="Schedule", exact=True)).to_be_visible()
+    assert watch.problems() == []
