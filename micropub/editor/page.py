@@ -11,8 +11,8 @@ from hearth.micropub.editor.fields import LINK_FIELDS, STATUSES, VISIBILITIES, E
 from hearth.micropub.editor.previews import link_previews
 from hearth.micropub.editor.times import in_future
 from hearth.server.admin import render_admin
-from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
 from hearth.server.admin.dashboard import pages_of
+from hearth.server.admin.responses import CONTENT_SECURITY_POLICY
 from hearth.server.core.features import SyndicationTarget
 from hearth.server.core.models import AdminSession, Post, PostCategory
 from hearth.server.core.publication import Status
