@@ -67,7 +67,8 @@ async def _paged_feed(
         )
     except posts.CursorError as exc:
         return await error_page(request, 400, "Bad page cursor", str(exc))
-    base = str(request.url.replace(query=""))
+    # From HEARTH_URL, never from the request: its Host header is whatever the client sent.
+    base = settings.absolute(request.url.path)
     links = list(page_links or [])
     if page.before:
         links.append(SiteLink("next", f"{base}?before={page.before}"))

@@ -81,6 +81,21 @@ async def test_home_pages_with_rel_next_and_prev(client: httpx.AsyncClient) -> N
     assert seen[5:10] == back_urls
 
 
+async def test_paging_links_come_from_hearth_url_not_the_host_header(
+    client: httpx.AsyncClient,
+) -> None:
+    """A forged Host header never reaches the page's absolute links (rel=next/prev)."""
+    await make_posts(12)
+    first = await client.get("/", headers={"Host": "evil.example"})
+    assert "evil.example" not in first.text
+    assert "evil.example" not in first.headers["link"]
+    assert first.links["next"]["url"].startswith(BASE_URL + "?before=")
+    second = await client.get(first.links["next"]["url"], headers={"Host": "evil.example"})
+    assert second.links["prev"]["url"].startswith(BASE_URL + "?after=")
+    tag = await client.get("/tag/demo", headers={"Host": "evil.example"})
+    assert "evil.example" not in tag.text
+
+
 async def test_new_post_does_not_shift_next_page(client: httpx.AsyncClient) -> None:
     """Keyset paging: a post published after page one was read does not repeat an entry."""
     await make_posts(8)
