@@ -7,6 +7,7 @@ A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
                  |                  |   \\-fail (none left, or permanent)--> DEAD, last_error kept
                  +----release-------+    (lease expired: a crashed worker's job is claimed again)
                  +----postpone------+    (not now: wait, the attempt not counted)
+                 +----take back-----+    (its worker's process is provably gone: claimed again now)
 
 * `enqueue` is idempotent on `key`: the same effect is never queued twice. A key whose job is
   DONE or DEAD is *not* queued again (the effect happened, or we gave up on it); a caller that
@@ -24,21 +25,33 @@ A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
   ..." (the time is kept in `postponed_since`), so the wait shows on the dashboard; a job
   postponed without a break for longer than `POSTPONE_LIMIT` (a handler that postpones by
   mistake) has its attempts counted again and ends DEAD like any failing job.
+* A lease also records the process that holds it (`lease_process`, a `ProcessId`: host name,
+  pid, and that run's start: boot id, pid namespace and start time). `claim` first takes
+  back the jobs of a holder on its own host that is provably gone (`process_gone`: no such
+  pid, a zombie, or the pid now names a later process), so a worker killed with `kill -9`
+  holds up its job only until the next worker on that host polls, not for the whole lease.
+  A holder that is alive, however slow, keeps its lease; one on another host (or where the
+  start cannot be read: not Linux) is judged by its lease alone, since its pid means
+  nothing here. The taken-back attempt stays counted, as when a lease runs out.
 * `complete`, `fail`, `release`, `postpone` and `extend_lease` only act while the caller
   still holds the lease; they return False otherwise. The lease owner plus the attempt number
   form a fencing token: a worker whose lease expired and was taken over cannot clobber the new
   owner's state.
 
 Delivery is at least once: a worker that dies after its side effect but before `complete` runs
-the job again once the lease expires, so handlers must tolerate repeats. Leases compare the
-workers' own clocks, so hosts sharing a database must keep them in sync (NTP) to well within
-the lease time.
+the job again once the lease expires or its process is seen gone, so handlers must tolerate
+repeats. Leases compare the workers' own clocks, so hosts sharing a database must keep them
+in sync (NTP) to well within the lease time.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import socket
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +82,10 @@ POSTPONE_SPREAD_MAX = 300.0
 # Waits that postpone a job end within hours (a rate-limit window); a job postponed without a
 # break for longer than this is caught in a loop, so its postponements count as attempts.
 POSTPONE_LIMIT = timedelta(days=7)
+# Where a process's start cannot be read (not Linux): its leases are judged by time alone.
+UNKNOWN_START = "-"
+
+log = logging.getLogger(__name__)
 
 
 class Retry(Exception):
@@ -104,6 +121,107 @@ def _utc(value: datetime | None) -> datetime:
     if value.tzinfo is None:
         raise ValueError("job times must be timezone-aware")
     return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    """One run of one process, as a lease records it: `"host pid start"`.
+
+    `start` is `boot_id:pid_namespace:start_ticks` (Linux, from /proc): together with the pid
+    it names this run alone, so a pid reused by a later process, a reboot or another container
+    (another pid namespace) is never taken for it. `UNKNOWN_START` where it cannot be read.
+    """
+
+    host: str
+    pid: int
+    start: str = UNKNOWN_START
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.pid} {self.start}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> ProcessId | None:
+        parts = (text or "").split(" ")
+        if len(parts) != 3 or not parts[1].isdigit() or not all(parts):
+            return None
+        return cls(parts[0], int(parts[1]), parts[2])
+
+    @property
+    def machine(self) -> str | None:
+        """Boot id and pid namespace: where this pid means this process; None if unknown."""
+        machine, _, ticks = self.start.rpartition(":")
+        return machine if machine and ticks else None
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.read().strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks since boot) of `pid` from /proc, or None."""
+    stat = _read_text(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after it.
+    fields = stat.rpartition(")")[2].split()
+    return (fields[0], fields[19]) if len(fields) > 19 else None
+
+
+def _machine() -> str | None:
+    boot = _read_text("/proc/sys/kernel/random/boot_id")
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return None
+    inode = namespace.partition("[")[2].rstrip("]")
+    return f"{boot}:{inode}" if boot and inode.isdigit() else None
+
+
+_this: ProcessId | None = None
+
+
+def this_process() -> ProcessId:
+    """This process's `ProcessId` (read once per process; a forked child reads its own)."""
+    global _this
+    if _this is None or _this.pid != os.getpid():
+        pid = os.getpid()
+        machine, stat = _machine(), _proc_stat(pid)
+        start = f"{machine}:{stat[1]}" if machine and stat else UNKNOWN_START
+        _this = ProcessId(socket.gethostname(), pid, start)
+    return _this
+
+
+def process_gone(holder: ProcessId, here: ProcessId | None = None) -> bool:
+    """True only if `holder` is provably not running: it ran on this host (same host name,
+    boot and pid namespace as `here`, default this process) and its pid is free now, a
+    zombie, or another process's. False whenever that cannot be known."""
+    here = here or this_process()
+    if holder.host != here.host or holder.machine is None or holder.machine != here.machine:
+        return False
+    if holder == here:
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's process) or we cannot tell
+    stat = _proc_stat(holder.pid)
+    if stat is None:
+        return False  # hidden from us (hidepid), or gone this instant: wait for the lease
+    state, ticks = stat
+    return state in ("Z", "X") or holder.start != f"{here.machine}:{ticks}"
+
+
+def holder_gone(lease_process: str | None, here: ProcessId | None = None) -> bool:
+    """`process_gone` for a recorded `str(ProcessId)` (e.g. a job's `lease_process`); False
+    for None or text that is not one."""
+    holder = ProcessId.parse(lease_process)
+    return holder is not None and process_gone(holder, here)
 
 
 def backoff_delay(attempts: int, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
@@ -173,22 +291,77 @@ def _claimable(now: datetime) -> Q:
     )
 
 
+async def take_back(
+    kinds: Collection[str] | None = None,
+    *,
+    process: ProcessId | None = None,
+    now: datetime | None = None,
+) -> int:
+    """End now the leases of running jobs (of `kinds`, or any) whose holder is provably gone
+    (`process_gone`, judged from `process`, default this one), so they are claimable at
+    once; returns how many. Each is a compare-and-set on the lease as read, so a job that
+    changed hands meanwhile is left alone."""
+    here = process or this_process()
+    if here.machine is None or (kinds is not None and not kinds):
+        return 0
+    now = _utc(now)
+    held = Job.filter(
+        state=JobState.RUNNING,
+        lease_expires_at__gte=now,
+        lease_process__startswith=f"{here.host} ",
+    )
+    if kinds is not None:
+        held = held.filter(kind__in=list(kinds))
+    rows = await held.values("id", "kind", "attempts", "lease_owner", "lease_process")
+    gone: dict[str, bool] = {}
+    taken = 0
+    for row in rows:
+        holder = row["lease_process"]
+        if holder not in gone:
+            gone[holder] = holder_gone(holder, here)
+        if not gone[holder]:
+            continue
+        ended = await Job.filter(
+            id=row["id"],
+            state=JobState.RUNNING,
+            attempts=row["attempts"],
+            lease_owner=row["lease_owner"],
+            lease_process=holder,
+        ).update(lease_expires_at=now - timedelta(seconds=1), updated_at=now)
+        if ended:
+            taken += 1
+            log.warning(
+                "job %s (%s): its worker %s (process %s) is gone; taken back",
+                row["id"], row["kind"], row["lease_owner"], holder,
+            )  # fmt: skip
+    return taken
+
+
 async def claim(
     worker_id: str,
     kinds: Collection[str] | None,
     lease_seconds: float,
     now: datetime | None = None,
+    *,
+    process: ProcessId | None = None,
+    take_back_first: bool = True,
 ) -> Job | None:
     """Lease the next due job (of one of `kinds`, or any kind) to `worker_id`, or None.
 
-    The returned job has `attempts` already counted. A job whose lease ran out on its last
-    attempt (its worker kept dying) goes DEAD here instead of running yet again.
+    The lease records `process` (default this one) as its holder. Unless `take_back_first`
+    is False, the jobs of provably dead holders on this host are taken back first
+    (`take_back`). The returned job has `attempts` already counted. A job whose lease ran
+    out on its last attempt (its worker kept dying) goes DEAD here instead of running yet
+    again.
     """
     now = _utc(now)
     if kinds is not None and not kinds:
         return None
+    process = process or this_process()
+    if take_back_first:
+        await take_back(kinds, process=process, now=now)
     while True:
-        job = await _claim_once(worker_id, kinds, lease_seconds, now)
+        job = await _claim_once(worker_id, kinds, lease_seconds, now, process)
         if job is None or job.attempts <= job.max_attempts:
             return job
         error = "lease expired on the last attempt: the worker died or hung"
@@ -196,7 +369,11 @@ async def claim(
 
 
 async def _claim_once(
-    worker_id: str, kinds: Collection[str] | None, lease_seconds: float, now: datetime
+    worker_id: str,
+    kinds: Collection[str] | None,
+    lease_seconds: float,
+    now: datetime,
+    process: ProcessId,
 ) -> Job | None:
     due = Job.filter(_claimable(now)).order_by("run_at", "id")
     if kinds is not None:
@@ -210,22 +387,25 @@ async def _claim_once(
             job = await due.select_for_update(skip_locked=True).using_db(conn).first()
             if job is None:
                 return None
-            return job if await _take(job, worker_id, lease_seconds, now) else None
+            return job if await _take(job, worker_id, lease_seconds, now, process) else None
     # SQLite has no row locks: try a few due rows; a lost race just moves on to the next one.
     while True:
         candidates = await due.limit(_CAS_CANDIDATES)
         if not candidates:
             return None
         for job in candidates:
-            if await _take(job, worker_id, lease_seconds, now):
+            if await _take(job, worker_id, lease_seconds, now, process):
                 return job
 
 
-async def _take(job: Job, worker_id: str, lease_seconds: float, now: datetime) -> bool:
+async def _take(
+    job: Job, worker_id: str, lease_seconds: float, now: datetime, process: ProcessId
+) -> bool:
     """Compare-and-set: lease `job` if it is still claimable and unchanged since we read it."""
     values: dict[str, Any] = {
         "state": JobState.RUNNING,
         "lease_owner": worker_id,
+        "lease_process": str(process),
         "lease_expires_at": now + timedelta(seconds=lease_seconds),
         "updated_at": now,
     }
@@ -263,7 +443,12 @@ async def extend_lease(
 async def complete(job: Job, worker_id: str, *, now: datetime | None = None) -> bool:
     """Mark the job DONE."""
     now = _utc(now)
-    values = {"state": JobState.DONE, "lease_owner": None, "lease_expires_at": None}
+    values = {
+        "state": JobState.DONE,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "lease_process": None,
+    }
     return await _owned_update(job, worker_id, {**values, "finished_at": now, "updated_at": now})
 
 
@@ -288,6 +473,7 @@ async def fail(
     values: dict[str, Any] = {
         "lease_owner": None,
         "lease_expires_at": None,
+        "lease_process": None,
         "last_error": error[:MAX_ERROR_CHARS],
         "updated_at": now,
     }
@@ -331,6 +517,7 @@ async def postpone(
         "state": JobState.QUEUED,
         "lease_owner": None,
         "lease_expires_at": None,
+        "lease_process": None,
         "last_error": error,
         "postponed_since": since,
         "run_at": now + timedelta(seconds=wait),
@@ -345,6 +532,7 @@ async def release(job: Job, worker_id: str, *, now: datetime | None = None) -> b
         "state": JobState.QUEUED,
         "lease_owner": None,
         "lease_expires_at": None,
+        "lease_process": None,
         "updated_at": _utc(now),
     }
     return await _owned_update(job, worker_id, values, uncount=True)
@@ -370,6 +558,7 @@ async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None 
         attempts=0,
         lease_owner=None,
         lease_expires_at=None,
+        lease_process=None,
         finished_at=None,
         last_error=None,
         updated_at=now,

@@ -11,6 +11,12 @@ long import is not taken over by another worker; if the lease is lost anyway (th
 was unreachable for longer than the lease), the handler is cancelled because another worker
 may already be running the job.
 
+A worker killed outright (`kill -9`, the OOM killer) cannot release its jobs. Each lease
+records the holding process (`job_queue.ProcessId`), and every worker, about once per
+`poll_interval`, takes back the jobs whose holder on its own host is provably gone
+(`job_queue.take_back`): a restarted `hearth serve` or another `hearth worker` on that host
+runs them within seconds instead of after the lease. A slow living worker keeps its jobs.
+
 Stopping (SIGTERM/SIGINT via `stop_on_signals`, or setting the `stop` event) takes no new
 work, gives running jobs `grace_period` seconds to finish, then cancels them and releases
 them to the queue untried, so no job is left half-done and none loses an attempt.
@@ -24,6 +30,7 @@ import os
 import secrets
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -94,10 +101,16 @@ class Worker:
         self.lease_seconds = float(lease_seconds or settings.job_lease_seconds)
         # First retry delay of a failed job (HEARTH_JOB_BACKOFF_SECONDS), doubling after.
         self.backoff = float(settings.job_backoff_seconds)
+        # Recorded with each lease: who holds it, so it can be taken back once we are gone.
+        self.process = job_queue.this_process()
+        self._next_take_back = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then wind down gracefully and return."""
-        log.info("worker %s started (concurrency %d)", self.worker_id, self.concurrency)
+        log.info(
+            "worker %s started (concurrency %d, process %s)",
+            self.worker_id, self.concurrency, self.process,
+        )  # fmt: skip
         async with asyncio.TaskGroup() as group:
             for _ in range(self.concurrency):
                 group.create_task(self._slot(stop))
@@ -121,13 +134,28 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), self.poll_interval)
 
     async def _run_one(self, stop: asyncio.Event) -> bool:
-        job = await job_queue.claim(self.worker_id, None, self.lease_seconds)
+        job = await job_queue.claim(
+            self.worker_id,
+            None,
+            self.lease_seconds,
+            process=self.process,
+            take_back_first=self._take_back_due(),
+        )
         if job is None:
             return False
         if stop.is_set():
             await job_queue.release(job, self.worker_id)
         else:
             await self._execute(job, stop)
+        return True
+
+    def _take_back_due(self) -> bool:
+        """Whether this claim should first look for jobs of dead workers: once a poll interval,
+        whatever the number of slots (the first claim always does)."""
+        now = time.monotonic()
+        if now < self._next_take_back:
+            return False
+        self._next_take_back = now + self.poll_interval
         return True
 
     async def _execute(self, job: Job, stop: asyncio.Event) -> None:

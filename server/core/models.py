@@ -207,6 +207,9 @@ class Job(Model):
     run_at = fields.DatetimeField(db_index=True)
     lease_owner = fields.CharField(max_length=128, null=True)
     lease_expires_at = fields.DatetimeField(null=True, db_index=True)
+    # The process holding the lease, "host pid start" (`job_queue.ProcessId`): a claimer on
+    # the same host may take the job back at once when that process is provably gone.
+    lease_process = fields.CharField(max_length=512, null=True)
     last_error = fields.TextField(null=True)
     # Since when the job has been postponed without a break (job_queue.postpone), else null.
     postponed_since = fields.DatetimeField(null=True)

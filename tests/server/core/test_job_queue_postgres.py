@@ -28,7 +28,12 @@ from hearth.server.core.db import connect, migrate
 from hearth.server.core.job_worker import JobContext, Worker
 from hearth.server.core.models import Job
 from hearth.server.core.settings import Settings
-from tests.server.core import test_job_queue, test_job_worker
+from tests.server.core import test_job_owner, test_job_queue, test_job_worker
+from tests.server.core.test_job_owner import (  # noqa: F401 - its fixtures, for its tests
+    dead_fixture,
+    linux_only,
+    living_fixture,
+)
 
 URL_VARIABLE = "HEARTH_TEST_DATABASE_URL"
 SCHEMA = "hearth_test_jobs"
@@ -38,11 +43,12 @@ JOBS = 200
 
 pytestmark = pytest.mark.usefixtures("db")
 
-# Every queue and worker test again, here on PostgreSQL (through the fixtures below). The
-# signal test is left out: its child process opens the SQLite file in the data dir.
+# Every queue, worker and lease-holder test again, here on PostgreSQL (through the fixtures
+# below, and the holder tests' own, imported above). The signal test is left out: its child
+# process opens the SQLite file in the data dir.
 globals().update(
     (name, test)
-    for module in (test_job_queue, test_job_worker)
+    for module in (test_job_queue, test_job_worker, test_job_owner)
     for name, test in vars(module).items()
     if name.startswith("test_")
     and inspect.iscoroutinefunction(test)
