@@ -14,6 +14,14 @@ by `create_http_client`. Most of those URLs come from strangers, so the client
 Use `fetch(client, "GET", url)` rather than `client.get(url)` for anything whose size the
 remote side controls: a plain `client.get` reads the whole body with no limit.
 
+The connection itself goes to the address the guard checked, never to a second DNS answer:
+plain http by addressing the request to that IP, https through `PinnedBackend` (the network
+backend of the default transport), which connects to the checked address while the URL, the
+SNI name, the certificate check and the connection pool's key all stay the hostname.
+
+`check_url` says why a URL cannot be fetched at all (malformed, not http(s), a host that is no
+IP address nor DNS name); the guard refuses such requests with `MalformedURLError`.
+
 Tests pass `transport=httpx.MockTransport(...)`; the guard still wraps it. Made-up hostnames
 then need a fake `resolver`, or `allowed_private_networks=ALL_NETWORKS`, which turns the
 address check (and so the DNS lookup) off entirely.
@@ -22,16 +30,19 @@ address check (and so the DNS lookup) off entirely.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import http.cookiejar
 import ipaddress
 import logging
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
 import httpx
 
 from hearth.server.core.settings import IPNetwork, Settings
@@ -99,6 +110,63 @@ class BlockedAddressError(httpx.RequestError):
 
 class ResponseTooLarge(httpx.RequestError):
     """The response body is larger than the allowed number of bytes."""
+
+
+class MalformedURLError(httpx.RequestError):
+    """The request's URL cannot be fetched: its host is no IP address nor DNS name."""
+
+
+# A DNS name as resolvers take it: labels of 1 to 63 letters, digits, hyphens (not first or
+# last) or underscores (found in real names), 253 characters at most.
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.IGNORECASE)
+# Hosts that only digits, dots and hex make up are numeric addresses to some resolvers
+# (`0x7f.1`, `2130706433`, `1.2.3`): only the dotted-quad form `ipaddress` accepts is taken.
+_NUMERIC = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?", re.IGNORECASE)
+
+
+def _host_problem(host: str) -> str | None:
+    """Why `host` (a URL's ASCII host) is no IP address nor DNS name, or None."""
+    if not host:
+        return "it has no host"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    if _NUMERIC.fullmatch(host) or _NUMERIC.fullmatch(name):
+        return f"{host} is not a valid IP address"
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return f"{host} is not a valid host name"
+    return None
+
+
+def check_url(url: str | httpx.URL) -> str | None:
+    """Why `url` cannot be fetched at all (malformed, not http(s), no valid host), or None.
+
+    What httpx refuses (`InvalidURL`, bad IDNA) and what it takes but DNS could not
+    (`exa mple.com`, `%00`, a 64-character label, `1.2.3`) both count.
+    """
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        if parsed.scheme not in ("http", "https"):
+            return "it is not an http(s) URL"
+        host = parsed.raw_host.decode("ascii")
+        parsed.host  # noqa: B018 - decoding bad IDNA (`xn--abc`) raises here
+    except (httpx.InvalidURL, ValueError):  # bad IDNA raises UnicodeError, a ValueError
+        return "it is not a valid URL"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return "its port is out of range"
+    if "%" in host:  # percent-encoding, or an IPv6 zone id
+        return f"{host} is not a valid host"
+    if ":" in host:  # IPv6
+        try:
+            ipaddress.IPv6Address(host.strip("[]"))
+        except ValueError:
+            return f"{host} is not a valid IP address"
+        return None
+    return _host_problem(host)
 
 
 def _target(address: IPAddress) -> IPAddress:
@@ -171,19 +239,26 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 f"Refusing {request.url}: only http and https URLs may be fetched",
                 request=request,
             )
-        if self._check_addresses:
-            address = await self._checked_address(request)
-            # DNS rebinding: the name could resolve to a different, private address when
-            # the connection is made. For plain http we connect to the address just
-            # checked (the first one; the others are not tried), keeping the Host header.
-            # For https we leave the URL alone: the certificate is verified against the
-            # hostname, which a rebound private server cannot satisfy, so no request is
-            # sent there. (Pinning https too would let the pool reuse one TLS connection
-            # for another hostname on the same IP, skipping that hostname's certificate
-            # check.)
-            if request.url.scheme == "http":
-                request = _with_host(request, address)
-        return await self._inner.handle_async_request(request)
+        problem = check_url(request.url)
+        if problem is not None:
+            raise MalformedURLError(f"Refusing {request.url}: {problem}", request=request)
+        if not self._check_addresses:
+            return await self._inner.handle_async_request(request)
+        address = await self._checked_address(request)
+        # DNS rebinding: the name could resolve to a different, private address when the
+        # connection is made, so the connection goes to the address just checked (the
+        # first one; the others are not tried). Plain http: the request is addressed to
+        # it, keeping the Host header. https: the URL keeps the name (the SNI name, the
+        # certificate check and the pool's key stay the hostname, so no TLS connection is
+        # reused for another name on the same IP) and `PinnedBackend` connects to the
+        # address. Another inner transport (a test's MockTransport) makes no connection.
+        if request.url.scheme == "http":
+            return await self._inner.handle_async_request(_with_host(request, address))
+        pin = _PIN.set((request.url.raw_host.decode("ascii").lower(), str(address)))
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            _PIN.reset(pin)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -221,6 +296,76 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"Could not resolve {host}: {exc}", request=request) from exc
 
 
+# The (hostname, checked address) of the https request being sent in this task: httpcore
+# opens a pool's new connection in the task that sends the request, inside the guard's call.
+_PIN: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "hearth_http_pin", default=None
+)
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting to the address the guard checked for the host.
+
+    Only the TCP connection changes: httpcore still starts TLS with the hostname as SNI and
+    verifies the certificate against it. A host without a pin (the guard off) is resolved
+    as usual.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        pin = _PIN.get()
+        if pin is not None and pin[0] == host.lower():
+            host = pin[1]
+        return await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pinned_transport(
+    ssl_context: ssl.SSLContext | None = None,
+    *,
+    network_backend: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport (no retries), its connections made by `PinnedBackend`.
+
+    httpx takes no network backend, so its connection pool is replaced by one built with the
+    same defaults. `ssl_context` replaces the system's trust (tests trust their own CA).
+    """
+    context = ssl_context or httpx.create_ssl_context()
+    transport = httpx.AsyncHTTPTransport(verify=context, retries=0)
+    transport._pool = httpcore.AsyncConnectionPool(  # httpx's DEFAULT_LIMITS
+        ssl_context=context,
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        retries=0,
+        network_backend=PinnedBackend(network_backend),
+    )
+    return transport
+
+
 def _with_host(request: httpx.Request, address: IPAddress) -> httpx.Request:
     """A copy of `request` sent to `address`; its Host header still names the original host."""
     if str(address) == request.url.host:
@@ -253,7 +398,7 @@ def create_http_client(
     `transport` replaces the network (tests pass `httpx.MockTransport`) and `resolver`
     replaces DNS; the private-address guard wraps either way.
     """
-    inner = httpx.AsyncHTTPTransport(retries=0) if transport is None else transport
+    inner = pinned_transport() if transport is None else transport
     install_log_redaction()
     return HearthClient(
         max_bytes=settings.http_max_bytes,

@@ -7,8 +7,11 @@ verification: `all` shows it at once; `manual` keeps every one waiting for the o
 `known` (the default) shows responses from a domain the owner approved a response from
 before, and keeps a new domain's waiting. Domain rules (`DomainRule`, a domain and its
 subdomains) come first: `block` rejects without fetching and hides what was shown; `allow`
-shows at once. A decision the owner made (approved, hidden) stays through re-verification;
-one the owner deleted is gone (a source that sends it again is verified as new).
+shows at once. Trust follows where the content came from: a response's `domain` is its
+source's until verification, then that of the final URL after redirects, which "known" and
+`allow` judge; a block on the submitted or the final domain rejects (`verify`). A decision
+the owner made (approved, hidden) stays through re-verification; one the owner deleted is
+gone (a source that sends it again is verified as new).
 
 Also here: the same response relayed by several routes (the author's site and a bridge
 such as Bridgy) is shown once; the others get `duplicate_of` (see `regroup`).
@@ -31,8 +34,12 @@ BLOCKED_REASON = "the source's domain does not send webmentions to this site"
 
 
 def domain_of(url: str) -> str:
-    """The host of `url`, lower-cased, without port: what rules and "known" compare."""
-    return (urlsplit(url).hostname or "").rstrip(".")
+    """The host of `url`, lower-cased, without port: what rules and "known" compare ("" for
+    a URL too malformed to have one, such as `http://[::1`)."""
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
 
 
 def _with_parents(domain: str) -> list[str]:

@@ -14,6 +14,12 @@ receiver creates a status page ... MUST reply with an HTTP 201 Created"). A brow
 "Send a webmention" form on every permalink, for people whose site sends none) gets the
 same status codes with a page that says what happened and links back to the post.
 
+A URL that cannot be fetched at all (`hearth.server.core.http.check_url`: `http://0177.0.0.1/`,
+a host with a space or a 64-character label) is a 400 too. Limits
+(`webmention_settings.WebmentionSettings`): more webmentions a minute from one source host,
+or in all, than allowed are answered 429 with `Retry-After`; while more verifications wait
+in the queue than allowed, 503 with `Retry-After`. Nothing is stored for either.
+
 `GET /webmention/status/{token}` shows pending, accepted, rejected (why) or deleted, as
 HTML, or JSON for `Accept: application/json`.
 """
@@ -24,6 +30,7 @@ import hashlib
 import secrets
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response as HTTPResponse
@@ -32,6 +39,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hearth.server.core import posts
+from hearth.server.core.http import check_url
 from hearth.server.core.mf2 import normalize_url
 from hearth.server.core.models import (
     Interaction,
@@ -48,6 +56,8 @@ from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.webmention import verify
 from hearth.server.webmention.links import is_own
 from hearth.server.webmention.moderation import domain_of
+from hearth.server.webmention.rate_limit import SlidingWindow
+from hearth.server.webmention.webmention_settings import webmention_settings
 
 FORM = "application/x-www-form-urlencoded"
 # The stored columns' length.
@@ -55,14 +65,70 @@ MAX_URL = verify.MAX_URL
 # Two such URLs, percent-encoded, fit easily.
 MAX_BODY = 16 * 1024
 RESENT_REASON = "sent again: the new version is being verified, the last one stays shown until then"
+# How long a sender is asked to wait while the verification queue is full.
+QUEUE_FULL_RETRY_AFTER = 60
+ALL_HOSTS = ""  # the overall limit's key
 
 
 class BadRequest(Exception):
     """The sender's fault (§3.2.3): answered 400 with this message."""
 
+    status_code = 400
+    retry_after: int | None = None
 
-def _bad(message: str) -> PlainTextResponse:
-    return PlainTextResponse(message + "\n", status_code=400)
+
+class TryLater(BadRequest):
+    """Too many webmentions now: 429 (a limit) or 503 (the queue is full), `Retry-After`."""
+
+    def __init__(self, message: str, status_code: int, retry_after: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+def _bad(exc: BadRequest) -> PlainTextResponse:
+    return PlainTextResponse(str(exc) + "\n", status_code=exc.status_code, headers=_headers(exc))
+
+
+def _headers(exc: BadRequest) -> dict[str, str] | None:
+    return None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+
+
+class Limits:
+    """One app's limits: per source host and overall (a minute's sliding window each)."""
+
+    def __init__(self, per_host: int, overall: int) -> None:
+        self.per_host = SlidingWindow(per_host)
+        self.overall = SlidingWindow(overall)
+
+    def check(self, host: str) -> None:
+        """Count a webmention from `host`, or raise TryLater (counting nothing)."""
+        wait = max(self.per_host.wait(host), self.overall.wait(ALL_HOSTS))
+        if wait:
+            raise TryLater("too many webmentions: try again later", 429, wait)
+        self.per_host.hit(host)
+        self.overall.hit(ALL_HOSTS)
+
+
+def _limits(request: Request) -> Limits:
+    """The app's limits, made on first use from its settings."""
+    app: Starlette = request.app
+    limits: Limits | None = getattr(app.state, "webmention_limits", None)
+    if limits is None:
+        wm = webmention_settings(settings_of(request))
+        limits = app.state.webmention_limits = Limits(wm.per_host_per_minute, wm.per_minute)
+    return limits
+
+
+async def _check_queue(settings: Settings) -> None:
+    """503 while more verifications wait than `max_queued`."""
+    queued = Job.filter(kind=verify.KIND, state=JobState.QUEUED)
+    if await queued.count() >= webmention_settings(settings).max_queued:
+        raise TryLater(
+            "too many webmentions are waiting to be verified: try again later",
+            503,
+            QUEUE_FULL_RETRY_AFTER,
+        )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -93,6 +159,9 @@ def _url(form: dict[str, str], name: str) -> str:
         raise BadRequest(f"{name} is longer than {MAX_URL} characters")
     if any(c.isspace() or not c.isprintable() for c in value) or normalize_url(value) is None:
         raise BadRequest(f"{name} must be an absolute http:// or https:// URL")
+    problem = check_url(value)
+    if problem is not None:
+        raise BadRequest(f"{name} is not a URL that can be fetched: {problem}")
     return value
 
 
@@ -159,14 +228,19 @@ def _from_browser(request: Request) -> bool:
 
 
 async def _answer_person(
-    request: Request, status_code: int, form: dict[str, str], **view: str
+    request: Request,
+    status_code: int,
+    form: dict[str, str],
+    headers: dict[str, str] | None = None,
+    **view: str,
 ) -> HTTPResponse:
     """The form's answer as a page: what happened, and a link back to the post."""
     settings = settings_of(request)
     target = normalize_url(form.get("target", ""))
     back = target if target and is_own(target, settings) else settings.url
     context = {"back": back, "source": form.get("source", ""), **view}
-    headers = {"Location": view["status_url"]} if "status_url" in view else None
+    if "status_url" in view:
+        headers = {**(headers or {}), "Location": view["status_url"]}
     return await render(
         request, "webmention_sent.html", context, status_code=status_code, headers=headers
     )
@@ -184,10 +258,14 @@ async def receive(request: Request) -> HTTPResponse:
         if normalize_url(source) == target:
             raise BadRequest("source and target must be different pages")
         post = await find_target(settings, target)
+        await _check_queue(settings)
+        _limits(request).check(domain_of(source))
     except BadRequest as exc:
         if _from_browser(request):
-            return await _answer_person(request, 400, form, error=str(exc))
-        return _bad(str(exc))
+            return await _answer_person(
+                request, exc.status_code, form, _headers(exc), error=str(exc)
+            )
+        return _bad(exc)
     row = await store(source, target, post)
     status_url = settings.absolute(f"webmention/status/{row.status_token}")
     if _from_browser(request):
@@ -209,6 +287,21 @@ async def reverifying(row: Interaction) -> bool:
     return await waiting.exists()
 
 
+# What rows stored before reasons were kept plain said of a failed fetch: the raw network
+# error followed (refused, reset, a TLS failure), which must not reach a public page.
+_RAW_NETWORK_ERROR = "could not fetch the source:"
+
+
+def public_reason(reason: str | None) -> str | None:
+    """`reason` as the status page may show it (old rows' raw errors replaced)."""
+    if reason is None:
+        return None
+    retrying = reason.startswith(verify.RETRY_PREFIX)
+    if reason.removeprefix(verify.RETRY_PREFIX).startswith(_RAW_NETWORK_ERROR):
+        return (verify.RETRY_PREFIX if retrying else "") + verify.UNREACHABLE
+    return reason
+
+
 def status_view(row: Interaction, *, verifying: bool = False) -> dict[str, object]:
     """What the status page says (also its JSON).
 
@@ -224,7 +317,7 @@ def status_view(row: Interaction, *, verifying: bool = False) -> dict[str, objec
         "source": row.source,
         "target": row.target,
         "status": "pending" if verifying else InteractionState(row.state).value,
-        "reason": row.reason,
+        "reason": public_reason(row.reason),
         "approval": str(row.approval),
         "shown": shown,
         "updated": rfc3339(row.updated_at),

@@ -15,14 +15,32 @@ followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds an
   (the response is removed from the page), else REJECTED;
 * network errors, timeouts, 404 before the last attempt, 429 and 5xx -> `job_queue.Retry`
   (the row stays PENDING, the reason says why); on the last attempt REJECTED;
-* anything else the sender must fix (blocked address, too big, too many redirects, an
-  unreadable type, other statuses) -> REJECTED with the reason, shown on the status page.
+* anything else the sender must fix (blocked address, a malformed URL, too big, too many
+  redirects, an unreadable type, other statuses) -> REJECTED with the reason, shown on the
+  status page.
+
+The reason is public (the status page), so it is one of a fixed set of plain sentences
+(`UNREACHABLE`, `TOO_SLOW`, ...): the network error itself (refused, reset, a TLS failure),
+which would make the status page a port scanner, only reaches the job's error (the admin's
+jobs page) and the log.
+
+Moderation follows where the content came from: the domain rules are checked for the
+submitted source before fetching, and for the final URL after redirects; a block on either
+rejects, and the row's `domain` becomes the final URL's, which "known" and allow rules judge.
+
+Politeness: one worker fetches a source host at most once every
+`WebmentionSettings.fetch_interval` seconds (`rate_limit.HostSpacing`, per HTTP client, so
+per worker process): a job waits for a slot that is at most that far away, and postpones
+itself (`job_queue.Postpone`, not counted as an attempt) when the host is booked further
+(or more than `MAX_HOST_WAIT` seconds ahead).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import weakref
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -31,7 +49,9 @@ import httpx
 from hearth.server.core import job_queue
 from hearth.server.core.http import (
     BlockedAddressError,
+    MalformedURLError,
     ResponseTooLarge,
+    check_url,
     fetch,
     retry_after_seconds,
 )
@@ -41,6 +61,10 @@ from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import moderation, response_fields
 from hearth.server.webmention.photos import cached_photo
+from hearth.server.webmention.rate_limit import HostSpacing
+from hearth.server.webmention.webmention_settings import webmention_settings
+
+log = logging.getLogger(__name__)
 
 KIND = "webmention.verify"
 MAX_ATTEMPTS = 5
@@ -51,6 +75,18 @@ ACCEPT = (
     " text/plain;q=0.5"
 )
 INTERNAL_ERROR = "this site failed to verify it (its error, not the sender's)"
+# The public reasons for network failures: what happened, never the error itself.
+UNREACHABLE = "the source could not be reached"
+TOO_SLOW = "the source took too long to answer"
+NOT_PUBLIC = "the source (or a redirect) is not an http(s) URL on a public address"
+MALFORMED = "the source (or a redirect) is not a valid URL"
+BAD_ANSWER = "the source's answer could not be read"
+RETRY_PREFIX = "will try again: "
+BAD_LOCATION = "Invalid URL in location header"
+# Longest a job waits in place for its host's slot; a later slot postpones the job instead.
+MAX_HOST_WAIT = 2.0
+# Each worker's bookings of source hosts, by its HTTP client.
+_spacing: weakref.WeakKeyDictionary[httpx.AsyncClient, HostSpacing] = weakref.WeakKeyDictionary()
 # Columns that hold URLs from the source are this long; longer URLs are dropped.
 MAX_URL = 2048
 
@@ -84,15 +120,61 @@ def _removed(response: Interaction, reason: str) -> Unverified:
     return Unverified(state, reason)
 
 
-def _retry(ctx: JobContext, reason: str, last: Unverified | None = None, **kw: Any) -> NoReturn:
+class _Retry(job_queue.Retry):
+    """A retry whose public reason (`reason`) may say less than the job's error."""
+
+    def __init__(self, reason: str, detail: str | None, **kw: Any) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason, **kw)
+        self.reason = reason
+
+
+def _retry(
+    ctx: JobContext,
+    reason: str,
+    last: Unverified | None = None,
+    *,
+    detail: str | None = None,
+    **kw: Any,
+) -> NoReturn:
+    """Try again later (`reason` public, `detail` for the job's error only), or give up."""
     if ctx.job.attempts < ctx.job.max_attempts:
-        raise job_queue.Retry(reason, **kw)
+        raise _Retry(reason, detail, **kw)
     raise last or Unverified(InteractionState.REJECTED, reason)
+
+
+def _network_reason(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return TOO_SLOW
+    if isinstance(exc, httpx.TransportError):  # connect, read, write, TLS, protocol errors
+        return UNREACHABLE
+    return BAD_ANSWER
+
+
+async def _wait_for_host(ctx: JobContext, client: httpx.AsyncClient, url: str) -> None:
+    """Politeness: wait for this worker's next slot for the source's host (see above)."""
+    interval = webmention_settings(ctx.settings).fetch_interval
+    if interval <= 0:
+        return
+    spacing = _spacing.get(client)
+    if spacing is None:
+        spacing = _spacing[client] = HostSpacing()
+    host = moderation.domain_of(url)
+    limit = min(interval, MAX_HOST_WAIT)
+    wait = spacing.book(host, interval, limit=limit)
+    if wait > limit:
+        raise job_queue.Postpone(f"{host} was fetched moments ago", retry_after=wait)
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 async def _fetch_source(
     ctx: JobContext, client: httpx.AsyncClient, response: Interaction
 ) -> httpx.Response:
+    problem = check_url(response.source)
+    if problem is not None:
+        log.info("webmention %s: source %s refused: %s", response.id, response.source, problem)
+        raise Unverified(InteractionState.REJECTED, MALFORMED)
+    await _wait_for_host(ctx, client, response.source)
     try:
         fetched = await fetch(
             client,
@@ -104,15 +186,25 @@ async def _fetch_source(
         )
     except (BlockedAddressError, httpx.UnsupportedProtocol) as exc:
         # Not the guard's own message: that names the address a host resolved to here.
-        reason = "the source (or a redirect) is not an http(s) URL on a public address"
-        raise Unverified(InteractionState.REJECTED, reason) from exc
+        raise Unverified(InteractionState.REJECTED, NOT_PUBLIC) from exc
+    except (MalformedURLError, httpx.InvalidURL, UnicodeError) as exc:
+        # A redirect to a URL that cannot be fetched (bad IDNA raises a UnicodeError).
+        log.info("webmention %s: a redirect was refused: %s", response.id, exc)
+        raise Unverified(InteractionState.REJECTED, MALFORMED) from exc
+    except httpx.RemoteProtocolError as exc:
+        if str(exc).startswith(BAD_LOCATION):  # httpx's words for a redirect it cannot parse
+            log.info("webmention %s: a redirect was refused: %s", response.id, exc)
+            raise Unverified(InteractionState.REJECTED, MALFORMED) from exc
+        _retry(ctx, UNREACHABLE, detail=f"{type(exc).__name__}: {exc}")
     except ResponseTooLarge as exc:
         reason = f"the source is larger than {SOURCE_MAX_BYTES} bytes"
         raise Unverified(InteractionState.REJECTED, reason) from exc
     except httpx.TooManyRedirects as exc:
         raise Unverified(InteractionState.REJECTED, "the source redirects too many times") from exc
     except httpx.HTTPError as exc:
-        _retry(ctx, f"could not fetch the source: {exc}")
+        detail = f"{type(exc).__name__}: {exc}"
+        log.info("webmention %s: fetching %s failed: %s", response.id, response.source, detail)
+        _retry(ctx, _network_reason(exc), detail=detail)
     status = fetched.status_code
     if status == 410:
         raise _removed(response, "the source is gone (HTTP 410)")
@@ -213,16 +305,24 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
         return  # the row or its post was deleted since
     if ctx.http is None:
         raise job_queue.PermanentFailure("the worker has no HTTP client")
-    rule = await moderation.domain_rule(response.domain)
+    submitted = moderation.domain_of(response.source)
     try:
-        if rule == moderation.BLOCK:
+        if await moderation.domain_rule(submitted) == moderation.BLOCK:
             raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
         fetched = await _fetch_source(ctx, ctx.http, response)
+        # Trust follows the content: the rules of the domain it came from, after redirects.
+        response.domain = moderation.domain_of(str(fetched.url))
+        rule = await moderation.domain_rule(response.domain)
+        if rule == moderation.BLOCK:
+            raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
         fields = await _read(ctx, fetched, response, post)
     except Unverified as outcome:
         await _settle(response, outcome)
+    except job_queue.Postpone:
+        raise
     except job_queue.Retry as retry:
-        await Interaction.filter(id=response.id).update(reason=f"will try again: {retry}")
+        public = retry.reason if isinstance(retry, _Retry) else str(retry)
+        await Interaction.filter(id=response.id).update(reason=RETRY_PREFIX + public)
         raise
     except Exception:
         if ctx.job.attempts >= ctx.job.max_attempts:  # a bug here must not leave it pending

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hearth.server.core.events import PostChange
 from hearth.server.core.features import Feature
 from hearth.server.webmention import admin_section, receive, send, verify
+from hearth.server.webmention.webmention_settings import WebmentionSettings
 
 
 async def send_on_change(change: PostChange) -> None:
@@ -23,4 +24,5 @@ FEATURE = Feature(
     job_handlers={**send.HANDLERS, **verify.HANDLERS},
     on_post_changed=[send_on_change],
     admin_sections=admin_section.SECTIONS,
+    settings_section=WebmentionSettings,
 )

@@ -16,6 +16,7 @@ import pytest
 from hearth.server.core.http import (
     BlockedAddressError,
     HearthClient,
+    MalformedURLError,
     Resolver,
     ResponseTooLarge,
     create_http_client,
@@ -137,13 +138,19 @@ async def test_private_literals_are_blocked(tmp_path: Path, host: str) -> None:
     assert handler.requests == []
 
 
-@pytest.mark.parametrize("host", ["localhost", "2130706433"])
-async def test_names_resolved_by_the_system_are_checked(tmp_path: Path, host: str) -> None:
-    """Without an injected resolver the system's is used: localhost and 127.0.0.1 as an int."""
+@pytest.mark.parametrize(
+    ("host", "error"),
+    [("localhost", BlockedAddressError), ("2130706433", MalformedURLError)],
+)
+async def test_names_resolved_by_the_system_are_checked(
+    tmp_path: Path, host: str, error: type[Exception]
+) -> None:
+    """Without an injected resolver the system's is used: localhost is blocked; 127.0.0.1
+    as an int, which some resolvers take, is refused as no valid address before any lookup."""
     handler = Recorder()
     settings = make_settings(tmp_path)
     async with create_http_client(settings, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(BlockedAddressError):
+        with pytest.raises(error):
             await client.get(f"http://{host}/")
     assert handler.requests == []
 

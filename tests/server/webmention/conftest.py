@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.settings import Settings
+from hearth.server.webmention.webmention_settings import with_webmention
 from hearth.wiring import job_handlers
 from tests.server.webmention.receive_support import FakeWeb, fake_resolve
 
@@ -23,8 +24,9 @@ def web_fixture() -> FakeWeb:
 
 @pytest.fixture(name="worker")
 async def worker_fixture(app: Starlette, settings: Settings, web: FakeWeb) -> AsyncIterator[Worker]:
-    """A worker on the app's database; moderation `all` unless a test changes it."""
-    worker_settings = replace(settings, moderation="all")
+    """A worker on the app's database; moderation `all` unless a test changes it, and no
+    spacing of fetches to one host (test_politeness.py tests that)."""
+    worker_settings = with_webmention(replace(settings, moderation="all"), fetch_interval=0)
     transport = httpx.MockTransport(web)
     async with create_http_client(
         worker_settings, transport=transport, resolver=fake_resolve

@@ -241,9 +241,10 @@ async def test_slow_source_times_out_and_is_retried(
     response = await verified(client, worker, web, reply_page(permalink(post)), post, delay=5)
     assert asyncio.get_running_loop().time() - started < 3
     assert InteractionState.PENDING == response.state
-    assert "took longer than 0.2 seconds" in (response.reason or "")
+    assert "will try again: the source took too long to answer" == response.reason
     (job,) = await Job.filter(kind=verify.KIND)
     assert JobState.QUEUED == job.state
+    assert "took longer than 0.2 seconds" in (job.last_error or "")  # the detail: admin only
 
 
 async def test_slow_source_is_rejected_after_the_last_attempt(
@@ -300,7 +301,9 @@ async def test_network_error_is_retried(
     web.pages[SOURCE] = refuse  # type: ignore[assignment]
     response = await received(client, worker, SOURCE, permalink(post))
     assert InteractionState.PENDING == response.state
-    assert "connection refused" in (response.reason or "")
+    assert "will try again: the source could not be reached" == response.reason
+    (job,) = await Job.filter(kind=verify.KIND)
+    assert "connection refused" in (job.last_error or "")  # the detail: admin only
 
 
 async def test_gone_source_deletes_an_accepted_response(
