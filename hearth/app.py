@@ -17,6 +17,8 @@ from starlette.applications import Starlette
 from hearth import wiring
 from hearth.server import pages
 from hearth.server.core import db
+from hearth.server.core.body_limit import BodyLimitMiddleware
+from hearth.server.core.disconnects import QuietDisconnectMiddleware
 from hearth.server.core.features import Feature
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
@@ -60,6 +62,11 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={404: pages.not_found},
     )
+    # Request bodies over their route's limit are refused (413) before a view reads them.
+    app.add_middleware(BodyLimitMiddleware, limits=wiring.body_limits(chosen, settings))
+    # A client gone before its body ended is no error: no traceback, no answer. Added last,
+    # so it is the outermost of ours and also covers a disconnect met by those inside it.
+    app.add_middleware(QuietDisconnectMiddleware)
     app.state.settings = settings
     app.state.templates = create_templates([f.template_dir for f in chosen if f.template_dir])
     app.state.features = chosen

@@ -22,6 +22,7 @@ from hearth.server import admin, feeds, pages, scheduling, websub
 from hearth.server.contexts.contexts_feature import FEATURE as CONTEXTS
 from hearth.server.core import events
 from hearth.server.core import features as core_features
+from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.features import AdminSection, Command, Feature
 from hearth.server.core.job_worker import Handler
 from hearth.server.core.media import files as media_files
@@ -36,6 +37,7 @@ from hearth.syndication import SILOS
 
 __all__ = [
     "admin_sections",
+    "body_limits",
     "commands",
     "features",
     "install",
@@ -78,6 +80,11 @@ def routes(chosen: Sequence[Feature]) -> list[BaseRoute]:
 
 def site_links(chosen: Sequence[Feature], settings: Settings) -> list[SiteLink]:
     return [link for feature in chosen for link in feature.links(settings)]
+
+
+def body_limits(chosen: Sequence[Feature], settings: Settings) -> list[BodyLimit]:
+    """The route families that take larger request bodies than a form's."""
+    return [limit for feature in chosen for limit in feature.limits(settings)]
 
 
 def viewer_sources(chosen: Sequence[Feature]) -> list[ViewerSource]:

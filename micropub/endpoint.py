@@ -25,7 +25,9 @@ from hearth.micropub.cors import allow_browser_clients
 from hearth.micropub.errors import InvalidRequest, MicropubError
 from hearth.micropub.parsing import MicropubRequest, parse_form, parse_json
 from hearth.micropub.receipts import MAX_IDEMPOTENCY_KEY
+from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.models import Token
+from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.web import settings_of
 
@@ -149,3 +151,9 @@ routes = [
 
 # Advertised on every public page, as a `Link` header and a `<link>` tag (§5.3).
 links = [SiteLink("micropub", "micropub")]
+
+
+def body_limits(settings: Settings) -> list[BodyLimit]:
+    """The endpoint's own body limits (`Limits`), declared to the core's backstop."""
+    limits = Limits.for_settings(settings)
+    return [BodyLimit("/micropub", limits.text, limits.multipart, own_check=True)]

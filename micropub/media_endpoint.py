@@ -39,6 +39,7 @@ from hearth.micropub.errors import (
     RequestTooLarge,
     Unauthorized,
 )
+from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import ingest_upload
 from hearth.server.core.media.refusals import MediaRefused, RefusalKind
@@ -233,3 +234,9 @@ routes = [
     # Answered in place: Starlette would otherwise redirect it, and the endpoint never does.
     Route(f"/{_PATH}/", allow_browser_clients(endpoint), methods=_METHODS),
 ]
+
+
+def body_limits(settings: Settings) -> list[BodyLimit]:
+    """An upload's limit (the file and the form around it), declared to the core's backstop."""
+    upload = settings.media_max_bytes + _FORM_OVERHEAD
+    return [BodyLimit(f"/{_PATH}", _FORM_OVERHEAD, upload, own_check=True)]

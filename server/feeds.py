@@ -399,7 +399,9 @@ def _serve(fmt: FeedFormat) -> Callable[[Request], Awaitable[Response]]:
             ]
         if page.next_url:
             links.append(SiteLink("next", page.next_url, fmt.media_type))
-        headers = {"Link": link_header(settings, links)} if links else None
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if links:
+            headers["Link"] = link_header(settings, links)
         response = Response(
             fmt.render(page), media_type=f"{fmt.media_type}; charset=utf-8", headers=headers
         )

@@ -1,11 +1,21 @@
-"""Sign-in rate limiting: failed attempts counted per client address, and site-wide.
+"""Sign-in rate limiting: failures counted per known device, or per address and site-wide.
+
+OWASP's device cookies
+(https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies): a
+browser that has signed in before brings a signed device cookie (`device_cookie.py`), and its
+failures are counted under that device alone (`device_key`). Every other client is
+untrusted: its failures count per address (`address_key`) and, together, site-wide. An
+attacker without a device cookie can so lock out untrusted clients only; the owner's known
+browser with the right password still signs in, whatever the attacker does (and behind a
+proxy, where every visitor shares one address).
 
 Every attempt is recorded as a `LoginFailure` *before* the password is checked and the row
 is only removed when the password was right, so parallel requests cannot slip extra guesses
-past the count. An address with `login_max_failures` rows younger than `login_lock_seconds`
-is locked (a sliding window: the lock lifts when enough of its failures have aged out), and
-while locked its password is not checked at all. Ten times that many failures from all
-addresses together lock sign-in for everyone, which blunts guessing spread over many hosts.
+past the count. A key with `login_max_failures` rows younger than `login_lock_seconds` is
+locked (a sliding window: the lock lifts when enough of its failures have aged out), and
+while locked its password is not checked at all. Ten times that many failures of untrusted
+clients together lock sign-in for every untrusted client, which blunts guessing spread over
+many hosts.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from hearth.server.core.settings import Settings
 # The site-wide cap, as a multiple of the per-address limit.
 GLOBAL_FACTOR = 10
 _ADDRESS_MAX = 64
+# Failures of a known device are stored under this prefix (never an address's spelling).
+DEVICE_PREFIX = "device:"
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,7 @@ class Locked:
     """Sign-in refused without checking the password, for `retry_after` more seconds."""
 
     retry_after: int
-    scope: Literal["address", "site"]
+    scope: Literal["address", "device", "site"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +65,26 @@ def address_key(host: str | None) -> str:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return host[:_ADDRESS_MAX]
+        return host.removeprefix(DEVICE_PREFIX)[:_ADDRESS_MAX]
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+def device_key(device_id: str) -> str:
+    """The key a known device's failures are counted under."""
+    return (DEVICE_PREFIX + device_id)[:_ADDRESS_MAX]
+
+
+def _is_device(key: str) -> bool:
+    return key.startswith(DEVICE_PREFIX)
+
+
+def _untrusted(query: QuerySet[LoginFailure]) -> QuerySet[LoginFailure]:
+    """Only the failures of untrusted clients: the site-wide count ignores known devices."""
+    return query.exclude(address__startswith=DEVICE_PREFIX)
 
 
 def _limits(settings: Settings) -> tuple[int, int]:
@@ -83,7 +109,8 @@ async def _edge(query: QuerySet[LoginFailure], limit: int) -> datetime | None:
 async def lock_state(
     address: str, settings: Settings, now: datetime | None = None
 ) -> Locked | None:
-    """Whether sign-in from `address` is locked now, and for how long."""
+    """Whether sign-in under `address` (an address or a device key) is locked now, and for
+    how long. A known device is never held by the site-wide count."""
     now = now or datetime.now(UTC)
     per_address, site_wide = _limits(settings)
     recent = LoginFailure.filter(at__gte=_window_start(settings, now))
@@ -91,8 +118,11 @@ async def lock_state(
     # Locked until the limit-th newest failure leaves the window.
     edge = await _edge(recent.filter(address=address), per_address)
     if edge is not None:
-        return Locked(_seconds_until(edge + lock, now), "address")
-    edge = await _edge(recent, site_wide)
+        scope: Literal["address", "device"] = "device" if _is_device(address) else "address"
+        return Locked(_seconds_until(edge + lock, now), scope)
+    if _is_device(address):
+        return None
+    edge = await _edge(_untrusted(recent), site_wide)
     if edge is not None:
         return Locked(_seconds_until(edge + lock, now), "site")
     return None
@@ -101,7 +131,8 @@ async def lock_state(
 async def reserve(
     address: str, settings: Settings, now: datetime | None = None
 ) -> Attempt | Locked:
-    """Record an attempt from `address` ahead of the password check, unless it is locked."""
+    """Record an attempt under `address` (an address or a device key) ahead of the password
+    check, unless it is locked."""
     now = now or datetime.now(UTC)
     start = _window_start(settings, now)
     await LoginFailure.filter(at__lt=start).delete()
@@ -113,12 +144,12 @@ async def reserve(
     # limit, in the order their rows were written, go on to a password check.
     per_address, site_wide = _limits(settings)
     earlier = LoginFailure.filter(at__gte=start, id__lte=row.id)
-    if (
-        await earlier.filter(address=address).count() > per_address
-        or await earlier.count() > site_wide
-    ):
+    over_site = not _is_device(address) and await _untrusted(earlier).count() > site_wide
+    if await earlier.filter(address=address).count() > per_address or over_site:
         await row.delete()
-        return await lock_state(address, settings, now) or Locked(1, "address")
+        return await lock_state(address, settings, now) or Locked(
+            1, "device" if _is_device(address) else "address"
+        )
     return Attempt(row.id, address)
 
 
@@ -131,5 +162,7 @@ async def attempts_left(address: str, settings: Settings, now: datetime | None =
 
 
 async def succeeded(attempt: Attempt) -> None:
-    """The password was right: forget the address's failures, this attempt's included."""
+    """The password was right: forget the failures of the attempt's key, this attempt's
+    included (a known device's own; an untrusted client's address's). A known device never
+    clears its address's: an attacker may share it (behind a proxy, everyone does)."""
     await LoginFailure.filter(address=attempt.address).delete()

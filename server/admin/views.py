@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hearth.server.admin import csrf, passwords, ratelimit
+from hearth.server.admin import csrf, device_cookie, passwords, ratelimit
 from hearth.server.admin.dashboard import HCARD_KEY, AdminPage, load_sections, pages_of
 from hearth.server.admin.responses import redirect, render_admin
 from hearth.server.admin.sessions import (
@@ -102,10 +102,14 @@ def _locked_message(locked: ratelimit.Locked) -> str:
     wait = _minutes(locked.retry_after)
     if locked.scope == "site":
         return (
-            "Too many failed sign-ins to this site recently, so sign-in is paused for everyone. "
-            f"Try again in {wait}."
+            "Too many failed sign-ins to this site recently, so sign-in is paused for browsers "
+            f"that have not signed in here before. Try again in {wait}."
         )
-    return f"Too many failed sign-ins from your address. Try again in {wait}."
+    return f"Too many failed sign-ins from {_source(locked.scope)}. Try again in {wait}."
+
+
+def _source(scope: str) -> str:
+    return "this browser" if scope == "device" else "your address"
 
 
 async def login(request: Request) -> Response:
@@ -125,8 +129,13 @@ async def login(request: Request) -> Response:
     password = _field(form, "password")
     if not password:
         return await page(status_code=400, error="Enter the password.")
-    address = ratelimit.address_key(request.client.host if request.client else None)
-    attempt = await ratelimit.reserve(address, settings)
+    # A browser that signed in here before counts its failures alone (see ratelimit).
+    device = device_cookie.known_device(settings, request.cookies.get(device_cookie.COOKIE))
+    if device is not None:
+        key = ratelimit.device_key(device)
+    else:
+        key = ratelimit.address_key(request.client.host if request.client else None)
+    attempt = await ratelimit.reserve(key, settings)
     if isinstance(attempt, ratelimit.Locked):
         return await page(
             status_code=429,
@@ -134,12 +143,13 @@ async def login(request: Request) -> Response:
             headers={"Retry-After": str(attempt.retry_after)},
         )
     if not await passwords.verify_password(password):
-        left = await ratelimit.attempts_left(address, settings)
+        left = await ratelimit.attempts_left(key, settings)
         if left:
             message = f"Wrong password. {left} attempt{'s' if left != 1 else ''} left."
         else:
             wait = _minutes(settings.login_lock_seconds)
-            message = f"Wrong password. Sign-in from your address is now locked for {wait}."
+            source = _source("device" if device is not None else "address")
+            message = f"Wrong password. Sign-in from {source} is now locked for {wait}."
         return await page(status_code=401, error=message)
     await ratelimit.succeeded(attempt)
     # Whatever session id the browser brought is dropped: a fresh one is issued (no fixation).
@@ -147,6 +157,11 @@ async def login(request: Request) -> Response:
     session_id, _ = await create_session()
     response = redirect(next_path or DASHBOARD_URL)
     set_session_cookie(request, response, session_id)
+    # A known device from now on; a new id at every sign-in (the old one's count is gone).
+    response.set_cookie(
+        device_cookie.COOKIE, device_cookie.new_cookie(settings), max_age=device_cookie.MAX_AGE,
+        path=device_cookie.COOKIE_PATH, secure=settings.https, httponly=True, samesite="strict",
+    )  # fmt: skip
     response.delete_cookie(
         csrf.LOGIN_COOKIE, path=csrf.LOGIN_COOKIE_PATH, secure=settings.https, httponly=True,
         samesite="lax",

@@ -5,6 +5,21 @@ The core's migrations live in `server/core/migrations/` as ordered modules gener
 and migrations (`Feature.model_app`). `hearth migrate` (and `hearth serve` on start)
 applies the ones a database has not seen yet, recorded in the `tortoise_migrations` table,
 so an upgrade only ever adds to what is stored.
+
+SQLite is shared by `hearth serve`, any number of `hearth worker` processes and commands
+such as `hearth instagram poll`, each with its own connection, so every connection is
+opened by Hearth's own Tortoise engine, `hearth.server.core.sqlite_engine`, with:
+
+- WAL (readers never wait for the writer) and `synchronous=NORMAL` (no fsync per commit;
+  a power cut may lose the last commits, a crash of the process loses nothing);
+- `busy_timeout` (`SQLITE_BUSY_TIMEOUT_MS`): a writer waits for another process's write
+  to end instead of failing at once with "database is locked";
+- `BEGIN IMMEDIATE` for every transaction: it takes the write lock up front (waiting for
+  it with the busy timeout) instead of upgrading a read later. A deferred transaction that
+  read and then writes cannot wait at the upgrade: if another process wrote meanwhile SQLite
+  answers SQLITE_BUSY at once, whatever the timeout. Transactions here are short and
+  nearly all write, and one process's transactions are serialized by Tortoise's lock on its
+  single connection anyway, so taking the lock first costs nothing measurable.
 """
 
 from __future__ import annotations
@@ -14,13 +29,36 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from hearth.server.core import secrets_at_rest, sqlite_engine
 from hearth.server.core.features import installed
 from hearth.server.core.settings import Settings
 
 MODEL_MODULES = ["hearth.server.core.models"]
+
+# How long a write waits for another process's write (SQLite's busy handler) before
+# "database is locked". Writes take milliseconds; this only runs out if something is stuck.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Set on every connection, in this order: the busy timeout first, so that even switching
+# the journal mode waits for a lock instead of failing.
+SQLITE_PRAGMAS: dict[str, Any] = {
+    "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+    "journal_mode": "WAL",
+    "synchronous": "NORMAL",
+    "journal_size_limit": 16384,
+    "foreign_keys": "ON",
+}
+
+
+def _connection(settings: Settings) -> str | dict[str, Any]:
+    if settings.is_postgres:
+        return settings.db_url
+    expanded: dict[str, Any] = expand_db_url(settings.db_url)
+    credentials = {"file_path": expanded["credentials"]["file_path"], **SQLITE_PRAGMAS}
+    return {"engine": sqlite_engine.__name__, "credentials": credentials}
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -40,7 +78,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
                 "migrations": app.migrations,
             }
     return {
-        "connections": {"default": settings.db_url},
+        "connections": {"default": _connection(settings)},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
@@ -53,7 +91,9 @@ async def migrate(settings: Settings, *, target: str | None = None) -> None:
     Creates the data dir and the SQLite file if missing.
     """
     settings.ensure_dirs()
-    await tortoise_migrate(config=tortoise_config(settings), target=target)
+    # Data migrations that seal stored secrets find the site's key (core.secrets_at_rest).
+    with secrets_at_rest.migrating(settings):
+        await tortoise_migrate(config=tortoise_config(settings), target=target)
     await Tortoise.close_connections()
 
 

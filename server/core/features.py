@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
+from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.events import PostChange, PostListener
 from hearth.server.core.job_worker import Handler
 from hearth.server.core.models import AdminSession, Post
@@ -162,12 +163,21 @@ class Feature:
     # Replaces the core's bearer token check, if the function gives one for these settings
     # and the app's state (whose `http` client it may use once the app runs).
     token_verifier: Callable[[Settings, Any], TokenVerifier | None] | None = None
+    # Its routes that take larger request bodies than a form's (see core.body_limit), a
+    # function of the settings when they depend on them (the media upload limit).
+    body_limits: Sequence[BodyLimit] | Callable[[Settings], Sequence[BodyLimit]] = ()
 
     def links(self, settings: Settings) -> Sequence[SiteLink]:
         """The rel links it advertises with these settings."""
         if callable(self.site_links):
             return self.site_links(settings)
         return self.site_links
+
+    def limits(self, settings: Settings) -> Sequence[BodyLimit]:
+        """Its request body limits with these settings."""
+        if callable(self.body_limits):
+            return self.body_limits(settings)
+        return self.body_limits
 
 
 _installed: tuple[Feature, ...] = ()

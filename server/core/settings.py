@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import stat
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,17 @@ ALL_NETWORKS: tuple[IPNetwork, ...] = (
 )
 
 MODERATION_MODES = ("known", "manual", "all")
+
+# The data dir and the files in it that hold secrets: its user's alone.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FILES = (
+    "hearth.sqlite3",
+    "hearth.sqlite3-wal",
+    "hearth.sqlite3-shm",
+    "hearth.sqlite3-journal",
+    "secret_key",
+)
 
 
 class SettingsError(ValueError):
@@ -250,8 +262,24 @@ class Settings:
         return self.url + path.lstrip("/")
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data dir, private to its user (0700), with its media dir; the database files
+        and the secret key in it are made 0600, also where an older Hearth left them
+        readable to all. (SQLite gives the -wal and -shm files its database file's mode.)"""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        _make_private(self.data_dir, PRIVATE_DIR_MODE)
         self.media_dir.mkdir(parents=True, exist_ok=True)
+        for name in PRIVATE_FILES:
+            _make_private(self.data_dir / name, PRIVATE_FILE_MODE)
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions away from `path`, if it exists and is ours."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & 0o077:
+            path.chmod(current & mode)
+    except (FileNotFoundError, PermissionError):
+        pass  # not there (yet), or another user's: nothing this process may change
 
 
 def _stored_secret(data_dir: Path) -> str:
@@ -259,7 +287,7 @@ def _stored_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     value = secrets.token_urlsafe(32)
     # 0600: only the owner of the process may read it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -22,6 +22,32 @@ from hearth.server.core.viewers import varies_by_viewer, viewer_of
 
 TEMPLATE_DIR = Path(templates_package.__file__).parent
 
+# Public pages load the site's stylesheet and icon, images (and a post's video or audio)
+# from anywhere, run no script, post forms only to the site, and may not be framed.
+PUBLIC_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "media-src 'self' https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PUBLIC_SECURITY_HEADERS = {
+    "Content-Security-Policy": PUBLIC_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    # For browsers without CSP's frame-ancestors.
+    "X-Frame-Options": "DENY",
+}
+
+
+def public_policy(settings: Settings, *, form_action: str = "") -> str:
+    """The public pages' CSP; `form_action` adds sources a form may lead to (the visitor
+    sign-in form's answer redirects to the visitor's own server). A site served over plain
+    http (a local one) also takes http images and media: it has no mixed content to refuse."""
+    policy = PUBLIC_POLICY
+    if not settings.https:
+        policy = policy.replace(" https:", " https: http:")
+    if form_action:
+        policy = policy.replace("form-action 'self'", f"form-action 'self' {form_action}")
+    return policy
+
 
 def create_templates(feature_dirs: Sequence[Path] = ()) -> Jinja2Templates:
     """The pages' Jinja2 environment: the core's templates, then each feature's own folder."""
@@ -62,7 +88,8 @@ async def render(
     """Render a public page with the owner card and the site's discovery links.
 
     `links` are page-specific links (rel=shortlink, rel=next ...) added to the site's own,
-    in the `Link` header and as `<link>` tags alike.
+    in the `Link` header and as `<link>` tags alike. Every page gets the public security
+    headers (`PUBLIC_SECURITY_HEADERS`); a header in `headers` replaces the default.
     """
     settings = settings_of(request)
     all_links = [*site_links(request), *links]
@@ -83,6 +110,10 @@ async def render(
     )
     if all_links:
         response.headers["Link"] = link_header(settings, all_links)
+    # A view's own (in `headers`) win: the sign-in form's wider form-action, say.
+    security = {**PUBLIC_SECURITY_HEADERS, "Content-Security-Policy": public_policy(settings)}
+    for name, value in security.items():
+        response.headers.setdefault(name, value)
     # The footer names a signed-in viewer, and pages may show them more: never shared.
     varies_by_viewer(response, viewer)
     return response

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hearth.server.admin import csrf
-from hearth.server.core.web import render, settings_of
+from hearth.server.core.web import public_policy, render, settings_of
 from hearth.server.indieauth import client_document, pkce
 from hearth.server.indieauth.discovery import DiscoveryFailed, discover
 from hearth.server.indieauth.pending import browser_value, create_pending, take_pending
@@ -55,7 +55,13 @@ async def _form(
     settings = settings_of(request)
     cookie, token, new = csrf.login_token(settings, request.cookies.get(CSRF_COOKIE))
     context = {"me": me, "error": error, "csrf_token": token}
-    response = await render(request, "indieauth/signin.html", context, status_code=status_code)
+    # Its answer redirects to the visitor's own authorization endpoint, anywhere: browsers
+    # hold that redirect to the page's form-action too.
+    policy = public_policy(settings, form_action="https: http:")
+    headers = {"Content-Security-Policy": policy}
+    response = await render(
+        request, "indieauth/signin.html", context, status_code=status_code, headers=headers
+    )
     if new:
         response.set_cookie(
             CSRF_COOKIE, cookie, max_age=csrf.LOGIN_MAX_AGE, path=CSRF_PATH,

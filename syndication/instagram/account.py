@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from hearth.server.core import job_queue
+from hearth.server.core import job_queue, secrets_at_rest
 from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
@@ -46,7 +46,7 @@ from hearth.syndication.instagram.api_errors import (
     job_error,
 )
 from hearth.syndication.instagram.client import InstagramClient
-from hearth.syndication.instagram.tables import InstagramAccount
+from hearth.syndication.instagram.tables import InstagramAccount, sealed_token
 
 REFRESH = "instagram.refresh_token"
 REFRESH_BEFORE = timedelta(days=10)
@@ -74,7 +74,13 @@ async def current_account() -> InstagramAccount | None:
 def client_for(
     settings: Settings, http: httpx.AsyncClient, account: InstagramAccount
 ) -> InstagramClient:
-    return InstagramClient(http, settings, account.access_token)
+    try:
+        token = account.token(settings)
+    except secrets_at_rest.SecretUnreadable:
+        raise job_queue.PermanentFailure(
+            f"The stored Instagram token does not open with this site's secret key. {RECONNECT}"
+        ) from None
+    return InstagramClient(http, settings, token)
 
 
 async def active_account() -> InstagramAccount | None:
@@ -206,7 +212,7 @@ async def _refresh(ctx: JobContext, payload: dict[str, Any]) -> None:
     if expires is None or expires - _now() < REFRESH_BEFORE:
         async with api_errors(account):
             token = await client_for(ctx.settings, ctx.http, account).refresh_token()
-        account.access_token = str(token.access_token)
+        account.access_token = sealed_token(ctx.settings, str(token.access_token))
         if token.expires_in:
             account.token_expires_at = _now() + timedelta(seconds=token.expires_in)
         await account.save(update_fields=["access_token", "token_expires_at", "updated_at"])

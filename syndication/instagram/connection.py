@@ -26,7 +26,7 @@ from hearth.syndication.instagram.account import (
 )
 from hearth.syndication.instagram.client import InstagramClient
 from hearth.syndication.instagram.poll import ensure_polling
-from hearth.syndication.instagram.tables import InstagramAccount
+from hearth.syndication.instagram.tables import InstagramAccount, sealed_token
 
 __all__ = ["connect"]
 
@@ -48,7 +48,8 @@ async def connect(
     async with in_transaction():
         await InstagramAccount.exclude(user_id=me.id).delete()
         values: dict[str, Any] = {
-            "username": me.username, "access_token": access_token, "token_expires_at": expires_at,
+            "access_token": sealed_token(settings, access_token),
+            "username": me.username, "token_expires_at": expires_at,
             "token_state": TOKEN_OK, "last_error": None, "paused_until": None,
         }  # fmt: skip
         account, _ = await InstagramAccount.update_or_create(values, user_id=me.id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.events import PostChange
 from hearth.server.core.features import Command, Feature, ModelApp, PermalinkNote
 from hearth.server.core.models import Post
@@ -52,6 +53,7 @@ async def refresh_chain(settings: Settings) -> None:
 SILO = Feature(
     "instagram",
     routes=[*webhook.routes, *connect.routes],
+    body_limits=[BodyLimit(webhook.PATH, webhook.MAX_BODY, own_check=True)],
     job_handlers=job_handlers.HANDLERS,
     on_worker_start=[poll.ensure_polling, refresh_chain],
     on_post_changed=[follow_deletion],

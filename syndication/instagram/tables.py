@@ -12,9 +12,26 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from hearth.server.core import secrets_at_rest
 from hearth.server.core.models import Post
+from hearth.server.core.settings import Settings
 
-__all__ = ["CopyState", "InstagramAccount", "InstagramImport", "InstagramMedia"]
+__all__ = [
+    "TOKEN_PURPOSE",
+    "CopyState",
+    "InstagramAccount",
+    "InstagramImport",
+    "InstagramMedia",
+    "sealed_token",
+]
+
+# Where the token is stored: the associated data it is sealed with (core.secrets_at_rest).
+TOKEN_PURPOSE = "instagram_accounts.access_token"  # noqa: S105 - a label, not a secret
+
+
+def sealed_token(settings: Settings, token: str) -> str:
+    """`token` as `InstagramAccount.access_token` stores it: encrypted."""
+    return secrets_at_rest.seal(settings, TOKEN_PURPOSE, token)
 
 
 class InstagramAccount(Model):
@@ -23,7 +40,9 @@ class InstagramAccount(Model):
     id = fields.IntField(primary_key=True)
     user_id = fields.CharField(max_length=64, unique=True)
     username = fields.CharField(max_length=255)
-    # The long-lived access token (secret: never logged, never shown in full).
+    # The long-lived access token (secret: never logged, never shown in full), sealed with
+    # the site's key (`sealed_token`; read it with `token`). Rows stored before 0.x hold it
+    # in plain text until the migration 0002_seal_tokens seals them; `token` reads both.
     access_token = fields.TextField()
     token_expires_at = fields.DatetimeField(null=True)
     # ok, expired, revoked, error: what the admin shows, with last_error saying what to do.
@@ -37,6 +56,10 @@ class InstagramAccount(Model):
 
     class Meta:
         table = "instagram_accounts"
+
+    def token(self, settings: Settings) -> str:
+        """The access token in clear (SecretUnreadable if the secret key has changed)."""
+        return secrets_at_rest.unseal(settings, TOKEN_PURPOSE, self.access_token)
 
 
 class CopyState(StrEnum):

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from hearth.server.admin import passwords
+from hearth.server.admin import device_cookie, passwords
 from hearth.server.admin.ratelimit import GLOBAL_FACTOR, address_key
 from hearth.server.core.models import LoginFailure
 from hearth.server.core.settings import Settings
@@ -110,16 +111,17 @@ async def test_successful_login_clears_the_address_failures(
     assert await LoginFailure.filter(address="203.0.113.9").count() == 1
 
 
-async def test_many_failures_from_many_addresses_lock_everyone(
+async def test_many_failures_from_many_addresses_lock_unknown_browsers(
     client: httpx.AsyncClient, password: str, login: Login, settings: Settings
 ) -> None:
-    """The site-wide cap (GLOBAL_FACTOR x the per-address limit) blocks distributed guessing."""
+    """The site-wide cap (GLOBAL_FACTOR x the per-address limit) blocks distributed guessing
+    by browsers that have not signed in before."""
     for n in range(settings.login_max_failures * GLOBAL_FACTOR):
         await LoginFailure.create(address=f"198.51.100.{n % 250}")
     response = await login(client, password)
     assert response.status_code == 429
     assert "retry-after" in response.headers
-    assert "for everyone" in response.text
+    assert "browsers that have not signed in here before" in response.text
 
 
 async def test_login_without_csrf_token_is_forbidden_and_not_counted(
@@ -177,3 +179,77 @@ async def test_concurrent_guesses_cannot_exceed_the_limit(
     assert len(checked) == settings.login_max_failures
     assert statuses.count(401) == settings.login_max_failures
     assert set(statuses) == {401, 429}
+
+
+# Device cookies (OWASP): an attacker's failures never lock out the owner's known browser.
+
+
+def _browser(app: Starlette, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=str(app.state.settings.url))
+
+
+async def _attack_from_ten_addresses(app: Starlette, login: Login, settings: Settings) -> None:
+    """The attack of issue 13: 5 wrong passwords from each of 10 addresses (no device)."""
+    for n in range(GLOBAL_FACTOR):
+        async with _browser(app, f"198.51.100.{n + 1}") as attacker:
+            for _ in range(settings.login_max_failures):
+                assert (await login(attacker, "guess!")).status_code == 401
+    assert (await login(_browser(app, "198.51.100.77"), "guess!")).status_code == 429
+
+
+async def test_a_known_device_signs_in_despite_an_attack(
+    app: Starlette, password: str, login: Login, settings: Settings
+) -> None:
+    """The owner's browser, known from an earlier sign-in, signs in at once after the attack;
+    an unknown browser (on the owner's address too, as behind a proxy) is throttled."""
+    owner = _browser(app, "127.0.0.1")
+    assert (await login(owner, password)).status_code == 303
+    assert device_cookie.COOKIE in owner.cookies
+    owner.cookies.delete("hearth_session")
+    await _attack_from_ten_addresses(app, login, settings)
+    # The attacker also guesses from the owner's own address (a shared proxy address).
+    async with _browser(app, "127.0.0.1") as same_address:
+        for _ in range(settings.login_max_failures):
+            await login(same_address, "guess!")
+        response = await login(same_address, password)
+        assert response.status_code == 429
+        assert "hearth_session" not in same_address.cookies
+    response = await login(owner, password)
+    assert response.status_code == 303
+    assert (await owner.get("/admin/")).status_code == 200
+
+
+async def test_a_forged_device_cookie_counts_as_unknown(
+    app: Starlette, password: str, login: Login, settings: Settings
+) -> None:
+    """A device cookie Hearth did not sign (or one signed under another key) is no device."""
+    await _attack_from_ten_addresses(app, login, settings)
+    other = Settings(url=settings.url, data_dir=settings.data_dir)  # another secret key
+    forged = [
+        "A" * 22 + "." + "0" * 64,
+        device_cookie.new_cookie(other),
+        device_cookie.new_cookie(settings).replace(".", "x.", 1),
+    ]
+    for value in forged:
+        async with _browser(app, "203.0.113.5") as browser:
+            browser.cookies.set(device_cookie.COOKIE, value, path=device_cookie.COOKIE_PATH)
+            response = await login(browser, password)
+            assert response.status_code == 429
+            assert "hearth_session" not in browser.cookies
+
+
+async def test_a_known_devices_own_failures_lock_only_it(
+    app: Starlette, password: str, login: Login, settings: Settings
+) -> None:
+    """A stolen-looking device guessing is locked on its own count; other clients are not."""
+    device = _browser(app, "127.0.0.1")
+    assert (await login(device, password)).status_code == 303
+    device.cookies.delete("hearth_session")
+    for _ in range(settings.login_max_failures):
+        assert (await login(device, "guess!")).status_code == 401
+    response = await login(device, password)
+    assert response.status_code == 429
+    assert "this browser" in response.text
+    async with _browser(app, "127.0.0.1") as fresh:
+        assert (await login(fresh, password)).status_code == 303

@@ -75,7 +75,8 @@ async def test_upgrade_keeps_silo_tables_made_by_the_core(settings: Settings) ->
         media = await InstagramMedia.get(media_id="m1").prefetch_related("post")
         account = await InstagramAccount.get(username="alice.example")
     assert (42, "2026/05/sunset") == (media.like_count, media.post.path)
-    assert "IGQVJ-token" == account.access_token
+    # The token is kept, and sealed at rest by instagram's 0002_seal_tokens.
+    assert "IGQVJ-token" == account.token(settings) != account.access_token
     with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:
         applied = set(conn.execute("SELECT app, name FROM tortoise_migrations"))
     assert ("instagram", "0001_tables") in applied

@@ -101,7 +101,7 @@ async def test_successful_refresh_schedules_the_next_before_expiry(
     await refresh_due_now()
     assert await worker(settings, http).run_once()
     row = await InstagramAccount.get(id=connected.id)
-    assert fake.token == row.access_token and row.token_expires_at is not None
+    assert fake.token == row.token(settings) and row.token_expires_at is not None
     [following] = await queued_refreshes()
     expected = row.token_expires_at - account.REFRESH_BEFORE
     assert abs((following.run_at - expected).total_seconds()) < 1

@@ -60,7 +60,7 @@ async def back_from_instagram(client: httpx.AsyncClient, url: str) -> httpx.Resp
 
 
 async def test_connect_stores_account_with_60_day_token(
-    client: httpx.AsyncClient, signed_in: str, fake: FakeInstagram
+    client: httpx.AsyncClient, signed_in: str, fake: FakeInstagram, settings: Settings
 ) -> None:
     """Allowing on Instagram stores the account, its 60-day token and expiry, and polls."""
     done = await back_from_instagram(client, await consent(client))
@@ -70,7 +70,8 @@ async def test_connect_stores_account_with_60_day_token(
     assert (fake.user_id, fake.username, "ok") == (
         stored.user_id, stored.username, stored.token_state,
     )  # fmt: skip
-    assert fake.token == stored.access_token  # the long-lived one, not the short-lived one
+    # The long-lived one, not the short-lived one; stored encrypted.
+    assert fake.token == stored.token(settings) != stored.access_token
     assert stored.token_expires_at is not None
     expected = datetime.now(UTC) + timedelta(seconds=LONG_LIVED_SECONDS)
     assert abs(stored.token_expires_at - expected) < timedelta(minutes=1)
@@ -242,7 +243,7 @@ async def test_tokens_and_secret_never_in_a_page(
     stored = await InstagramAccount.get()
     for page in pages:
         text = page.text + str(page.headers)
-        assert stored.access_token not in text
+        assert stored.access_token not in text and fake.token not in text
         assert fake.app_secret not in text
 
 

@@ -282,7 +282,7 @@ async def test_refresh_job_refreshes_a_token_near_expiry(
     context = JobContext(settings=settings, http=http, job=job)
     await account.refresh_token(context, {"user_id": fake.user_id})
     row = await InstagramAccount.get(id=connected.id)
-    assert fake.token == row.access_token
+    assert fake.token == row.token(settings)
     assert row.token_expires_at is not None and row.token_expires_at > soon + timedelta(days=50)
     assert 2 == await Job.filter(kind=account.REFRESH).count()
 

@@ -1,0 +1,273 @@
+"""Benchmark: `hearth serve` and two `hearth worker` processes on one SQLite file under load.
+
+Run: `python bench/sqlite_contention.py [--seconds 15] [--connections 16] [--workers 2]`
+
+Issue #13 ("Crashes and restarts"): `hearth serve`, several `hearth worker` processes (and
+`hearth instagram poll`) share the default SQLite store without a single "database is
+locked" error or 5xx. This runs the real commands, each in its own process, on one fresh
+data dir in a temp directory:
+
+- `hearth migrate`, then `hearth token create` for a Micropub token;
+- a fake source site on 127.0.0.1 (uvicorn in a thread) whose every page `/r/N` is an
+  h-entry reply to the target post, so each webmention's verification job fetches, parses
+  and stores a response (`HEARTH_ALLOW_PRIVATE_NETWORKS=1` lets the guard reach loopback);
+- `hearth serve` (with its in-process worker) and `--workers` `hearth worker` processes;
+- for `--seconds`, `--connections` asyncio clients POSTing Micropub form creates with the
+  token, and as many POSTing webmentions (a new source each time), over keep-alive httpx.
+
+Then it waits (up to `--drain` seconds) for the queued jobs to finish, stops every process
+with SIGTERM and prints the count of each status (and of transport errors), the count of
+"database is locked" and of "Traceback" in the processes' logs, and the jobs left over.
+Exit status 1 when there was any 5xx, transport error, "database is locked" or traceback.
+`--keep` keeps the data dir (its logs) and prints where it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+LOCKED = "database is locked"
+# One request of a load client: (its client, its ordinal) -> the answer.
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def fake_source(target: list[str]) -> Iterator[str]:
+    """Serve `/r/N`, an h-entry replying to `target[0]`, on 127.0.0.1; yields its base URL."""
+
+    async def reply(request: Request) -> HTMLResponse:
+        n = request.path_params["n"]
+        return HTMLResponse(
+            '<article class="h-entry"><a class="p-author h-card" href="/">Loader</a>'
+            f'<a class="u-in-reply-to" href="{target[0]}">re</a>'
+            f'<p class="e-content">Reply {n}</p></article>'
+        )
+
+    app = Starlette(routes=[Route("/r/{n}", reply)])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@dataclass
+class Load:
+    statuses: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+
+
+async def _loop(
+    client: httpx.AsyncClient, load: Load, kind: str, deadline: float, make: Send
+) -> None:
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        load.sent += 1
+        try:
+            response = await make(client, n)
+            load.statuses[f"{kind} {response.status_code}"] += 1
+        except httpx.TransportError as exc:
+            load.statuses[f"{kind} {type(exc).__name__}"] += 1
+
+
+async def run_load(
+    base: str, token: str, target: str, source: str, seconds: float, connections: int
+) -> Load:
+    """`connections` clients creating posts and as many sending webmentions, for `seconds`."""
+    load = Load()
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+    async def create(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        return await client.post(
+            "micropub",
+            data={"h": "entry", "content": f"Load note {n}", "category": "bench"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    def mention(prefix: int) -> Send:
+        async def send(client: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await client.post(
+                "webmention", data={"source": f"{source}r/{prefix}-{n}", "target": target}
+            )
+
+        return send
+
+    clients = [
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=60) for _ in range(2 * connections)
+    ]
+    try:
+        await asyncio.gather(
+            *(_loop(c, load, "create", deadline, create) for c in clients[:connections]),
+            *(
+                _loop(c, load, "webmention", deadline, mention(i))
+                for i, c in enumerate(clients[connections:])
+            ),
+        )
+    finally:
+        for client in clients:
+            await client.aclose()
+    return load
+
+
+def _wait_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(base, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("hearth serve did not come up:\n" + log.read_text())
+
+
+def _open_jobs(data_dir: Path) -> dict[str, int]:
+    with sqlite3.connect(data_dir / "hearth.sqlite3", timeout=30) as conn:
+        rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+    return {str(state): int(count) for state, count in rows}
+
+
+def _drain(data_dir: Path, seconds: float) -> dict[str, int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        jobs = _open_jobs(data_dir)
+        if not (jobs.get("queued", 0) + jobs.get("running", 0)) or time.monotonic() > deadline:
+            return jobs
+        time.sleep(0.5)
+
+
+def main(seconds: float, connections: int, workers: int, drain: float, keep: bool) -> int:
+    data_dir = Path(tempfile.mkdtemp(prefix="hearth-contention-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    env = {
+        **os.environ,
+        "HEARTH_DATA_DIR": str(data_dir),
+        "HEARTH_URL": base,
+        "HEARTH_ALLOW_PRIVATE_NETWORKS": "1",
+        "HEARTH_MODERATION": "all",
+        # This measures the database, not the webmention endpoint's rate limits: lift them.
+        "HEARTH_WEBMENTION_PER_HOST_PER_MINUTE": "1000000",
+        "HEARTH_WEBMENTION_PER_MINUTE": "1000000",
+        "HEARTH_WEBMENTION_MAX_QUEUED": "1000000",
+        "HEARTH_WEBMENTION_FETCH_INTERVAL": "0",
+    }
+    hearth = [sys.executable, "-m", "hearth.cli"]
+
+    def cli(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - our own command
+            [*hearth, *args], env=env, check=True, capture_output=True, text=True
+        ).stdout
+
+    cli("migrate")
+    token = cli("token", "create").strip().splitlines()[-1]
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    logs: list[Path] = []
+
+    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = data_dir / f"{name}.log"
+        logs.append(log)
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # noqa: S603 - our own command
+                [*hearth, *args], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        processes.append((name, process))
+        return process
+
+    try:
+        serve = start("serve", "serve", "--port", str(port))
+        _wait_up(base, serve, data_dir / "serve.log")
+        for i in range(workers):
+            start(f"worker{i + 1}", "worker")
+        first = httpx.post(
+            base + "micropub",
+            data={"h": "entry", "content": "The target of every webmention"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        first.raise_for_status()
+        target = [first.headers["location"]]
+        with fake_source(target) as source:
+            began = time.monotonic()
+            load = asyncio.run(run_load(base, token, target[0], source, seconds, connections))
+            took = time.monotonic() - began
+            jobs = _drain(data_dir, drain)
+    finally:
+        for _, process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    text = "\n".join(log.read_text(errors="replace") for log in logs)
+    locked = text.count(LOCKED)
+    tracebacks = text.count("Traceback")
+    total = sum(load.statuses.values())
+    bad = sum(n for key, n in load.statuses.items() if key.split()[1][:1] not in "1234")
+
+    print(
+        f"{seconds:g} s, {connections} creating + {connections} sending webmentions, "
+        f"hearth serve + {workers} hearth worker on SQLite"
+    )
+    print(f"{total} answers in {took:.1f} s ({total / took:.0f}/s)")
+    for key, count in sorted(load.statuses.items()):
+        print(f"  {key}: {count}")
+    print(f"'{LOCKED}' in the logs: {locked}")
+    print(f"'Traceback' in the logs: {tracebacks}")
+    print(f"jobs after up to {drain:g} s of draining: {jobs}")
+    if keep:
+        print(f"data dir kept: {data_dir}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 1 if bad or locked or tracebacks else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--drain", type=float, default=60, help="seconds to wait for the jobs")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir and its logs")
+    args = parser.parse_args()
+    sys.exit(main(args.seconds, args.connections, args.workers, args.drain, args.keep))
