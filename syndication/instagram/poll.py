@@ -205,14 +205,34 @@ def copy_lease(settings: Settings) -> timedelta:
 
 
 async def _claim(settings: Settings, media_id: str) -> bool:
+    """Claim the copy of `media_id`: free, failed, its lease run out, or its holder dead."""
     now = _now()
+    me = str(job_queue.this_process())
     claimable = Q(copy_state__in=[CopyState.PENDING, CopyState.FAILED]) | Q(
         copy_state=CopyState.COPYING, updated_at__lt=now - copy_lease(settings)
     )
     claimed = await InstagramMedia.filter(claimable, media_id=media_id, post_id=None).update(
-        copy_state=CopyState.COPYING, updated_at=now
+        copy_state=CopyState.COPYING, updated_at=now, copy_holder=me
     )
-    return bool(claimed)
+    if claimed:
+        return True
+    # Held: by a process on this host that is provably gone (kill -9 mid-download)? Then
+    # take it over now, compare-and-set on that holder so only one taker wins.
+    held = await InstagramMedia.get_or_none(
+        media_id=media_id, post_id=None, copy_state=CopyState.COPYING
+    )
+    if held is None or held.copy_holder is None or not job_queue.holder_gone(held.copy_holder):
+        return False
+    taken = await InstagramMedia.filter(
+        media_id=media_id, post_id=None, copy_state=CopyState.COPYING, copy_holder=held.copy_holder
+    ).update(updated_at=now, copy_holder=me)
+    if taken:
+        log.info(
+            "instagram poll: media %s: its copier %s is gone; taken over",
+            media_id,
+            held.copy_holder,
+        )
+    return bool(taken)
 
 
 async def _renew(media_id: str) -> bool:

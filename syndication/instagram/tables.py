@@ -90,6 +90,9 @@ class InstagramMedia(Model):
     comment_short_code = fields.CharField(max_length=32, null=True)
     # A CopyState: the copy's state as the admin shows it.
     copy_state = fields.CharField(max_length=16, default=CopyState.PENDING.value)
+    # The process copying it while COPYING (`job_queue.ProcessId`): another worker on the host
+    # takes the claim over at once when that process is provably gone, not after the lease.
+    copy_holder = fields.CharField(max_length=512, null=True)
     last_error = fields.TextField(null=True)
     comments_polled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

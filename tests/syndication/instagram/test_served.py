@@ -15,6 +15,7 @@ every second and gets no webhooks. The outage and `kill -9` tests run their own 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -266,10 +267,10 @@ def test_kill_during_poll_then_restart_copies_and_comments_once(
     tmp_path: Path, fake: FakeInstagram, migrated_sqlite: Path
 ) -> None:
     """`kill -9` while the poller downloads a carousel, then a restart: one post with every
-    file, and one first comment."""
-    # A short job lease: the crashed poll's claim on the media expires quickly.
+    file, and one first comment, within seconds with the default 300 s job lease (the
+    restarted server takes back the dead process's poll job and its claim on the copy)."""
     with connected_site(
-        tmp_path / "data", fake, migrated_sqlite, HEARTH_JOB_LEASE_SECONDS="3"
+        tmp_path / "data", fake, migrated_sqlite, HEARTH_JOB_LEASE_SECONDS="300"
     ) as site:
         fake.hold_downloads()
         media_id = fake.add_media("CAROUSEL_ALBUM", caption="Cut short", children=("IMAGE",) * 3)
@@ -278,7 +279,9 @@ def test_kill_during_poll_then_restart_copies_and_comments_once(
         fake.release_downloads()
         assert not is_up(site)
         site.served.restart()
+        restarted = time.monotonic()
         entry = wait_for_copy(site, media_id)
+        assert time.monotonic() - restarted < 30, "the copy waited for a lease to run out"
         for photo in entry["properties"]["photo"]:
             fetch_media(site, photo)
         assert 3 == len(entry["properties"]["photo"])
