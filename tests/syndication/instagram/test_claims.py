@@ -2,15 +2,20 @@
 
 The claims last the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`): a worker killed while it
 copies a media or posts its first comment holds that work up as long as the queue holds up
-its job, no longer, and never long enough for a second worker to run it twice meanwhile.
+its job, no longer, and never long enough for a second worker to run it twice meanwhile. A
+copy claim also records its process, and is taken over at once when that one is provably
+gone.
 The served `kill -9` test (test_served.py) shows the same from the outside.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -72,6 +77,42 @@ async def test_copy_claim_older_than_the_job_lease_is_taken_over(
     assert 1 == (await poll.poll_once(leased, http)).copied
     assert 0 == (await poll.poll_once(leased, http)).copied
     assert 1 == await Post.filter(instagram_media__media_id=media_id).count()
+
+
+def _killed_process() -> str:
+    """The recorded `ProcessId` of a process that ran on this host and was killed."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    here = job_queue.this_process()
+    ticks = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()[19]
+    holder = job_queue.ProcessId(here.host, process.pid, f"{here.machine}:{ticks}")
+    process.kill()
+    process.wait()
+    return str(holder)
+
+
+async def test_copy_claim_of_a_dead_process_is_taken_over_at_once(
+    leased: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """A claim whose recorded copier is provably gone (kill -9) does not wait for the lease."""
+    if job_queue.this_process().machine is None:
+        pytest.skip("process starts are read from Linux's /proc")
+    await connect(fake)
+    media_id = await crashed_copy(fake, claimed_seconds_ago=1)
+    await InstagramMedia.filter(media_id=media_id).update(copy_holder=_killed_process())
+    assert 1 == (await poll.poll_once(leased, http)).copied
+    assert 1 == await Post.filter(instagram_media__media_id=media_id).count()
+
+
+async def test_copy_claim_of_a_living_process_waits_for_the_lease(
+    leased: Settings, http: httpx.AsyncClient, fake: FakeInstagram
+) -> None:
+    """This process holds it (a slow copier as far as anyone can tell): left alone."""
+    await connect(fake)
+    media_id = await crashed_copy(fake, claimed_seconds_ago=1)
+    holder = str(job_queue.this_process())
+    await InstagramMedia.filter(media_id=media_id).update(copy_holder=holder)
+    assert 0 == (await poll.poll_once(leased, http)).copied
+    assert "copying" == (await InstagramMedia.get(media_id=media_id)).copy_state
 
 
 async def test_copy_claim_is_renewed_after_each_file(
