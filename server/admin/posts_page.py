@@ -22,8 +22,7 @@ from starlette.requests import Request
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
-from hearth.server.admin.keyset import CursorError, newest_first
-from hearth.server.core import post_types
+from hearth.server.core import post_types, posts
 from hearth.server.core.models import AdminSession, Post
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.render import entry_view
@@ -175,11 +174,11 @@ async def load_posts(request: Request, session: AdminSession) -> Mapping[str, An
     now = datetime.now(UTC)  # exact: a post due within this second is not out yet
     query = filters.apply(Post.all(), now)
     try:
-        page = await newest_first(
+        page = await posts.page_of(
             query, limit=PAGE_SIZE, before=params.get("before"), after=params.get("after")
         )
-    except CursorError:
-        page = await newest_first(query, limit=PAGE_SIZE)
+    except posts.CursorError:
+        page = await posts.page_of(query, limit=PAGE_SIZE)
     return {
         "filters": filters,
         "types": TYPES,
@@ -189,8 +188,8 @@ async def load_posts(request: Request, session: AdminSession) -> Mapping[str, An
         "page_url": PAGE_URL,
         "rows": [post_row(post, settings, now) for post in page.posts],
         "matches": await query.count() if filters.active else None,
-        "next_url": filters.url(before=page.older) if page.older else None,
-        "prev_url": filters.url(after=page.newer) if page.newer else None,
+        "next_url": filters.url(before=page.before) if page.before else None,
+        "prev_url": filters.url(after=page.after) if page.after else None,
         "clear_url": PAGE_URL if filters.active else None,
         **await _counts(),
     }
