@@ -16,12 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hearth.server.admin import csrf
+from hearth.server.core.rate_limits import app_window
 from hearth.server.core.web import public_policy, render, settings_of
 from hearth.server.indieauth import client_document, pkce
 from hearth.server.indieauth.discovery import DiscoveryFailed, discover
 from hearth.server.indieauth.pending import browser_value, create_pending, take_pending
 from hearth.server.indieauth.profile_urls import ProfileUrlError, canonical_profile_url
-from hearth.server.indieauth.rate_limit import RateLimiter
 from hearth.server.indieauth.redeem import SignInFailed, finish
 from hearth.server.indieauth.redirects import with_query
 from hearth.server.indieauth.visitors import (
@@ -39,14 +39,6 @@ CSRF_PATH = "/signin"
 # Each start fetches the entered site and its server: a script may not use Hearth to
 # fetch pages at will.
 STARTS_PER_MINUTE = 10
-
-
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "indieauth_signin_limiter", None)
-    if limiter is None:
-        limiter = state.indieauth_signin_limiter = RateLimiter(STARTS_PER_MINUTE)
-    return limiter
 
 
 async def _form(
@@ -86,7 +78,8 @@ async def start(request: Request) -> Response:
     ):
         message = "The form expired or was not sent from this site. Please try again."
         return await _form(request, me=entered, error=message, status_code=403)
-    wait = _limiter(request).hit(request.client.host if request.client else "unknown")
+    starts = app_window(request.app.state, "indieauth_signin_limiter", STARTS_PER_MINUTE)
+    wait = starts.take(request.client.host if request.client else "unknown")
     if wait:
         message = f"Too many sign-ins from your address just now. Try again in {wait} seconds."
         response = await _form(request, me=entered, error=message, status_code=429)

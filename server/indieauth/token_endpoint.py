@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hearth.server.core.models import Token
+from hearth.server.core.rate_limits import app_window
 from hearth.server.core.tokens import hash_token, verify_token
 from hearth.server.core.web import settings_of
 from hearth.server.indieauth import grants
@@ -30,7 +31,6 @@ from hearth.server.indieauth.metadata import (
     TOKEN_PATH,
     USERINFO_PATH,
 )
-from hearth.server.indieauth.rate_limit import RateLimiter
 from hearth.server.indieauth.request_bodies import BodyError, read_fields
 from hearth.server.indieauth.scopes import ScopeError, parse_scope
 
@@ -39,15 +39,6 @@ __all__ = ["routes"]
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Guessing codes or refresh tokens is hopeless, but each try costs a database lookup.
 TOKEN_REQUESTS_PER_MINUTE = 60
-
-
-def _limiter(request: Request) -> RateLimiter:
-    """The app's limiter for token requests (one per app, made on first use)."""
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "indieauth_token_limiter", None)
-    if limiter is None:
-        limiter = state.indieauth_token_limiter = RateLimiter(TOKEN_REQUESTS_PER_MINUTE)
-    return limiter
 
 
 def _address(request: Request) -> str:
@@ -78,7 +69,9 @@ async def _live(token: str) -> Token | None:
 
 async def token(request: Request) -> Response:
     """POST: exchange a code or a refresh token; `action=revoke` revokes (legacy)."""
-    retry_after = _limiter(request).hit(_address(request))
+    retry_after = app_window(
+        request.app.state, "indieauth_token_limiter", TOKEN_REQUESTS_PER_MINUTE
+    ).take(_address(request))
     if retry_after:
         response = token_error("invalid_request", "Too many token requests; slow down.", 429)
         response.headers["Retry-After"] = str(retry_after)

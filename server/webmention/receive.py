@@ -49,6 +49,7 @@ from hearth.server.core.models import (
     PathRedirect,
     Post,
 )
+from hearth.server.core.rate_limits import SlidingWindow
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.timestamps import rfc3339
@@ -56,7 +57,6 @@ from hearth.server.core.web import error_page, render, settings_of
 from hearth.server.webmention import verify
 from hearth.server.webmention.links import is_own
 from hearth.server.webmention.moderation import domain_of
-from hearth.server.webmention.rate_limit import SlidingWindow
 from hearth.server.webmention.webmention_settings import webmention_settings
 
 FORM = "application/x-www-form-urlencoded"

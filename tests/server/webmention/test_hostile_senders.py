@@ -27,9 +27,10 @@ from hearth.server.core.models import (
     JobState,
     Post,
 )
+from hearth.server.core.rate_limits import SlidingWindow
 from hearth.server.core.settings import Settings
 from hearth.server.webmention import receive, verify
-from hearth.server.webmention.rate_limit import HostSpacing, SlidingWindow
+from hearth.server.webmention.rate_limit import HostSpacing
 from hearth.server.webmention.webmention_settings import WebmentionSettings, with_webmention
 from tests.server.webmention.receive_support import (
     FakeWeb,
