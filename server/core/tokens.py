@@ -60,8 +60,11 @@ async def mint_token(
     return secret, row
 
 
-async def verify_token(token: str) -> Token | None:
-    """The live token row for a presented bearer token, or None (unknown, revoked, expired)."""
+async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
+    """The live token row for a presented bearer token, or None (unknown, revoked, expired).
+
+    `count_use=False` only looks (introspection): the token's `last_used_at` stays as it is.
+    """
     if not token:
         return None
     row = await Token.get_or_none(token_hash=hash_token(token))
@@ -70,7 +73,8 @@ async def verify_token(token: str) -> Token | None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    await Token.filter(id=row.id).update(last_used_at=now)
+    if count_use:
+        await Token.filter(id=row.id).update(last_used_at=now)
     return row
 
 

@@ -11,15 +11,12 @@ and `action=revoke` (https://indieauth.spec.indieweb.org/20201126/#token-revocat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hearth.server.core.models import Token
 from hearth.server.core.rate_limits import app_window
-from hearth.server.core.tokens import hash_token, verify_token
+from hearth.server.core.tokens import verify_token
 from hearth.server.core.web import settings_of
 from hearth.server.indieauth import grants
 from hearth.server.indieauth.auth_requests import canonical_client_id
@@ -55,16 +52,6 @@ def _unauthorized(error: str | None, description: str) -> JSONResponse:
     challenge = "Bearer" if error is None else f'Bearer error="{error}"'
     body = {"error": error or "unauthorized", "error_description": description}
     return JSONResponse(body, status_code=401, headers={**_NO_STORE, "WWW-Authenticate": challenge})
-
-
-async def _live(token: str) -> Token | None:
-    """The live token row, without counting the lookup as a use of the token."""
-    row = await Token.get_or_none(token_hash=hash_token(token)) if token else None
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
-        return None
-    return row
 
 
 async def token(request: Request) -> Response:
@@ -160,13 +147,13 @@ async def introspect(request: Request) -> Response:
     presented = _bearer(request)
     if presented is None:
         return _unauthorized(None, "Introspection needs a Bearer token issued by this site.")
-    if await _live(presented) is None:
+    if await verify_token(presented, count_use=False) is None:
         return _unauthorized("invalid_token", "The Bearer token is unknown, expired or revoked.")
     try:
         fields = await read_fields(request)
     except BodyError as error:
         return token_error("invalid_request", str(error))
-    row = await _live(fields.get("token", ""))
+    row = await verify_token(fields.get("token", ""), count_use=False)
     if row is None:
         return JSONResponse({"active": False}, headers=_NO_STORE)
     body: dict[str, object] = {

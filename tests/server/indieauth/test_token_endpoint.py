@@ -387,3 +387,14 @@ async def test_the_token_endpoint_is_rate_limited(app_client: httpx.AsyncClient)
     assert limited, "no request was limited"
     assert int(limited[0].headers["retry-after"]) >= 1
     assert all(r.status_code == 400 for r in statuses[:60])
+
+
+async def test_introspection_does_not_count_as_a_use_of_either_token(
+    owner: httpx.AsyncClient, app_client: httpx.AsyncClient
+) -> None:
+    """The admin's "last used" shows the app's own requests, not a resource server's checks."""
+    first = await tokens(owner, app_client)
+    second = await tokens(owner, app_client)
+    auth = {"Authorization": f"Bearer {first['access_token']}"}
+    await app_client.post(INTROSPECT, data={"token": second["access_token"]}, headers=auth)
+    assert await Token.filter(client_id=APP, last_used_at__isnull=False).count() == 0
