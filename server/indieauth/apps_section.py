@@ -18,7 +18,8 @@ from starlette.routing import Route
 from hearth.server.admin import redirect, require_admin
 from hearth.server.core.features import AdminSection
 from hearth.server.core.models import AdminSession, Token
-from hearth.server.indieauth.tables import ClientApp, RefreshToken, VisitorSession
+from hearth.server.indieauth import grants
+from hearth.server.indieauth.tables import ClientApp, VisitorSession
 
 __all__ = ["NOTICES", "SECTION", "routes"]
 
@@ -62,31 +63,19 @@ async def load(request: Request, session: AdminSession) -> Mapping[str, Any]:
     return {"apps": apps, "signins": signins, "now": now}
 
 
-async def _revoke_tokens(token_ids: list[int]) -> None:
-    now = datetime.now(UTC)
-    await Token.filter(id__in=token_ids, revoked_at__isnull=True).update(revoked_at=now)
-    await RefreshToken.filter(access_token_id__in=token_ids, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
-
-
 @require_admin
 async def revoke_app(request: Request, session: AdminSession) -> Response:
     """Revoke every token of one app, and the refresh tokens of its grants."""
     form = await request.form()
     client_id = form.get("client_id")
     if isinstance(client_id, str) and client_id:
-        tokens = await Token.filter(client_id=client_id, revoked_at__isnull=True)
-        await _revoke_tokens([token.id for token in tokens])
-        await RefreshToken.filter(client_id=client_id, revoked_at__isnull=True).update(
-            revoked_at=datetime.now(UTC)
-        )
+        await grants.revoke_client(client_id)
     return redirect("/admin/apps?done=app_revoked#apps")
 
 
 @require_admin
 async def revoke_app_token(request: Request, session: AdminSession) -> Response:
-    await _revoke_tokens([request.path_params["token_id"]])
+    await grants.revoke_access([request.path_params["token_id"]])
     return redirect("/admin/apps?done=app_token_revoked#apps")
 
 

@@ -34,6 +34,8 @@ __all__ = [
     "redeem_code",
     "refresh",
     "revoke",
+    "revoke_access",
+    "revoke_client",
 ]
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -241,3 +243,22 @@ async def revoke(token: str) -> None:
             await Token.filter(id=row.access_token_id, revoked_at__isnull=True).update(
                 revoked_at=now
             )
+
+
+async def revoke_access(token_ids: Sequence[int]) -> None:
+    """Revoke these access tokens and the refresh tokens issued with them (the owner takes
+    access back: an app must not refresh its way in again)."""
+    now = datetime.now(UTC)
+    await Token.filter(id__in=list(token_ids), revoked_at__isnull=True).update(revoked_at=now)
+    await RefreshToken.filter(access_token_id__in=list(token_ids), revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+
+
+async def revoke_client(client_id: str) -> None:
+    """Revoke every access and refresh token of one app."""
+    tokens = await Token.filter(client_id=client_id, revoked_at__isnull=True)
+    await revoke_access([token.id for token in tokens])
+    await RefreshToken.filter(client_id=client_id, revoked_at__isnull=True).update(
+        revoked_at=datetime.now(UTC)
+    )
