@@ -192,6 +192,10 @@ async def refresh(
         raise GrantError("invalid_grant", "The refresh token is unknown, expired or revoked.")
     if row.client_id != client_id:
         raise GrantError("invalid_grant", "The refresh token was issued to another client_id.")
+    if row.used_at is None and await _access_was_revoked(row):
+        # Whoever revoked the access it renews (the owner in the admin's token list, or the
+        # app at the revocation endpoint) ended the grant: it is not renewed behind their back.
+        raise GrantError("invalid_grant", "The access this refresh token renews was revoked.")
     granted = row.scope.split()
     asked = list(scope) if scope else granted
     if not set(asked) <= set(granted):
@@ -213,6 +217,12 @@ async def refresh(
     return issued
 
 
+async def _access_was_revoked(row: RefreshToken) -> bool:
+    if row.access_token_id is None:
+        return False
+    return await Token.filter(id=row.access_token_id, revoked_at__isnull=False).exists()
+
+
 async def revoke_grant(grant: AuthorizationCode) -> None:
     """Revoke every access and refresh token issued for `grant`, now and later."""
     now = datetime.now(UTC)
@@ -229,7 +239,8 @@ async def revoke_grant(grant: AuthorizationCode) -> None:
 async def revoke(token: str) -> None:
     """Revoke an access token or a refresh token (RFC 7009); unknown ones are ignored.
 
-    A refresh token takes its current access token with it; an access token alone goes.
+    A refresh token takes its current access token with it; a revoked access token can no
+    longer be renewed by its refresh token either (`refresh` refuses it).
     """
     if not token:
         return

@@ -9,6 +9,7 @@ import httpx
 
 from hearth.server.core.models import Post, Token
 from hearth.server.indieauth.tables import AuthorizationCode, RefreshToken
+from tests.server.admin.admin_helpers import csrf_in
 from tests.server.indieauth.conftest import APP, APP_CALLBACK
 from tests.server.indieauth.flows import TOKEN, Request, approve, exchange, tokens
 
@@ -398,3 +399,26 @@ async def test_introspection_does_not_count_as_a_use_of_either_token(
     auth = {"Authorization": f"Bearer {first['access_token']}"}
     await app_client.post(INTROSPECT, data={"token": second["access_token"]}, headers=auth)
     assert await Token.filter(client_id=APP, last_used_at__isnull=False).count() == 0
+
+
+async def test_a_token_revoked_in_the_admin_list_cannot_be_refreshed_back(
+    owner: httpx.AsyncClient, app_client: httpx.AsyncClient
+) -> None:
+    """The admin's Tokens list revokes the access token only; its refresh token then fails."""
+    first = await tokens(owner, app_client)
+    token = await Token.get(client_id=APP)
+    csrf = csrf_in((await owner.get("/admin/apps")).text)
+    revoked = await owner.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": csrf})
+    assert revoked.status_code == 303
+    refreshed = await _refresh(app_client, first["refresh_token"])
+    assert refreshed.status_code == 400
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert await Token.filter(client_id=APP, revoked_at__isnull=True).count() == 0
+
+
+async def test_revoking_an_access_token_ends_its_refresh_token(
+    owner: httpx.AsyncClient, app_client: httpx.AsyncClient
+) -> None:
+    first = await tokens(owner, app_client)
+    await app_client.post("/indieauth/revoke", data={"token": first["access_token"]})
+    assert (await _refresh(app_client, first["refresh_token"])).status_code == 400
