@@ -16,7 +16,6 @@ was asked.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from hearth.server.indieauth import pkce
+from tests.server.admin.admin_helpers import csrf_in
 from tests.serving import loopback_base, loopback_socket, serve_in_thread
 
 PROFILE = {"name": "Alice Visitor", "photo": "https://alice.example/me.jpg"}
@@ -178,15 +178,6 @@ def closed_port_url() -> str:
 
 
 # The visitor's browser, driving Hearth over ASGI ---------------------------------------------
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_in(html: str) -> str:
-    """The first `csrf_token` field's value in a page."""
-    match = _CSRF.search(html)
-    assert match, "no csrf_token field in the page"
-    return match.group(1)
 
 
 async def start_signin(client: httpx.AsyncClient, me: str) -> httpx.Response:
