@@ -16,12 +16,13 @@ from starlette.applications import Starlette
 
 from hearth import wiring
 from hearth.server import pages
-from hearth.server.core import db
+from hearth.server.core import db, page_generations
 from hearth.server.core.body_limit import BodyLimitMiddleware
 from hearth.server.core.disconnects import QuietDisconnectMiddleware
 from hearth.server.core.features import Feature
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
+from hearth.server.core.page_cache import PageCache
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import create_templates
 
@@ -44,11 +45,20 @@ def create_app(
             create_http_client(settings, transport=http_transport) as http,
         ):
             app.state.http = http
+            # Pages cached by an earlier run of this or another process may show what a
+            # process killed between a commit and its bump left, or an older release's
+            # templates: a start makes every page new.
+            page_generations.install(settings.data_dir).bump([page_generations.SITE])
             worker_task = None
             stop = asyncio.Event()
             if run_worker:
                 await wiring.on_worker_start(settings, chosen)
-                worker = Worker(settings, wiring.job_handlers(chosen), http=http)
+                worker = Worker(
+                    settings,
+                    wiring.job_handlers(chosen),
+                    http=http,
+                    concurrency=settings.job_concurrency,
+                )
                 worker_task = asyncio.create_task(worker.run(stop))
             try:
                 yield
@@ -67,6 +77,8 @@ def create_app(
     # A client gone before its body ended is no error: no traceback, no answer. Added last,
     # so it is the outermost of ours and also covers a disconnect met by those inside it.
     app.add_middleware(QuietDisconnectMiddleware)
+    # Outermost: a cached page is answered before anything else runs (core.page_cache).
+    app.add_middleware(PageCache, settings=settings)
     app.state.settings = settings
     app.state.templates = create_templates([f.template_dir for f in chosen if f.template_dir])
     app.state.features = chosen

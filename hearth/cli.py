@@ -15,7 +15,7 @@ import uvicorn
 from hearth import wiring
 from hearth.app import create_app
 from hearth.server.admin.passwords import set_password
-from hearth.server.core import db, tokens
+from hearth.server.core import db, page_changes, page_generations, tokens
 from hearth.server.core.demo import fill_demo
 from hearth.server.core.features import Command, Feature, add_commands
 from hearth.server.core.http import create_http_client
@@ -39,7 +39,12 @@ async def _run_worker(settings: Settings, features: Sequence[Feature]) -> int:
     # `hearth migrate` and `hearth serve` do it.
     async with db.connect(settings, run_migrations=False), create_http_client(settings) as http:
         await wiring.on_worker_start(settings, features)
-        worker = Worker(settings, wiring.job_handlers(features), http=http)
+        worker = Worker(
+            settings,
+            wiring.job_handlers(features),
+            http=http,
+            concurrency=settings.job_concurrency,
+        )
         print(f"hearth worker {worker.worker_id} started", flush=True)
         await worker.run(stop)
     print("hearth worker stopped", flush=True)
@@ -154,6 +159,13 @@ def build_parser(features: Sequence[Feature] | None = None) -> argparse.Argument
     return parser
 
 
+async def _one_unit(settings: Settings, work: Coroutine[Any, Any, int]) -> int:
+    """A command is one unit of work: the public changes it made are bumped when it ends,
+    after its commits, so `hearth serve`'s cached pages show them (core.page_changes)."""
+    with page_changes.unit(page_generations.install(settings.data_dir)):
+        return await work
+
+
 def main(argv: Sequence[str] | None = None, features: Sequence[Feature] | None = None) -> int:
     chosen = tuple(wiring.features() if features is None else features)
     args = build_parser(chosen).parse_args(argv)
@@ -176,7 +188,7 @@ def main(argv: Sequence[str] | None = None, features: Sequence[Feature] | None =
         }
         for command in wiring.commands(chosen):
             runners[command.name] = partial(_feature_command, settings, command, args)
-        return asyncio.run(runners[args.command]())
+        return asyncio.run(_one_unit(settings, runners[args.command]()))
     except ValueError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 2

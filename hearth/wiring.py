@@ -20,11 +20,11 @@ from hearth.micropub.editor.editor_feature import FEATURE as EDITOR
 from hearth.micropub.micropub_feature import FEATURE as MICROPUB
 from hearth.server import admin, feeds, pages, scheduling, websub
 from hearth.server.contexts.contexts_feature import FEATURE as CONTEXTS
-from hearth.server.core import events
+from hearth.server.core import events, page_changes, page_generations
 from hearth.server.core import features as core_features
 from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.features import AdminSection, Command, Feature
-from hearth.server.core.job_worker import Handler
+from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.media import files as media_files
 from hearth.server.core.settings import Settings, SettingsSection
 from hearth.server.core.site_links import SiteLink
@@ -110,13 +110,28 @@ def job_handlers(chosen: Sequence[Feature] | None = None) -> dict[str, Handler]:
         for kind, handler in feature.job_handlers.items():
             if kind in handlers:
                 raise ValueError(f"job kind {kind!r} of {feature.name} is handled already")
-            handlers[kind] = handler
+            handlers[kind] = _bumping(handler)
     return handlers
+
+
+def _bumping(handler: Handler) -> Handler:
+    """`handler` as one unit of work: the public changes it records are bumped once it has
+    returned (or failed), when its transactions are committed (see core.page_changes)."""
+
+    async def run(ctx: JobContext, payload: dict[str, Any]) -> None:
+        with page_changes.unit(page_generations.open_generations(ctx.settings.data_dir)):
+            await handler(ctx, payload)
+
+    run.__name__ = getattr(handler, "__name__", "handler")
+    run.__wrapped__ = handler  # type: ignore[attr-defined]
+    return run
 
 
 async def on_worker_start(settings: Settings, chosen: Sequence[Feature] | None = None) -> None:
     """Restart the self-scheduling job chains, which may have ended while no worker ran
     (or when one was killed on a job's last attempt)."""
+    # A worker killed between a commit and its bump: every page is new after a start.
+    page_generations.install(settings.data_dir).bump([page_generations.SITE])
     for feature in features() if chosen is None else chosen:
         for hook in feature.on_worker_start:
             await hook(settings)
@@ -127,6 +142,7 @@ def install(chosen: Sequence[Feature]) -> None:
     and whose tables the database holds. The app, the worker and every command call this
     before they touch the database."""
     core_features.install(chosen)
+    page_changes.watch_models()
     events.set_listeners(listener for feature in chosen for listener in feature.on_post_changed)
 
 

@@ -31,7 +31,7 @@ from hearth.server.core.events import post_changed
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import discard
 from hearth.server.core.models import PathRedirect, Post, Token
-from hearth.server.core.posts import EPOCH, create_post, set_property_rows, slugify
+from hearth.server.core.posts import EPOCH, create_post, set_property_rows, slugify, storable
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.settings import Settings
 from hearth.server.core.timestamps import now
@@ -181,7 +181,7 @@ async def _update(settings: Settings, post: Post, update: Update, slug: str | No
     if post.deleted_at is not None:
         raise InvalidRequest(f"{permalink(settings, post)} is deleted; undelete it first")
     previous = post.properties
-    properties = apply_update(previous, update)
+    properties = storable(apply_update(previous, update))
     _check_items("properties", properties)
     status, visibility = publication_state(properties)
     published = _published(properties) if "published" in properties else None

@@ -14,6 +14,9 @@ Atom and JSON Feed page with `?before=<cursor>` (the home page's keyset cursors)
 next page with rel=next / `next_url`; RSS has no paging and always shows the latest page.
 When a WebSub hub is configured every feed names it (rel=hub) and itself (rel=self), in the
 document and in `Link` headers, which is what subscribers and hubs look for.
+
+Every feed page is offered to the page cache (`hearth.server.core.page_cache`) under the
+listings' generation, which every post change moves.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from hearth.server.core.caching import conditional
 from hearth.server.core.features import Feature
 from hearth.server.core.media.files import stored_files
 from hearth.server.core.models import Media, Post
+from hearth.server.core.page_generations import LISTINGS
 from hearth.server.core.render import EntryView, OwnerCard, entry_view, owner_card
 from hearth.server.core.scheduled import last_shown_change
 from hearth.server.core.settings import Settings
@@ -405,7 +409,7 @@ def _serve(fmt: FeedFormat) -> Callable[[Request], Awaitable[Response]]:
         response = Response(
             fmt.render(page), media_type=f"{fmt.media_type}; charset=utf-8", headers=headers
         )
-        return conditional(request, response, page.last_modified)
+        return conditional(request, response, page.last_modified, shared_as=LISTINGS)
 
     endpoint.__name__ = f"feed_{fmt.path.replace('.', '_')}"
     return endpoint

@@ -8,6 +8,10 @@ them (`hearth.server.core.post_access`); tag pages, like the feeds, list public 
 Every answer that depends on the viewer goes out marked so (`varies_by_viewer`: Vary:
 Cookie, and `Cache-Control: private` for a signed-in viewer), redirects included: a shared
 cache must never hand one viewer's answer to another.
+
+Each page is offered to the site's own page cache (`hearth.server.core.page_cache`), which
+keeps it for readers without cookies only: listings under the listings' generation, a post's
+permalink, tombstone and short link under the post's (`core.page_generations`).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from tortoise.queryset import QuerySet
 
 from hearth.server.contexts import with_contexts
 from hearth.server.core import posts
-from hearth.server.core.caching import conditional
+from hearth.server.core.caching import conditional, share
 from hearth.server.core.features import Feature, PermalinkNote
 from hearth.server.core.models import PathRedirect, Post
+from hearth.server.core.page_generations import LISTINGS, post_scope
 from hearth.server.core.post_access import Access, access_to, listed_for
 from hearth.server.core.publication import Visibility
 from hearth.server.core.render import entry_view
@@ -83,7 +88,8 @@ async def _paged_feed(
     }
     response = await render(request, template, context, links=links)
     viewer = await viewer_of(request)
-    return conditional(request, response, _validator_time(viewer, _newest(page.posts)))
+    changed = _validator_time(viewer, _newest(page.posts))
+    return conditional(request, response, changed, shared_as=LISTINGS)
 
 
 async def home(request: Request) -> Response:
@@ -137,7 +143,7 @@ async def show_post(request: Request, post: Post) -> Response:
     viewer = await viewer_of(request)
     access = await access_to(viewer, post)
     if access == Access.GONE:
-        return await error_page(request, 410, "Deleted", "This post was deleted.")
+        return await _tombstone(request, post)
     if access == Access.NOT_FOUND:
         return await not_found(request)
     view = (await with_contexts([entry_view(post, settings)]))[0]
@@ -149,7 +155,15 @@ async def show_post(request: Request, post: Post) -> Response:
     response = await render(request, "entry.html", context, links=[shortlink], headers=headers)
     # A new reply changes the page although the post did not: Last-Modified covers both.
     changed = max(post.modified_at, post.published, responses.updated or post.modified_at)
-    return conditional(request, response, _validator_time(viewer, changed))
+    return conditional(
+        request, response, _validator_time(viewer, changed), shared_as=post_scope(post.id)
+    )
+
+
+async def _tombstone(request: Request, post: Post) -> Response:
+    response = await error_page(request, 410, "Deleted", "This post was deleted.")
+    share(request, response, post_scope(post.id))
+    return response
 
 
 async def _notes(request: Request, post: Post) -> list[PermalinkNote]:
@@ -168,10 +182,12 @@ async def shortlink(request: Request) -> Response:
     viewer = await viewer_of(request)
     access = await access_to(viewer, post)
     if access == Access.GONE:
-        return await error_page(request, 410, "Deleted", "This post was deleted.")
+        return await _tombstone(request, post)
     if access == Access.NOT_FOUND:
         return await not_found(request)
-    return _moved(request, viewer, post)
+    response = _moved(request, viewer, post)
+    share(request, response, post_scope(post.id))
+    return response
 
 
 async def not_found(request: Request, exc: Exception | None = None) -> Response:

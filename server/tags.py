@@ -14,7 +14,9 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from hearth.server.core import posts
+from hearth.server.core.caching import share
 from hearth.server.core.models import PostCategory
+from hearth.server.core.page_generations import LISTINGS
 from hearth.server.core.web import render
 
 
@@ -38,4 +40,6 @@ async def tag_counts() -> list[TagCount]:
 
 
 async def tags_page(request: Request) -> Response:
-    return await render(request, "tags.html", {"tags": await tag_counts()})
+    response = await render(request, "tags.html", {"tags": await tag_counts()})
+    share(request, response, LISTINGS)
+    return response

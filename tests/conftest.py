@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +24,46 @@ from hearth.server.core.db import migrate
 from hearth.server.core.models import Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
+from tests import stores
 from tests.server.admin.admin_helpers import FAST_HASHER, PASSWORD, csrf_in, post_login
 
 BASE_URL = "https://example.test/"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (`HEARTH_TEST_STORE=postgres`, see tests/stores.py) runs the
+    tests that touch the database; the others ran in the first pass and would only repeat."""
+    if not stores.on_postgres():
+        return
+    kept = [item for item in items if stores.touches_database(item)]
+    dropped = [item for item in items if not stores.touches_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """On the PostgreSQL pass, the URL of the run's schema (migrated once, dropped after)."""
+    if not stores.on_postgres():
+        yield None
+        return
+    wiring.install(wiring.features())  # the silos' tables too
+    server = stores.server_url()
+    yield stores.prepare_schema(server, tmp_path_factory.mktemp("pg"))
+    stores.drop_schema(server)
+
+
+@pytest.fixture(autouse=True)
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """On the PostgreSQL pass, every test that touches the database starts with empty tables,
+    and `hearth` commands it starts open the same schema (through HEARTH_DATABASE_URL)."""
+    if not stores.on_postgres() or not stores.touches_database(request.node):
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    stores.empty_tables(url)
+    monkeypatch.setenv("HEARTH_DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +74,13 @@ def installed_features() -> None:
 
 
 @pytest.fixture(name="settings")
-def settings_fixture(tmp_path: Path) -> Settings:
+def settings_fixture(tmp_path: Path, store: str | None) -> Settings:
+    """The site's settings: a data dir of the test's own, and the database of the pass
+    (SQLite in that data dir, or the PostgreSQL pass's emptied schema)."""
     return Settings(
         url=BASE_URL,
         data_dir=tmp_path / "data",
+        database_url=store,
         name="Alice Example",
         photo="https://example.test/alice.jpg",
         note="Writes things.",
@@ -120,3 +160,53 @@ async def post_fixture(app: Starlette) -> Post:
     """A public note at https://example.test/2026/05/hello."""
     published = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
     return await create_post({"content": ["Hello, world"]}, slug="hello", published=published)
+
+
+# Hypothesis profiles (the property tests: tests/**/test_*_properties.py) ---------------------
+
+
+def _register_hypothesis_profiles() -> None:
+    """`ci` (the default) and `long`, chosen with HYPOTHESIS_PROFILE.
+
+    `ci` is bounded (every property test together well under a minute on CI's two cores) and
+    derandomized: each run tries the same inputs, so a failure in CI fails again locally, and
+    it keeps no example database. `long` is for a local hunt, random each run, its failures
+    kept and replayed first next time: `HYPOTHESIS_PROFILE=long pytest tests -k properties`.
+    Hypothesis's own files (that database, its caches, the patches it writes for a failure)
+    go under the system's temp dir, never into the checkout as `.hypothesis/`.
+    """
+    import os
+    import tempfile
+
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    home = os.path.join(tempfile.gettempdir(), "hearth-hypothesis")
+    set_hypothesis_home_dir(home)
+
+    hypothesis_settings.register_profile(
+        "ci",
+        max_examples=100,
+        derandomize=True,
+        database=None,
+        # Requests through the app take milliseconds and a shared runner stalls at times:
+        # the example count bounds the time, not a per-example deadline.
+        deadline=None,
+        print_blob=True,
+        # Generating nested JSON or HTML trees can be slow on a loaded runner; that is no bug.
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    hypothesis_settings.register_profile(
+        "long",
+        max_examples=5000,
+        deadline=None,
+        print_blob=True,
+        database=DirectoryBasedExampleDatabase(os.path.join(home, "examples")),
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_register_hypothesis_profiles()

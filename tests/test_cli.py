@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The commands open the database themselves: the PostgreSQL pass runs these too.
+pytestmark = pytest.mark.store
+
 
 def hearth(
     data_dir: Path, *args: str, stdin: str | None = None
@@ -45,6 +48,7 @@ def test_serve_help_lists_its_options(data_dir: Path) -> None:
         assert option in result.stdout
 
 
+@pytest.mark.one_store
 def test_migrate_creates_the_database(data_dir: Path) -> None:
     """`hearth migrate` creates the data dir and the SQLite file, and is safe to repeat."""
     assert hearth(data_dir, "migrate").returncode == 0

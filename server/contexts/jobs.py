@@ -24,7 +24,7 @@ from hearth.server.contexts.display import needs_fetch
 from hearth.server.contexts.fetching import Unavailable, load_context
 from hearth.server.contexts.reading import LinkContext
 from hearth.server.contexts.tables import StoredContext
-from hearth.server.core import job_queue
+from hearth.server.core import job_queue, page_changes
 from hearth.server.core.events import PostChange
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Handler, JobContext
@@ -55,7 +55,8 @@ async def queue_on_change(change: PostChange) -> None:
         if len(url) > MAX_URL or _fresh(await StoredContext.get_or_none(url_hash=url_hash(url))):
             continue
         key = f"{KIND}:{change.key}:{url_hash(url)}"
-        await job_queue.enqueue(KIND, {"url": url}, key=key, max_attempts=MAX_ATTEMPTS)
+        payload = {"url": url, "post_id": change.post.id}  # whose pages show it
+        await job_queue.enqueue(KIND, payload, key=key, max_attempts=MAX_ATTEMPTS)
 
 
 def _url_or_none(value: str | None) -> str | None:
@@ -89,6 +90,14 @@ async def fetch_and_store(ctx: JobContext, payload: dict[str, Any]) -> None:
     url = payload.get("url")
     if not isinstance(url, str) or not url:
         raise job_queue.PermanentFailure(f"{KIND} needs a url")
+    # The post's pages may have been rendered without it: they change once it is stored
+    # (here or by another post's job), bumped when this job ends. A job queued before jobs
+    # named their post changes every page.
+    post_id = payload.get("post_id")
+    if isinstance(post_id, int):
+        page_changes.changed(post_id)
+    else:
+        page_changes.changed(site=True)
     if _fresh(await StoredContext.get_or_none(url_hash=url_hash(url))):
         return  # another post's job fetched it meanwhile
     try:

@@ -21,6 +21,7 @@ from hearth.server.core.mf2 import (
     plain,
     properties,
     url_values,
+    values_of,
 )
 
 
@@ -46,7 +47,7 @@ def _card(card: Mapping[str, Any], base: str) -> Author:
 
 
 def _top_cards(mf2: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [item for item in mf2.get("items") or [] if "h-card" in item_types(item)]
+    return [item for item in values_of(mf2, "items") if "h-card" in item_types(item)]
 
 
 def find_author(
@@ -64,7 +65,8 @@ def find_author(
     with no authorship at all is its own h-card: the one whose url is the page, else the
     only one.
     """
-    values = properties(entry).get("author") or properties(feed).get("author") or []
+    # A stranger's mf2 may hold any JSON where a list should be: such values are skipped.
+    values = values_of(properties(entry), "author") or values_of(properties(feed), "author")
     author_page = None
     if values:
         first = values[0]
@@ -75,8 +77,9 @@ def find_author(
             return Author(name=plain(text))
         author_page = normalize_url(text, url, keep_fragment=True)
     if author_page is None:
-        rel_author = (mf2.get("rels") or {}).get("author") or []
-        author_page = normalize_url(rel_author[0], url) if rel_author else None
+        rel_author = values_of(mf2.get("rels"), "author")
+        first_rel = rel_author[0] if rel_author else None
+        author_page = normalize_url(first_rel, url) if isinstance(first_rel, str) else None
     cards = _top_cards(mf2)
     if author_page is not None:
         for card in cards:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hearth.server.core import page_changes
 from hearth.server.core.models import Post
 from hearth.server.core.scheduled import queue_announcement
 from hearth.server.core.settings import Settings
@@ -73,6 +74,8 @@ async def post_changed(
 ) -> None:
     """Tell every listener of a stored change to `post`, in the order they were set; for a
     scheduled post, queue its announcement instead (see the module docstring)."""
+    # Its pages and every listing change (bumped after the commit: core.page_changes).
+    page_changes.changed(post.id)
     if post.is_scheduled():
         if post.deleted_at is None:
             # Idempotent per post and time: every edit of a scheduled post finds the job.

@@ -13,10 +13,23 @@ A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
   DONE or DEAD is *not* queued again (the effect happened, or we gave up on it); a caller that
   wants a new effect must use a new key, e.g. one that includes the post's update time.
   `revive` is the one way back from DEAD: it requeues jobs that died of a cause since cured.
-* `claim` leases a due job to one worker for `lease_seconds`. On PostgreSQL it locks the row with
-  `SELECT ... FOR UPDATE SKIP LOCKED`, so parallel workers pass over each other's rows instead
-  of queueing behind them; everywhere the claim itself is a compare-and-set UPDATE, so even two
-  claimers that picked the same row cannot both win.
+* `claim_many` leases up to n due jobs to one worker for `lease_seconds` in one statement
+  (`WITH picked AS MATERIALIZED (SELECT ... LIMIT n) UPDATE jobs ... RETURNING ...`), so a
+  worker with n free slots pays one round trip and one commit for n jobs; `claim` is the
+  same for one job. On PostgreSQL the SELECT locks its rows `FOR UPDATE SKIP LOCKED`, so
+  parallel workers pass over each other's rows instead of queueing behind them; on SQLite
+  the statement runs under the database's single write lock, so two claimers never see the
+  same row as due. Everywhere the UPDATE checks again that each row is claimable, a
+  compare-and-set.
+* `complete_many` records several successes in one statement (one commit), and
+  `extend_leases` renews several leases so; `complete` and `extend_lease` are the same for
+  one job. Each row is still fenced by its own lease (below): the batch returns which jobs
+  it changed, and a job whose lease was lost is left alone while the others are recorded.
+* `enqueue` (and anything that makes a job due again: a retry, a postponement, a release,
+  `revive`) wakes the workers of this process that wait on `wake_on_enqueue`, so an idle
+  `hearth serve` runs a job it queued at once instead of at its next look at the database.
+  `next_due` tells an idle worker when the earliest job comes due, so it sleeps until then
+  instead of polling.
 * `postpone` is for "not now, try again at T; this was not an attempt": a handler raises
   `Postpone` when the job waits on something outside it that ends by itself (a silo
   account's rate-limit pause), so waiting never uses up `max_attempts`. The job runs at a
@@ -26,17 +39,17 @@ A job is a row in `jobs` (`hearth.server.core.models.Job`). Its life:
   postponed without a break for longer than `POSTPONE_LIMIT` (a handler that postpones by
   mistake) has its attempts counted again and ends DEAD like any failing job.
 * A lease also records the process that holds it (`lease_process`, a `ProcessId`: host name,
-  pid, and that run's start: boot id, pid namespace and start time). `claim` first takes
+  pid, and that run's start: boot id, pid namespace and start time). A claim first takes
   back the jobs of a holder on its own host that is provably gone (`process_gone`: no such
   pid, a zombie, or the pid now names a later process), so a worker killed with `kill -9`
   holds up its job only until the next worker on that host polls, not for the whole lease.
   A holder that is alive, however slow, keeps its lease; one on another host (or where the
   start cannot be read: not Linux) is judged by its lease alone, since its pid means
   nothing here. The taken-back attempt stays counted, as when a lease runs out.
-* `complete`, `fail`, `release`, `postpone` and `extend_lease` only act while the caller
-  still holds the lease; they return False otherwise. The lease owner plus the attempt number
-  form a fencing token: a worker whose lease expired and was taken over cannot clobber the new
-  owner's state.
+* `complete`, `fail`, `release`, `postpone` and `extend_lease` (and their batch forms) only
+  act while the caller still holds the lease; they return False otherwise. The lease owner
+  plus the attempt number form a fencing token: a worker whose lease expired and was taken
+  over cannot clobber the new owner's state.
 
 Delivery is at least once: a worker that dies after its side effect but before `complete` runs
 the job again once the lease expires or its process is seen gone, so handlers must tolerate
@@ -46,17 +59,20 @@ in sync (NTP) to well within the lease time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import socket
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -71,8 +87,9 @@ BACKOFF_CAP = 6 * 3600.0
 RETRY_AFTER_CAP = 24 * 3600.0
 # Errors are kept for the admin dashboard; an HTML error page must not bloat the row.
 MAX_ERROR_CHARS = 4000
-# How many due rows a compare-and-set claim tries per round before it looks again.
-_CAS_CANDIDATES = 8
+# Most jobs one statement completes or renews (SQLite allows 32766 parameters; this stays
+# far below, and keeps each statement short).
+MAX_BATCH = 200
 # A postponed job starts at a random moment in a window after its time: a tenth of the wait,
 # at least a few seconds (short waits still spread) and at most five minutes (long ones
 # still start soon after they end).
@@ -246,6 +263,28 @@ def next_slot(after: datetime, period_seconds: float) -> tuple[int, datetime]:
     return slot, datetime.fromtimestamp(slot * period, UTC)
 
 
+# The events of this process's idle workers (`wake_on_enqueue`), set when a job may be due.
+_waiting: set[asyncio.Event] = set()
+
+
+@contextmanager
+def wake_on_enqueue(event: asyncio.Event) -> Iterator[asyncio.Event]:
+    """Set `event` while the block runs whenever this process queues a job or makes one due
+    again (a retry, a postponement, a release, `revive`): a worker waits on it instead of
+    polling. Inside a caller's transaction the job may not be committed yet when the event
+    is set; the worker then finds it at its next look, soon after (see `job_worker`)."""
+    _waiting.add(event)
+    try:
+        yield event
+    finally:
+        _waiting.discard(event)
+
+
+def _announce() -> None:
+    for event in tuple(_waiting):
+        event.set()
+
+
 async def enqueue(
     kind: str,
     payload: dict[str, Any],
@@ -269,26 +308,21 @@ async def enqueue(
         # A savepoint when the caller is inside a transaction: on PostgreSQL a failed INSERT
         # would otherwise abort the caller's whole transaction along with our lookup below.
         async with in_transaction():
-            return await Job.create(
+            job = await Job.create(
                 kind=kind,
                 payload=payload,
                 idempotency_key=key,
                 run_at=_utc(run_at),
                 max_attempts=max_attempts,
             )
+        _announce()
+        return job
     except IntegrityError:
         # Another enqueue of the same key won the race between our lookup and insert.
         existing = await Job.get_or_none(idempotency_key=key)
         if existing is None:
             raise
         return existing
-
-
-def _claimable(now: datetime) -> Q:
-    # Due queued jobs, and running jobs whose worker stopped renewing its lease.
-    return Q(state=JobState.QUEUED, run_at__lte=now) | Q(
-        state=JobState.RUNNING, lease_expires_at__lt=now
-    )
 
 
 async def take_back(
@@ -348,74 +382,218 @@ async def claim(
 ) -> Job | None:
     """Lease the next due job (of one of `kinds`, or any kind) to `worker_id`, or None.
 
-    The lease records `process` (default this one) as its holder. Unless `take_back_first`
-    is False, the jobs of provably dead holders on this host are taken back first
-    (`take_back`). The returned job has `attempts` already counted. A job whose lease ran
-    out on its last attempt (its worker kept dying) goes DEAD here instead of running yet
-    again.
-    """
-    now = _utc(now)
-    if kinds is not None and not kinds:
-        return None
-    process = process or this_process()
-    if take_back_first:
-        await take_back(kinds, process=process, now=now)
-    while True:
-        job = await _claim_once(worker_id, kinds, lease_seconds, now, process)
-        if job is None or job.attempts <= job.max_attempts:
-            return job
-        error = "lease expired on the last attempt: the worker died or hung"
-        await fail(job, worker_id, error, permanent=True, now=now)
+    `claim_many` for one job: see there."""
+    jobs = await claim_many(
+        worker_id,
+        kinds,
+        lease_seconds,
+        1,
+        now,
+        process=process,
+        take_back_first=take_back_first,
+    )
+    return jobs[0] if jobs else None
 
 
-async def _claim_once(
+async def claim_many(
     worker_id: str,
     kinds: Collection[str] | None,
     lease_seconds: float,
+    limit: int,
+    now: datetime | None = None,
+    *,
+    process: ProcessId | None = None,
+    take_back_first: bool = True,
+) -> list[Job]:
+    """Lease up to `limit` due jobs (of one of `kinds`, or any kind) to `worker_id`, earliest
+    `run_at` first; [] if none is due.
+
+    The leases record `process` (default this one) as their holder. Unless `take_back_first`
+    is False, the jobs of provably dead holders on this host are taken back first
+    (`take_back`). The returned jobs have `attempts` already counted. A job whose lease ran
+    out on its last attempt (its worker kept dying) goes DEAD here instead of running yet
+    again, and another due job is claimed in its place.
+    """
+    now = _utc(now)
+    if limit < 1 or (kinds is not None and not kinds):
+        return []
+    process = process or this_process()
+    if take_back_first:
+        await take_back(kinds, process=process, now=now)
+    claimed: list[Job] = []
+    while len(claimed) < limit:
+        wanted = limit - len(claimed)
+        jobs = await _claim_rows(worker_id, kinds, lease_seconds, wanted, now, process)
+        exhausted = [job for job in jobs if job.attempts > job.max_attempts]
+        claimed += [job for job in jobs if job.attempts <= job.max_attempts]
+        for job in exhausted:
+            error = "lease expired on the last attempt: the worker died or hung"
+            await fail(job, worker_id, error, permanent=True, now=now)
+        if len(jobs) < wanted or not exhausted:
+            break  # the queue has no more due jobs, or we have all we asked for
+    return sorted(claimed, key=lambda job: (job.run_at, job.id))
+
+
+# The hot path (claiming, completing, renewing, looking for the next due job) is raw SQL on
+# the model's connection: one statement each, without building a model query per call. Only
+# placeholders, column names and JobState values are put into the text; values are bound.
+
+
+class _Params:
+    """Positional parameters for raw SQL in the connection's own style (`?` or `$n`)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.numbered = dialect == "postgres"
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.numbered else "?"
+
+    def each(self, values: Iterable[Any]) -> str:
+        return ", ".join(self(value) for value in values)
+
+
+def _db() -> BaseDBAsyncClient:
+    # The model's connection: the caller's open transaction, if there is one.
+    db: BaseDBAsyncClient = Job._meta.db
+    return db
+
+
+def _columns() -> str:
+    return ", ".join(Job._meta.db_fields)
+
+
+def _claimable_sql(p: _Params, now: datetime, kinds: Collection[str] | None) -> str:
+    """Due queued jobs, and running jobs whose worker stopped renewing its lease (SQL)."""
+    due = (
+        f"((state = '{JobState.QUEUED.value}' AND run_at <= {p(now)})"
+        f" OR (state = '{JobState.RUNNING.value}' AND lease_expires_at < {p(now)}))"
+    )
+    return due if kinds is None else f"{due} AND kind IN ({p.each(sorted(kinds))})"
+
+
+async def _claim_rows(
+    worker_id: str,
+    kinds: Collection[str] | None,
+    lease_seconds: float,
+    limit: int,
     now: datetime,
     process: ProcessId,
-) -> Job | None:
-    due = Job.filter(_claimable(now)).order_by("run_at", "id")
-    if kinds is not None:
-        due = due.filter(kind__in=list(kinds))
-    if Job._meta.db.capabilities.support_for_update:
-        # PostgreSQL: the row lock (skipping rows other workers hold) makes the UPDATE below
-        # succeed unless our own lease code is wrong; it stays a CAS as a second guard.
-        async with in_transaction() as conn:
-            # Queries below (and in _take) run on `conn` too: Tortoise routes them to the
-            # task's open transaction, so the row lock is held until the UPDATE commits.
-            job = await due.select_for_update(skip_locked=True).using_db(conn).first()
-            if job is None:
-                return None
-            return job if await _take(job, worker_id, lease_seconds, now, process) else None
-    # SQLite has no row locks: try a few due rows; a lost race just moves on to the next one.
-    while True:
-        candidates = await due.limit(_CAS_CANDIDATES)
-        if not candidates:
-            return None
-        for job in candidates:
-            if await _take(job, worker_id, lease_seconds, now, process):
-                return job
+) -> list[Job]:
+    """One UPDATE ... RETURNING that leases up to `limit` claimable rows.
+
+    The SELECT in the WITH picks the rows, once: a materialized CTE, because PostgreSQL may
+    run a LIMIT subquery under `IN (...)` more than once and so lease more than `limit`
+    rows. The UPDATE checks each row again (a compare-and-set), so a row that stopped being
+    claimable in between is not taken. On SQLite the statement holds the write lock from
+    the SELECT to the commit; on PostgreSQL the SELECT locks its rows and skips rows another
+    claimer has locked (`SKIP LOCKED`).
+    """
+    db = _db()
+    p = _Params(db.capabilities.dialect)
+    # Parameters are numbered in the order they are made: build the text from left to right.
+    lock = " FOR UPDATE SKIP LOCKED" if db.capabilities.support_for_update else ""
+    picked = (
+        f"WITH picked AS MATERIALIZED (SELECT id FROM jobs"  # noqa: S608
+        f" WHERE {_claimable_sql(p, now, kinds)} ORDER BY run_at, id LIMIT {p(limit)}{lock})"
+    )
+    assignments = (
+        f"state = '{JobState.RUNNING.value}', attempts = attempts + 1,"
+        f" lease_owner = {p(worker_id)}, lease_process = {p(str(process))},"
+        f" lease_expires_at = {p(now + timedelta(seconds=lease_seconds))},"
+        f" updated_at = {p(now)}"
+    )
+    query = (
+        f"{picked} UPDATE jobs SET {assignments} WHERE id IN (SELECT id FROM picked)"  # noqa: S608
+        f" AND {_claimable_sql(p, now, kinds)} RETURNING {_columns()}"
+    )
+    rows = await db.execute_query_dict(query, p.values)
+    return [Job._init_from_db(**row) for row in rows]
 
 
-async def _take(
-    job: Job, worker_id: str, lease_seconds: float, now: datetime, process: ProcessId
-) -> bool:
-    """Compare-and-set: lease `job` if it is still claimable and unchanged since we read it."""
+async def _owned_many(jobs: Sequence[Job], worker_id: str, assignments: dict[str, Any]) -> set[int]:
+    """Set `assignments` on each of `jobs` that `worker_id` still holds at its attempt, in
+    one statement; the ids changed. The jobs' objects are updated to match."""
+    if not jobs:
+        return set()
+    db = _db()
+    p = _Params(db.capabilities.dialect)
+    # Parameters are numbered in the order they are made: build the text from left to right.
+    values = ", ".join(f"{column} = {p(value)}" for column, value in assignments.items())
+    owner = p(worker_id)
+    # Each row's own fencing token: this worker and this attempt.
+    fenced = " OR ".join(f"(id = {p(job.id)} AND attempts = {p(job.attempts)})" for job in jobs)
+    query = (
+        f"UPDATE jobs SET {values} WHERE state = '{JobState.RUNNING.value}'"  # noqa: S608
+        f" AND lease_owner = {owner} AND ({fenced}) RETURNING id"
+    )
+    changed = {int(row["id"]) for row in await db.execute_query_dict(query, p.values)}
+    for job in jobs:
+        if job.id in changed:
+            job.update_from_dict(assignments)
+    return changed
+
+
+def _batches(jobs: Sequence[Job]) -> Iterable[Sequence[Job]]:
+    # Bounds the statement's size (and SQLite's parameter count) whatever the caller passes.
+    for start in range(0, len(jobs), MAX_BATCH):
+        yield jobs[start : start + MAX_BATCH]
+
+
+async def complete_many(
+    jobs: Sequence[Job], worker_id: str, *, now: datetime | None = None
+) -> set[int]:
+    """Mark DONE each of `jobs` whose lease `worker_id` still holds, in one statement per
+    `MAX_BATCH` jobs; returns the ids marked (the others' leases were lost)."""
+    now = _utc(now)
     values: dict[str, Any] = {
-        "state": JobState.RUNNING,
-        "lease_owner": worker_id,
-        "lease_process": str(process),
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "state": JobState.DONE,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "lease_process": None,
+        "finished_at": now,
         "updated_at": now,
     }
-    taken = await Job.filter(_claimable(now), id=job.id, attempts=job.attempts).update(
-        attempts=F("attempts") + 1, **values
+    done: set[int] = set()
+    for batch in _batches(jobs):
+        done |= await _owned_many(batch, worker_id, values)
+    return done
+
+
+async def extend_leases(
+    jobs: Sequence[Job], worker_id: str, lease_seconds: float, *, now: datetime | None = None
+) -> set[int]:
+    """Renew the leases `worker_id` still holds among `jobs`; returns their ids (a job not
+    among them has lost its lease)."""
+    now = _utc(now)
+    values = {"lease_expires_at": now + timedelta(seconds=lease_seconds), "updated_at": now}
+    held: set[int] = set()
+    for batch in _batches(jobs):
+        held |= await _owned_many(batch, worker_id, values)
+    return held
+
+
+async def next_due(kinds: Collection[str] | None = None) -> datetime | None:
+    """When the earliest queued job (of `kinds`) comes due, or a running one's lease runs out
+    (it is claimable then); None if there is neither. One read, no lock: for idle workers."""
+    if kinds is not None and not kinds:
+        return None
+    db = _db()
+    p = _Params(db.capabilities.dialect)
+
+    def due(column: str, state: JobState) -> str:  # each use binds its own parameters
+        only = "" if kinds is None else f" AND kind IN ({p.each(sorted(kinds))})"
+        return f"SELECT MIN({column}) AS due FROM jobs WHERE state = '{state.value}'{only}"  # noqa: S608
+
+    query = (
+        f"{due('run_at', JobState.QUEUED)} UNION ALL {due('lease_expires_at', JobState.RUNNING)}"
     )
-    if taken:
-        # Keep the caller's object in step with the row it now owns.
-        job.update_from_dict({**values, "attempts": job.attempts + 1})
-    return bool(taken)
+    field = Job._meta.fields_map["run_at"]
+    rows = await db.execute_query_dict(query, p.values)
+    times = [field.to_python_value(row["due"]) for row in rows]
+    found = [_utc(t) for t in times if t is not None]
+    return min(found, default=None)
 
 
 async def _owned_update(
@@ -428,6 +606,8 @@ async def _owned_update(
     ).update(**values, **extra)
     if changed:
         job.update_from_dict({**values, "attempts": job.attempts - int(uncount)})
+        if values.get("state") == JobState.QUEUED:
+            _announce()  # a retry, a postponement or a release: due now or later
     return bool(changed)
 
 
@@ -435,21 +615,12 @@ async def extend_lease(
     job: Job, worker_id: str, lease_seconds: float, *, now: datetime | None = None
 ) -> bool:
     """Renew the lease of a job that is still running; False means the lease was lost."""
-    now = _utc(now)
-    expires = now + timedelta(seconds=lease_seconds)
-    return await _owned_update(job, worker_id, {"lease_expires_at": expires, "updated_at": now})
+    return job.id in await extend_leases([job], worker_id, lease_seconds, now=now)
 
 
 async def complete(job: Job, worker_id: str, *, now: datetime | None = None) -> bool:
     """Mark the job DONE."""
-    now = _utc(now)
-    values = {
-        "state": JobState.DONE,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "lease_process": None,
-    }
-    return await _owned_update(job, worker_id, {**values, "finished_at": now, "updated_at": now})
+    return job.id in await complete_many([job], worker_id, now=now)
 
 
 async def fail(
@@ -552,7 +723,7 @@ async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None 
     dead = Job.filter(
         state=JobState.DEAD, kind__startswith=kind_prefix, last_error__contains=error_contains
     )
-    return await dead.update(
+    revived = await dead.update(
         state=JobState.QUEUED,
         run_at=now,
         attempts=0,
@@ -563,6 +734,9 @@ async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None 
         last_error=None,
         updated_at=now,
     )
+    if revived:
+        _announce()
+    return revived
 
 
 async def job_counts() -> dict[str, int]:

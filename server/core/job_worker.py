@@ -6,10 +6,23 @@ other exception counts as a failed attempt (retried with backoff until `max_atte
 `Postpone` (a `Retry`) waits without counting the attempt: "not now", not "failed"
 (`job_queue.postpone`).
 
-While a handler runs, a heartbeat renews the job's lease every third of the lease time, so a
-long import is not taken over by another worker; if the lease is lost anyway (the database
-was unreachable for longer than the lease), the handler is cancelled because another worker
-may already be running the job.
+A worker runs up to `concurrency` jobs at once (most jobs wait on the network, so one
+process keeps many in flight). Whenever slots are free it claims that many due jobs in one
+statement (`job_queue.claim_many`), and the successes that end together are recorded in one
+statement too (`job_queue.complete_many`: a group commit, written while the next ones run);
+failures, retries and postponements are recorded one by one, each with its own error and
+backoff. A job is in its slot until its outcome is recorded.
+
+An idle worker does not poll in a loop. It sleeps until the earliest queued job comes due
+(`job_queue.next_due`, one read), until this process queues one (`job_queue.wake_on_enqueue`:
+`hearth serve` runs what its requests queue at once), or until it looks again for jobs other
+processes queued: soon after the queue ran dry, then less often, at least once per
+`poll_interval`.
+
+While a handler runs, its lease is renewed every third of the lease time (one statement for
+all the jobs in hand), so a long import is not taken over by another worker; if the lease is
+lost anyway (the database was unreachable for longer than the lease), the handler is
+cancelled because another worker may already be running the job.
 
 A worker killed outright (`kill -9`, the OOM killer) cannot release its jobs. Each lease
 records the holding process (`job_queue.ProcessId`), and every worker, about once per
@@ -31,9 +44,10 @@ import secrets
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -68,6 +82,79 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+# Jobs one worker runs at once unless told otherwise: enough to keep tens of network-bound
+# jobs (webmention verifications, pings) in flight, few enough for one process's memory and
+# one SQLite connection.
+DEFAULT_CONCURRENCY = 16
+# An idle worker's first look for other processes' jobs after the queue ran dry; each look
+# that finds none doubles the wait, up to `poll_interval`.
+FIRST_IDLE_WAIT = 0.05
+# Sleeping until a job's `run_at` wakes this much after it, so the claim finds it due.
+DUE_SLACK = 0.001
+
+
+@dataclass(eq=False)  # each is itself (hashed by identity), however alike two look
+class _InHand:
+    """A claimed job whose handler runs."""
+
+    job: Job
+    task: asyncio.Task[None]
+    lost: bool = False  # the lease went to another worker: the outcome is not ours to record
+    stopped: bool = False  # cancelled by our shutdown, after the grace period
+
+
+class _Backoff:
+    """Idle waits: `first`, doubling up to `longest`; `reset` when work turns up."""
+
+    def __init__(self, first: float, longest: float) -> None:
+        self.first = min(first, longest)
+        self.longest = longest
+        self._next = self.first
+
+    def reset(self) -> None:
+        self._next = self.first
+
+    def next(self) -> float:
+        wait = self._next
+        self._next = min(wait * 2, self.longest)
+        return wait
+
+
+class _GroupCommit:
+    """Successes recorded together: each waits for the next write, which takes every success
+    that came in meanwhile (`job_queue.complete_many`: one statement, one commit)."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self._waiting: list[tuple[Job, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def complete(self, job: Job) -> bool:
+        """`job_queue.complete`, in the next batch."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((job, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    done = await job_queue.complete_many([job for job, _ in batch], self.worker_id)
+                except Exception as exc:  # each waiter reports it as its own
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for job, future in batch:
+                        if not future.done():
+                            future.set_result(job.id in done)
+        finally:
+            self._writer = None
+
+
 class Worker:
     """Runs jobs of every kind in the queue; kinds without a handler go DEAD.
 
@@ -84,7 +171,7 @@ class Worker:
         http: httpx.AsyncClient | None = None,
         worker_id: str | None = None,
         poll_interval: float = 1.0,
-        concurrency: int = 1,
+        concurrency: int = DEFAULT_CONCURRENCY,
         grace_period: float = 30.0,
         lease_seconds: float | None = None,
     ) -> None:
@@ -104,6 +191,13 @@ class Worker:
         # Recorded with each lease: who holds it, so it can be taken back once we are gone.
         self.process = job_queue.this_process()
         self._next_take_back = 0.0
+        self._successes = _GroupCommit(self.worker_id)
+        # The jobs being run (each task runs one job and records its outcome), and the
+        # handlers among them still running (their leases are renewed).
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_hand: set[_InHand] = set()
+        # Set when there may be work: a job queued in this process, a slot freed, a stop.
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then wind down gracefully and return."""
@@ -111,54 +205,146 @@ class Worker:
             "worker %s started (concurrency %d, process %s)",
             self.worker_id, self.concurrency, self.process,
         )  # fmt: skip
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.concurrency):
-                group.create_task(self._slot(stop))
+        self._wake = asyncio.Event()
+        relay = asyncio.create_task(self._wake_on(stop))
+        try:
+            with job_queue.wake_on_enqueue(self._wake):
+                async with self._heartbeat():
+                    try:
+                        await self._dispatch(stop)
+                    except asyncio.CancelledError:
+                        # Torn down (e.g. asyncio.run interrupted): do what a stop with no
+                        # grace left would do, then let the cancellation go on.
+                        await self._abandon()
+                        raise
+                    await self._wind_down()
+        finally:
+            relay.cancel()
         log.info("worker %s stopped", self.worker_id)
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False if there was none."""
-        return await self._run_one(asyncio.Event())
+        jobs = await self._claim(1)
+        if not jobs:
+            return False
+        async with self._heartbeat():
+            await self._run_job(jobs[0])
+        return True
 
-    async def _slot(self, stop: asyncio.Event) -> None:
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
+    # Claiming ------------------------------------------------------------------------
+
+    async def _dispatch(self, stop: asyncio.Event) -> None:
+        """Keep the slots busy until `stop`: claim as many due jobs as slots are free."""
+        idle = _Backoff(FIRST_IDLE_WAIT, self.poll_interval)
         while not stop.is_set():
+            free = await self._free_slots(stop)
+            if not free:
+                continue  # stopping
+            # Cleared before the claim: a job queued from here on wakes the wait below.
+            self._wake.clear()
+            claimed_at = job_queue.utcnow()
             try:
-                ran = await self._run_one(stop)
+                jobs = await self._claim(free)
+                if jobs:
+                    idle.reset()
+                    self._start(jobs, stop)
+                if len(jobs) < free:  # none left due: wait for more, or for a job to end
+                    await self._wait_for_work(stop, idle, claimed_at)
             except Exception:
-                # Usually the database is unreachable; keep polling rather than exit, and
-                # let lease expiry hand any job we were holding to whoever gets there.
+                # Usually the database is unreachable; keep trying rather than exit, and let
+                # lease expiry hand any job we were holding to whoever gets there.
                 log.exception("worker %s: job queue error", self.worker_id)
-                ran = False
-            if not ran:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.poll_interval)
+                await self._sleep(self.poll_interval)
 
-    async def _run_one(self, stop: asyncio.Event) -> bool:
-        job = await job_queue.claim(
+    async def _claim(self, limit: int) -> list[Job]:
+        return await job_queue.claim_many(
             self.worker_id,
             None,
             self.lease_seconds,
+            limit,
             process=self.process,
             take_back_first=self._take_back_due(),
         )
-        if job is None:
-            return False
-        if stop.is_set():
-            await job_queue.release(job, self.worker_id)
-        else:
-            await self._execute(job, stop)
-        return True
+
+    async def _free_slots(self, stop: asyncio.Event) -> int:
+        """The number of free slots, once there is one (0 if stopping)."""
+        while len(self._tasks) >= self.concurrency and not stop.is_set():
+            self._wake.clear()
+            await self._wake.wait()  # a job ended (or stop, or a job queued: look again)
+        # Jobs that ended together free their slots together: claim for all of them.
+        await asyncio.sleep(0)
+        return 0 if stop.is_set() else self.concurrency - len(self._tasks)
 
     def _take_back_due(self) -> bool:
-        """Whether this claim should first look for jobs of dead workers: once a poll interval,
-        whatever the number of slots (the first claim always does)."""
+        """Whether to look for jobs of dead workers now: once a poll interval, whatever the
+        number of slots (the first claim always does)."""
         now = time.monotonic()
         if now < self._next_take_back:
             return False
         self._next_take_back = now + self.poll_interval
         return True
 
+    async def _wait_for_work(
+        self, stop: asyncio.Event, idle: _Backoff, claimed_at: datetime
+    ) -> None:
+        """Return when a job may be due: at once if one is, else when the earliest comes due,
+        a job is queued in this process, or the next idle look is due (other processes queue
+        jobs too), whichever comes first. One read per look; nothing else touches the
+        database while the worker waits."""
+        while not stop.is_set() and not self._wake.is_set():
+            if self._take_back_due() and await job_queue.take_back(process=self.process):
+                return
+            due = await job_queue.next_due()
+            wait = idle.next()
+            if due is not None:
+                until = (due - job_queue.utcnow()).total_seconds()
+                # Due before the claim that found nothing: another worker's, or not yet
+                # committed when we looked; a job due since is worth a claim at once.
+                if until <= 0 and due > claimed_at:
+                    return
+                if 0 < until <= wait:
+                    await self._sleep(until + DUE_SLACK)
+                    return
+            if await self._sleep(wait):
+                # Something happened here: look again soon if the claim finds nothing (a job
+                # queued in a transaction is only claimable once that commits).
+                idle.reset()
+                return
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True if woken (a job queued here, a slot freed, a stop)."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        return self._wake.is_set()
+
+    # Running ------------------------------------------------------------------------
+
+    def _start(self, jobs: list[Job], stop: asyncio.Event) -> None:
+        for job in jobs:
+            task = asyncio.create_task(self._execute(job, stop), name=f"job-{job.id}-runner")
+            self._tasks.add(task)
+            task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()  # a free slot
+
     async def _execute(self, job: Job, stop: asyncio.Event) -> None:
+        """Run one claimed job (in its own task); errors recording it are logged."""
+        try:
+            if stop.is_set():  # claimed as the stop came
+                await job_queue.release(job, self.worker_id)
+            else:
+                await self._run_job(job)
+        except Exception:
+            # The lease ends on its own and the job runs again: at least once, not lost.
+            log.exception("worker %s: job %s: job queue error", self.worker_id, job.id)
+
+    async def _run_job(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         if handler is None:
             log.error("job %s: no handler for kind %r", job.id, job.kind)
@@ -167,47 +353,51 @@ class Worker:
             return
         context = JobContext(self.settings, self.http, job)
         task = asyncio.create_task(_call(handler, context, job.payload), name=f"job-{job.id}")
-        lease_lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(job, task, lease_lost))
+        hand = _InHand(job, task)
+        self._in_hand.add(hand)
         try:
-            cancelled = await self._wait(job, task, stop)
+            await asyncio.wait({task})
         except asyncio.CancelledError:
-            # The worker itself is being torn down (e.g. asyncio.run interrupted): do what a
-            # stop with no grace left would do, then let the cancellation go on.
+            # Torn down: the handler is cancelled, the job given back untried.
             task.cancel()
             await asyncio.wait({task})
             await job_queue.release(job, self.worker_id)
             raise
         finally:
-            heartbeat.cancel()
-            await asyncio.wait({heartbeat})
-        await self._settle(job, task, cancelled, lease_lost.is_set())
+            self._in_hand.discard(hand)
+        await self._settle(hand)
 
-    async def _wait(self, job: Job, task: asyncio.Task[None], stop: asyncio.Event) -> bool:
-        """Wait for the handler; on stop allow the grace period, then cancel it (True)."""
-        stopping = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not task.done():
-                log.info("job %s: stopping, waiting up to %ss", job.id, self.grace_period)
-                await asyncio.wait({task}, timeout=self.grace_period)
-        finally:
-            stopping.cancel()
-        if task.done():
-            return False
-        task.cancel()
-        await asyncio.wait({task})
-        return True
+    async def _wind_down(self) -> None:
+        """On stop: wait up to the grace period for the jobs in hand, then cancel the rest of
+        their handlers (their jobs are released, `_settle`)."""
+        if self._tasks:
+            log.info(
+                "worker %s: stopping, waiting up to %ss for %d jobs",
+                self.worker_id, self.grace_period, len(self._tasks),
+            )  # fmt: skip
+            await asyncio.wait(set(self._tasks), timeout=self.grace_period)
+        for hand in self._in_hand:
+            hand.stopped = True
+            hand.task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
 
-    async def _settle(
-        self, job: Job, task: asyncio.Task[None], cancelled: bool, lost: bool
-    ) -> None:
+    async def _abandon(self) -> None:
+        """Cancel every job task (each releases its job) and wait for them."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _settle(self, hand: _InHand) -> None:
         """Record the handler's outcome. Payloads are never logged: they may hold tokens."""
+        job, task = hand.job, hand.task
         where = f"job {job.id} ({job.kind}) attempt {job.attempts}/{job.max_attempts}"
-        if lost:
+        if hand.lost:
             log.warning("%s: lease lost to another worker; outcome discarded", where)
             return
-        if cancelled and task.cancelled():
+        if hand.stopped and task.cancelled():
             log.info("%s: cut short by shutdown, released", where)
             await job_queue.release(job, self.worker_id)
             return
@@ -217,7 +407,7 @@ class Worker:
         else:
             exc = task.exception()
         if exc is None:
-            recorded = await job_queue.complete(job, self.worker_id)
+            recorded = await self._successes.complete(job)
         elif isinstance(exc, job_queue.Postpone):
             log.info("%s: postponed %.0fs, attempt not counted: %s", where, exc.delay, exc)
             recorded = await job_queue.postpone(job, self.worker_id, str(exc), exc.delay)
@@ -237,19 +427,36 @@ class Worker:
         if not recorded:
             log.warning("%s: lease lost before the outcome was recorded", where)
 
-    async def _heartbeat(self, job: Job, task: asyncio.Task[None], lost: asyncio.Event) -> None:
-        while not task.done():
+    # Leases -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _heartbeat(self) -> AsyncIterator[None]:
+        """Renew the leases of the jobs in hand while the block runs."""
+        beat = asyncio.create_task(self._renew_leases())
+        try:
+            yield
+        finally:
+            beat.cancel()
+            await asyncio.wait({beat})
+
+    async def _renew_leases(self) -> None:
+        while True:
             await asyncio.sleep(self.lease_seconds / 3)
-            try:
-                held = await job_queue.extend_lease(job, self.worker_id, self.lease_seconds)
-            except Exception:
-                # A blip: the lease is still good for two more beats.
-                log.warning("job %s: could not renew lease", job.id, exc_info=True)
+            running = [hand for hand in self._in_hand if not hand.task.done()]
+            if not running:
                 continue
-            if not held:
-                lost.set()
-                task.cancel()
-                return
+            jobs = [hand.job for hand in running]
+            try:
+                held = await job_queue.extend_leases(jobs, self.worker_id, self.lease_seconds)
+            except Exception:
+                # A blip: the leases are still good for two more beats.
+                log.warning("worker %s: could not renew leases", self.worker_id, exc_info=True)
+                continue
+            for hand in running:
+                # A handler that ended meanwhile may have been recorded already: not lost.
+                if hand.job.id not in held and not hand.task.done():
+                    hand.lost = True
+                    hand.task.cancel()
 
 
 def stop_on_signals(stop: asyncio.Event) -> Callable[[], None]:

@@ -81,8 +81,23 @@ def properties(item: Mapping[str, Any] | None) -> Mapping[str, list[Any]]:
 
 
 def item_types(item: Any) -> list[str]:
-    """The `type` list of an mf2 item (`["h-entry"]`); empty for anything else."""
-    return item.get("type", []) if isinstance(item, Mapping) else []
+    """The `type` list of an mf2 item (`["h-entry"]`); empty for anything else.
+
+    Only the strings of a list count: a stranger's `"type": null` or `"type": "h-entry"`
+    (a string, where `"h-entry" in` would match substrings) is no type.
+    """
+    types = item.get("type") if isinstance(item, Mapping) else None
+    return [t for t in types if isinstance(t, str)] if isinstance(types, list) else []
+
+
+def values_of(container: Any, name: str) -> list[Any]:
+    """`container[name]` if `container` is a mapping and that is a list; else empty.
+
+    For the lists of a stranger's mf2 (`items`, `children`, `rels`' values, a property's
+    values), which may hold any JSON value instead.
+    """
+    found = container.get(name) if isinstance(container, Mapping) else None
+    return found if isinstance(found, list) else []
 
 
 def url_values(values: Any, base: str, *, keep_fragment: bool = False) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -36,6 +37,18 @@ _SLUG_MAX = 60
 
 class CursorError(ValueError):
     """A paging cursor that Hearth did not make (or that was mangled)."""
+
+
+def storable(value: Any) -> Any:
+    """`value` (a post's properties) without NUL characters, which never mean anything in
+    text and which PostgreSQL cannot store (SQLite can): both stores keep the same post."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 def slugify(text: str) -> str:
@@ -90,8 +103,16 @@ async def _free_path(prefix: str, slug: str) -> str:
 async def _next_short_code(letter: str, published: datetime) -> tuple[str, int]:
     days = (published.astimezone(UTC) - EPOCH).days
     stem = letter + newbase60.encode(days, 3)
-    ordinal = await Post.filter(short_code__startswith=stem).count() + 1
-    return stem, ordinal
+    if connections.get("default").capabilities.dialect == "sqlite":
+        # Tortoise's startswith is `CAST(short_code AS VARCHAR) LIKE`, which reads every
+        # post (5.9 ms a create at 100,000 posts); under SQLite's bytewise collation the
+        # prefix is exactly this range of the unique index (0.003 ms), as every newbase60
+        # character sorts below "~".
+        same_day = Post.filter(short_code__gte=stem, short_code__lt=stem + "~")
+    else:
+        # PostgreSQL's collation may not sort bytewise: keep the prefix match.
+        same_day = Post.filter(short_code__startswith=stem)
+    return stem, await same_day.count() + 1
 
 
 async def create_post(
@@ -106,6 +127,7 @@ async def create_post(
     client_id: str | None = None,
 ) -> Post:
     """Store a new post and give it a free path and permashortlink code."""
+    properties = storable(properties)
     published = (published or now()).astimezone(UTC)
     post_type = post_types.discover(h_type, properties)
     stem, ordinal = await _next_short_code(post_types.SHORT_LETTERS[post_type], published)

@@ -158,6 +158,8 @@ class Settings:
     job_lease_seconds: int = 300
     # The first retry of a failed job waits about this long; each further one twice as long.
     job_backoff_seconds: int = 30
+    # Jobs one worker process runs at once (most wait on the network).
+    job_concurrency: int = 16
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
@@ -207,6 +209,9 @@ class Settings:
             ),
             "job_backoff_seconds": env_int(
                 env, "HEARTH_JOB_BACKOFF_SECONDS", cls.job_backoff_seconds, minimum=0
+            ),
+            "job_concurrency": env_int(
+                env, "HEARTH_JOB_CONCURRENCY", cls.job_concurrency, minimum=1
             ),
             "timezone": parse_timezone(env.get("HEARTH_TIMEZONE", "")),
         }

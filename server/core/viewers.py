@@ -5,7 +5,9 @@ posts shared with them) ask `viewer_of(request)`. Features say how to recognise 
 (`Feature.viewer_sources`: the admin's owner session, IndieAuth's visitor session); the
 first source that recognises the request wins, and the answer is kept for the request.
 A response that depended on a signed-in viewer must never be stored by a shared cache:
-`varies_by_viewer` marks it so.
+`varies_by_viewer` marks it so. Sources recognise viewers by a cookie (or the Authorization
+header): the site's own page cache (`core.page_cache`) answers requests with neither from
+pages rendered for anyone.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from hearth.server.core.mf2 import (
     properties,
     property_strings,
     url_values,
+    values_of,
 )
 
 # Received HTML keeps text formatting and links only: no images (pages never hotlink
@@ -68,11 +69,12 @@ def primary_entry(
     h-entry of a top-level h-feed that names a target; else that feed's first entry.
     """
     candidates: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-    for item in mf2.get("items") or []:
+    # `values_of`: a stranger's `items` or `children` may be any JSON, not a list.
+    for item in values_of(mf2, "items"):
         if "h-entry" in item_types(item):
             candidates.append((item, None))
         elif "h-feed" in item_types(item):
-            entries = [c for c in item.get("children") or [] if "h-entry" in item_types(c)]
+            entries = [c for c in values_of(item, "children") if "h-entry" in item_types(c)]
             candidates.extend((entry, item) for entry in entries)
     page = normalize_url(url)
     for entry, feed in candidates:
@@ -114,7 +116,7 @@ def response_kind(
 
 def entry_content(props: Mapping[str, list[Any]]) -> tuple[str | None, str | None]:
     """(sanitized HTML, text): e-content, else p-content, summary or name as text."""
-    first = (props.get("content") or [None])[0]
+    first = (values_of(props, "content") or [None])[0]  # content may be any JSON
     if isinstance(first, Mapping) and isinstance(first.get("html"), str):
         text = first.get("value")
         return clean_html(first["html"]), text[:MAX_TEXT] if isinstance(text, str) else None

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from tortoise.expressions import Q
 
+from hearth.server.core import page_changes
 from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState
 
 BLOCK = "block"
@@ -119,6 +120,8 @@ async def regroup(post_id: int) -> None:
     through another response, are one group; its best copy (`_rank`) is shown, the others
     point to it with `duplicate_of`.
     """
+    # Every change to a post's responses ends here, some made with `update` (no signal).
+    page_changes.changed(post_id)
     rows = (
         await Interaction.filter(post_id=post_id, state=InteractionState.ACCEPTED)
         .exclude(approval=Approval.HIDDEN)

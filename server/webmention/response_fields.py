@@ -31,6 +31,7 @@ from hearth.server.core.mf2 import (
     properties,
     property_strings,
     url_values,
+    values_of,
 )
 from hearth.server.webmention.entry import (
     entry_content,
@@ -167,7 +168,8 @@ def response_fields(document: Document, source: str, targets: set[str], site_url
         for u in url_values(props.get("url"), url, keep_fragment=True)
         if not u.startswith(site_url)
     ]
-    uids = [u.strip() for u in props.get("uid", []) if isinstance(u, str) and u.strip()]
+    # `values_of`: in mf2 JSON a stranger's `uid` may be any value, not a list.
+    uids = [u.strip() for u in values_of(props, "uid") if isinstance(u, str) and u.strip()]
     syndication = url_values(props.get("syndication"), url, keep_fragment=True)
     identities = []
     for identity in [

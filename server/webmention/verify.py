@@ -299,7 +299,9 @@ async def _settle(response: Interaction, outcome: Unverified) -> None:
 
 async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `webmention.verify` job: `payload["response_id"]` names the `Interaction`."""
-    response = await Interaction.get_or_none(id=payload["response_id"]).prefetch_related("post")
+    # One query (a join) for the row and its post: every statement waits its turn on SQLite.
+    found = Interaction.filter(id=payload["response_id"]).select_related("post")
+    response = await found.first()
     post = response.post if response is not None else None
     if response is None or post is None:
         return  # the row or its post was deleted since
@@ -307,12 +309,15 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise job_queue.PermanentFailure("the worker has no HTTP client")
     submitted = moderation.domain_of(response.source)
     try:
-        if await moderation.domain_rule(submitted) == moderation.BLOCK:
+        rule = await moderation.domain_rule(submitted)
+        if rule == moderation.BLOCK:
             raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
         fetched = await _fetch_source(ctx, ctx.http, response)
-        # Trust follows the content: the rules of the domain it came from, after redirects.
+        # Trust follows the content: the rules of the domain it came from, after redirects
+        # (looked up again only if a redirect changed it).
         response.domain = moderation.domain_of(str(fetched.url))
-        rule = await moderation.domain_rule(response.domain)
+        if response.domain != submitted:
+            rule = await moderation.domain_rule(response.domain)
         if rule == moderation.BLOCK:
             raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
         fields = await _read(ctx, fetched, response, post)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
+from tortoise.expressions import RawSQL
 from tortoise.functions import Count
 
 from hearth.server.core.features import AdminSection
@@ -107,7 +108,10 @@ async def load_instagram(request: Request, session: AdminSession) -> Mapping[str
     account = await accounts.current_account()
     media = (
         await InstagramMedia.all()
-        .order_by("-timestamp", "-created_at")
+        # Newest first, undated rows (not fetched yet) last: said outright, as SQLite and
+        # PostgreSQL put NULLs at opposite ends of a descending order.
+        .annotate(undated=RawSQL('"timestamp" IS NULL'))
+        .order_by("undated", "-timestamp", "-created_at")
         .limit(RECENT_MEDIA)
         .prefetch_related("post")
     )

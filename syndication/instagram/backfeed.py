@@ -37,7 +37,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from hearth.server.core import job_queue
+from hearth.server.core import job_queue, page_changes
 from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.models import Approval, Interaction, InteractionState, Job, Post
 from hearth.server.core.render import sanitize_html
@@ -218,6 +218,7 @@ async def _poll(
         await media.save(update_fields=["copy_state", "last_error", "updated_at"])
         return
     media.like_count = found.like_count
+    page_changes.changed(post.id)  # the permalink shows the like count
     media.permalink = found.permalink or media.permalink
     seen: set[str] = set()
     for c in with_replies(await ig.comments(media.media_id)):

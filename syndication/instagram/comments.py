@@ -15,11 +15,20 @@ Job `instagram.first_comment` `{media_id}`, queued by `schedule_first_comment` w
 (media id, short code). Exactly once per media across retries, restarts and workers:
 
 * `InstagramMedia.comment_id` is claimed with a compare-and-set before any Graph API write, set
-  to `posting:<unix time>`; a second worker finds it taken and retries once it would expire.
-  The claim lasts the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`), so a worker killed
-  mid-post holds the comment up exactly as long as the queue holds up its job; then the claim
-  may be taken over. It is renewed (compare-and-set again) right before the POST, so a worker
-  whose claim was taken over meanwhile stops instead of posting a second comment.
+  to `posting:<unix time>:<nonce>` (the nonce makes each claim its own fencing token), and
+  `comment_holder` records the process holding it (`job_queue.ProcessId`). It is renewed
+  (compare-and-set again) right before the POST, as `posting:<unix time>:<nonce>:sent`, so a
+  worker whose claim was taken over meanwhile stops instead of posting a second comment, and
+  the marker tells whether the POST may have gone out.
+* A second worker finds the claim taken and retries once it may take it over (`claim_wait`):
+  when the claim is older than the job lease (`HEARTH_JOB_LEASE_SECONDS`), or at once when its
+  holder is provably gone (`job_queue.holder_gone`: same host, its pid free, a zombie or
+  another process's; `kill -9`, the OOM killer), logged as a warning. A holder that died
+  after sending its POST may still have its comment land, so that claim waits until the POST
+  could have been answered (`post_settle_seconds`: as long as a living worker waits for
+  Instagram's answer, 20 s by default) and then lists the comments like any run. A living
+  holder however slow, one on another host, and a claim stored before holders were recorded
+  keep the lease rule: never a second comment while the first may still be posted.
 * Before posting, the media's comments are listed; a comment of ours that already cites
   the current short code (the stored id, or by the account's username) is adopted, not posted
   again. Ours citing another code (the short link changed), and extra copies, are deleted. So
@@ -37,7 +46,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +68,8 @@ log = logging.getLogger(__name__)
 KIND = "instagram.first_comment"
 DEFAULT_TEMPLATE = "Also on my website {citation}"
 CLAIM_PREFIX = "posting:"
+# The last part of a claim renewed right before the POST: the comment may be on Instagram.
+SENT = "sent"
 # The shortest wait before a second worker looks again at a claim another one holds.
 BUSY_RETRY_SECONDS = 1.0
 
@@ -138,32 +151,109 @@ def _busy(retry_after: float) -> job_queue.Retry:
     )
 
 
-async def swap_comment_id(media_id: str, current: str | None, new: str | None) -> bool:
-    """Compare-and-set `comment_id` from `current` to `new`; False if it changed meanwhile."""
+@dataclass(frozen=True)
+class Claim:
+    """What a `posting:` marker in `comment_id` says: when it was taken or last renewed,
+    and whether its holder may have sent the comment's POST since."""
+
+    taken_at: float
+    sent: bool
+
+
+def parse_claim(marker: str | None) -> Claim | None:
+    """The claim in a `comment_id`, or None for a comment id (or no value).
+
+    Also reads `posting:<time>`, the form stored before claims had a nonce.
+    """
+    if not marker or not marker.startswith(CLAIM_PREFIX):
+        return None
+    parts = marker.removeprefix(CLAIM_PREFIX).split(":")
+    try:
+        taken_at = float(parts[0] or 0)
+    except ValueError:
+        taken_at = 0.0  # unreadable: as old as can be, so the lease has run out
+    return Claim(taken_at, len(parts) > 1 and parts[-1] == SENT)
+
+
+def new_claim(*, sent: bool = False) -> str:
+    """A fresh marker: never equal to another claim's, even within the same second."""
+    marker = f"{CLAIM_PREFIX}{time.time():.0f}:{secrets.token_hex(4)}"
+    return f"{marker}:{SENT}" if sent else marker
+
+
+def post_settle_seconds(settings: Settings) -> float:
+    """How long after its POST began a dead holder's comment may still land on Instagram.
+
+    The POST's connect and read timeouts (`Settings.http_timeout` each): as long as a living
+    worker would wait for the answer before giving up on it.
+    """
+    return 2 * settings.http_timeout
+
+
+def claim_wait(
+    settings: Settings, marker: str, *, holder_gone: bool, now: float | None = None
+) -> float:
+    """Seconds until the claim `marker` may be taken over; 0: now. `holder_gone`: its
+    holder is provably gone (`job_queue.holder_gone`)."""
+    claim = parse_claim(marker)
+    if claim is None:
+        return 0.0
+    now = time.time() if now is None else now
+    lease_left = claim.taken_at + settings.job_lease_seconds - now
+    if lease_left <= 0:
+        return 0.0
+    if not holder_gone:
+        return lease_left  # alive however slow, elsewhere, or unknown: the lease stands
+    if not claim.sent:
+        return 0.0  # gone before its POST: nothing of it can reach Instagram any more
+    # Gone after its POST began: wait until it could have been answered, then list the
+    # comments (and adopt the one it posted, if it landed).
+    return max(min(lease_left, claim.taken_at + post_settle_seconds(settings) - now), 0.0)
+
+
+async def swap_comment_id(
+    media_id: str, current: str | None, new: str | None, *, holder: str | None = None
+) -> bool:
+    """Compare-and-set `comment_id` from `current` to `new`; False if it changed meanwhile.
+
+    `holder` is the process holding `new` when it is a claim (`job_queue.ProcessId`); the
+    holder is cleared otherwise.
+    """
     rows = InstagramMedia.filter(media_id=media_id)
     rows = rows.filter(comment_id=current) if current else rows.filter(comment_id__isnull=True)
-    return bool(await rows.update(comment_id=new))
+    return bool(await rows.update(comment_id=new, comment_holder=holder))
 
 
 async def take_claim(settings: Settings, media: InstagramMedia) -> tuple[str | None, str]:
-    """Take the claim: (the comment id it replaces, the claim), or raise Retry if it is held."""
-    current = media.comment_id
-    lease = float(settings.job_lease_seconds)
-    if current and current.startswith(CLAIM_PREFIX):
-        left = float(current.removeprefix(CLAIM_PREFIX) or 0) + lease - time.time()
-        if left > 0:
-            raise _busy(left)
-    claim = f"{CLAIM_PREFIX}{time.time():.0f}"
-    if not await swap_comment_id(media.media_id, current, claim):
+    """Take the claim: (the comment id it replaces, the claim), or raise Retry if it is held.
+
+    `media` is the row as read just before: its `comment_id` and `comment_holder` are judged
+    together, and the compare-and-set on that `comment_id` fails if either changed since.
+    """
+    current, holder = media.comment_id, media.comment_holder
+    held = current is not None and current.startswith(CLAIM_PREFIX)
+    gone = held and job_queue.holder_gone(holder)
+    if held and (left := claim_wait(settings, str(current), holder_gone=gone)) > 0:
+        raise _busy(left)
+    claim = new_claim()
+    if not await swap_comment_id(
+        media.media_id, current, claim, holder=str(job_queue.this_process())
+    ):
         raise _busy(BUSY_RETRY_SECONDS)  # taken just now: look again soon, then wait its rest
-    previous = None if current is None or current.startswith(CLAIM_PREFIX) else current
-    return previous, claim
+    if gone:  # a warning, like the job queue's taking back: the trace of a crash
+        log.warning(
+            "instagram: media %s: the comment claim's holder %s is gone; taken over",
+            media.media_id,
+            holder,
+        )
+    return (None if held else current), claim
 
 
 async def _renew(media_id: str, claim: str) -> str:
-    """Restart the claim's lease; raise Retry if another worker took the claim over."""
-    renewed = f"{CLAIM_PREFIX}{time.time():.0f}"
-    if not await swap_comment_id(media_id, claim, renewed):
+    """Restart the claim's lease and mark it sent, right before the POST; raise Retry if
+    another worker took the claim over."""
+    renewed = new_claim(sent=True)
+    if not await swap_comment_id(media_id, claim, renewed, holder=str(job_queue.this_process())):
         raise job_queue.Retry("the claim on this comment was taken over by another worker")
     return renewed
 
@@ -219,7 +309,7 @@ async def first_comment(ctx: JobContext, payload: dict[str, Any]) -> None:
         await swap_comment_id(media.media_id, claim, previous)
         raise
     stored = await InstagramMedia.filter(media_id=media.media_id, comment_id=claim).update(
-        comment_id=comment_id, comment_short_code=post.short_code
+        comment_id=comment_id, comment_short_code=post.short_code, comment_holder=None
     )
     if not stored:
         await _claim_lost_after_posting(account, client, media, comment_id)

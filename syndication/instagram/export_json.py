@@ -8,8 +8,9 @@ caption at post level or, in older single-media posts, in the first media's titl
 `media.json` (https://github.com/sfomuseum/go-sfomuseum-instagram). The export has no media
 ids or permalinks, so a post's key is made from its first file and its time.
 
-`export_zip` finds the JSON files and resolves each `uri` to a zip member; this module turns
-the parsed JSON into `ExportPost`s through a `resolve` callback, so it never touches a file.
+`export_zip` finds the JSON files, reads them a post at a time and resolves each `uri` to a zip
+member; this module turns the parsed JSON (a post, a whole file) into `ExportPost`s through a
+`resolve` callback, so it never touches a file.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class ExportPost:
     def key(self) -> str:
         """The same post in any export: sha256 of its first file's name and its time."""
         raw = f"{self.media[0].basename}\n{int(self.published.timestamp())}"
-        return hashlib.sha256(raw.encode()).hexdigest()
+        # surrogatepass: JSON can hold a lone surrogate ("\\ud800"), which is no UTF-8.
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         """A job payload that `from_json` reads back."""
@@ -139,8 +141,8 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _post(raw: Any, resolve: Resolver) -> ExportPost | str:
-    """One post object of `posts_N.json`, or why it is skipped."""
+def read_post(raw: Any, resolve: Resolver) -> ExportPost | str:
+    """One post object of `posts_N.json` (mojibake fixed), or why it is skipped."""
     if not isinstance(raw, dict):
         return "not an object"
     items = raw.get("media")
@@ -179,7 +181,7 @@ def posts_from_items(data: Any, resolve: Resolver) -> tuple[list[ExportPost], li
     posts: list[ExportPost] = []
     skipped: list[str] = []
     for index, raw in enumerate(data):
-        result = _post(raw, resolve)
+        result = read_post(raw, resolve)
         if isinstance(result, str):
             skipped.append(f"post {index + 1}: {result}")
         else:
@@ -193,9 +195,9 @@ def _taken_at(value: Any) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def posts_from_old_media(data: Any, resolve: Resolver) -> tuple[list[ExportPost], list[str]]:

@@ -14,6 +14,10 @@ JSON itself is read by `export_json`.
 * A `uri` is relative to the export's root. When no part has it there, `media/other/<name>`
   and then any member with the same file name, in any part, is used.
 * Stories, reels, archived and recently deleted posts are never read: not posts to publish.
+* The posts files are read a post at a time (`json_stream`), never whole: `open_export`
+  gives the posts one by one, in file order, so reading an export of any size takes the
+  memory of one post (the 2018-2020 `media.json`, small and grouped across the file, is
+  read whole). `read_export` collects them all, for callers that want the list.
 * Hostile zips: members are only ever read by name through `ZipFile`, never extracted, so
   names with `..` or absolute paths cannot reach the file system. A member's declared size is
   checked before reading and it is read with a limit anyway (the declared size can lie);
@@ -22,25 +26,37 @@ JSON itself is read by `export_json`.
 
 from __future__ import annotations
 
-import json
+import lzma
 import re
 import threading
 import zipfile
+import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 from hearth.syndication.instagram.export_json import (
     ExportError,
     ExportPost,
     Located,
     fix_all,
-    posts_from_items,
     posts_from_old_media,
+    read_post,
 )
+from hearth.syndication.instagram.json_stream import Lone, array_items
 
-__all__ = ["Export", "ExportError", "ExportPost", "read_export", "read_member"]
+__all__ = [
+    "Export",
+    "ExportError",
+    "ExportPost",
+    "ExportReader",
+    "open_export",
+    "read_export",
+    "read_member",
+]
 
 # A posts file of a large account is a few MB; these bound what a hostile zip can make us parse.
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -56,6 +72,12 @@ _ROOT_DIRS = {
     "security_and_login_information", "apps_and_websites_off_of_instagram",
 }  # fmt: skip
 _ROOT_FILES = {"media.json", "start_here.html", "index.html"}
+# What reading a damaged member raises: zipfile's own errors, and its decompressors' (a
+# corrupt deflate or LZMA stream, one cut short).
+_READ_ERRORS = (
+    zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, zlib.error,
+    lzma.LZMAError,
+)  # fmt: skip
 _POSTS = re.compile(r"^(?:your_instagram_activity/(?:media|content)/|content/)posts_(\d+)\.json$")
 _OLD_MEDIA = "media.json"
 
@@ -111,16 +133,41 @@ class _Parts:
             or self.by_basename.get(name)
         )
 
-    def load_json(self, part: int, member: str) -> object:
+    def json_items(self, part: int, member: str) -> Iterator[Any]:
+        """The elements of the JSON array in `member`, mojibake fixed, one at a time; or
+        `Lone(value)` for a file that is not an array (`json_stream.array_items`)."""
         where = f"{self.names[part]}: {member}"
-        data = _read(self.zips[part], member, MAX_JSON_BYTES, where)
-        self.json_budget -= len(data)
-        if self.json_budget < 0:
-            raise ExportError(f"the posts files are larger than {MAX_TOTAL_JSON_BYTES} bytes")
+        with _open_member(self.zips[part], member, MAX_JSON_BYTES, where) as stream:
+            capped = _Capped(stream, self, where)
+            try:
+                for item in array_items(capped):
+                    yield Lone(fix_all(item.value)) if isinstance(item, Lone) else fix_all(item)
+            except (ValueError, RecursionError) as exc:
+                raise ExportError(f"{where} is not valid JSON ({exc})") from None
+
+
+class _Capped:
+    """A posts file's stream, read within the caps: its own size, and all posts files'."""
+
+    def __init__(self, stream: IO[bytes], parts: _Parts, where: str) -> None:
+        self._stream = stream
+        self._parts = parts
+        self._where = where
+        self._left = MAX_JSON_BYTES
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = self._left + 1 if size < 0 else min(size, self._left + 1)
         try:
-            return fix_all(json.loads(data))
-        except (ValueError, RecursionError) as exc:
-            raise ExportError(f"{where} is not valid JSON ({exc})") from None
+            data = self._stream.read(size)
+        except _READ_ERRORS as exc:
+            raise ExportError(f"{self._where} cannot be read ({exc})") from None
+        self._left -= len(data)
+        self._parts.json_budget -= len(data)
+        if self._left < 0:
+            raise ExportError(f"{self._where} is larger than {MAX_JSON_BYTES} bytes")
+        if self._parts.json_budget < 0:
+            raise ExportError(f"the posts files are larger than {MAX_TOTAL_JSON_BYTES} bytes")
+        return data
 
 
 def _open(path: Path) -> zipfile.ZipFile:
@@ -128,11 +175,17 @@ def _open(path: Path) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except FileNotFoundError:
         raise ExportError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (*_READ_ERRORS, UnicodeDecodeError) as exc:
+        # NotImplementedError: a zip of a version zipfile does not read; UnicodeDecodeError:
+        # a member name flagged as UTF-8 that is not.
         raise ExportError(f"{path.name} is not a zip file ({exc})") from None
 
 
-def _read(archive: zipfile.ZipFile, member: str, limit: int, where: str) -> bytes:
+@contextmanager
+def _open_member(
+    archive: zipfile.ZipFile, member: str, limit: int, where: str
+) -> Iterator[IO[bytes]]:
+    """`member` open for reading, once its declared size is found within `limit`."""
     try:
         info = archive.getinfo(member)
     except KeyError:
@@ -140,10 +193,19 @@ def _read(archive: zipfile.ZipFile, member: str, limit: int, where: str) -> byte
     if info.file_size > limit:
         raise ExportError(f"{where} is larger than {limit} bytes")
     try:
-        with archive.open(info) as stream:
-            data = stream.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+        stream = archive.open(info)
+    except _READ_ERRORS as exc:
         raise ExportError(f"{where} cannot be read ({exc})") from None
+    with stream:
+        yield stream
+
+
+def _read(archive: zipfile.ZipFile, member: str, limit: int, where: str) -> bytes:
+    with _open_member(archive, member, limit, where) as stream:
+        try:
+            data = stream.read(limit + 1)
+        except _READ_ERRORS as exc:
+            raise ExportError(f"{where} cannot be read ({exc})") from None
     if len(data) > limit:
         raise ExportError(f"{where} is larger than {limit} bytes")
     return data
@@ -215,37 +277,93 @@ def _refuse_without_posts(parts: _Parts, paths: Sequence[Path]) -> None:
     )
 
 
+class ExportReader:
+    """The export in the zip(s) at `paths` (its parts, in any order), open for reading.
+
+    Raises ExportError, with a message for the owner, for a zip that is not an Instagram
+    JSON export with posts, or an unreadable zip. Close it (or use `open_export`).
+    """
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        if not paths:
+            raise ExportError("no zip file given")
+        self._parts = _Parts(paths)
+        try:
+            self._files = _posts_files(self._parts)
+            self._old = None if self._files else self._parts.by_name.get(_OLD_MEDIA)
+            if not self._files and self._old is None:
+                _refuse_without_posts(self._parts, paths)
+        except BaseException:
+            self._parts.close()
+            raise
+
+    def close(self) -> None:
+        self._parts.close()
+
+    def posts(self, skipped: Callable[[str], None] = lambda reason: None) -> Iterator[ExportPost]:
+        """Every post, one at a time, in the order of the files; `skipped` is told why each
+        entry that is no post was left out. Raises ExportError for a posts file that is not
+        valid JSON, when reading reaches the fault (the posts before it have been given).
+
+        The same post in two parts (or two exports) comes each time it is met: its key tells.
+        """
+        if self._old is not None:
+            yield from self._old_posts(*self._old, skipped)
+            return
+        for part, member in self._files:
+            yield from self._file_posts(part, member, skipped)
+
+    def _file_posts(
+        self, part: int, member: str, skipped: Callable[[str], None]
+    ) -> Iterator[ExportPost]:
+        for index, item in enumerate(self._parts.json_items(part, member)):
+            if isinstance(item, Lone):  # a file holding one post as an object
+                if not isinstance(item.value, dict):
+                    raise ExportError(f"{self._parts.names[part]}: {member}: expected a list "
+                                      "of posts")  # fmt: skip
+                item = item.value
+            post = read_post(item, self._parts.resolve)
+            if isinstance(post, str):
+                skipped(f"{member}: post {index + 1}: {post}")
+            else:
+                yield post
+
+    def _old_posts(
+        self, part: int, member: str, skipped: Callable[[str], None]
+    ) -> Iterator[ExportPost]:
+        # Grouped across the whole file (a carousel is one entry per file): read whole.
+        items = list(self._parts.json_items(part, member))
+        lone = len(items) == 1 and isinstance(items[0], Lone)
+        data = items[0].value if lone else items  # an array is refused just below
+        try:
+            posts, reasons = posts_from_old_media(data, self._parts.resolve)
+        except ExportError as exc:
+            raise ExportError(f"{self._parts.names[part]}: {member}: {exc}") from None
+        for reason in reasons:
+            skipped(f"{member}: {reason}")
+        yield from posts
+
+
+@contextmanager
+def open_export(paths: Sequence[Path]) -> Iterator[ExportReader]:
+    """`ExportReader(paths)`, closed at the end of the block."""
+    reader = ExportReader(paths)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
 def read_export(paths: Sequence[Path]) -> Export:
-    """Every post of the export in the zip(s) at `paths` (its parts, in any order).
+    """Every post of the export in the zip(s) at `paths` (its parts, in any order), each
+    once, oldest first: the whole list in memory (the import streams with `open_export`).
 
     Raises ExportError, with a message for the owner, for a zip that is not an Instagram
     JSON export with posts, an unreadable zip, or a posts file that is not valid JSON.
     """
-    if not paths:
-        raise ExportError("no zip file given")
-    parts = _Parts(paths)
-    try:
-        export = Export()
-        files = _posts_files(parts)
-        if files:
-            for part, member in files:
-                data = parts.load_json(part, member)
-                try:
-                    posts, skipped = posts_from_items(data, parts.resolve)
-                except ExportError as exc:
-                    raise ExportError(f"{parts.names[part]}: {member}: {exc}") from None
-                export.posts += posts
-                export.skipped += [f"{member}: {reason}" for reason in skipped]
-        elif (old := parts.by_name.get(_OLD_MEDIA)) is not None:
-            data = parts.load_json(*old)
-            try:
-                export.posts, export.skipped = posts_from_old_media(data, parts.resolve)
-            except ExportError as exc:
-                raise ExportError(f"{parts.names[old[0]]}: {old[1]}: {exc}") from None
-        else:
-            _refuse_without_posts(parts, paths)
-    finally:
-        parts.close()
+    export = Export()
+    with open_export(paths) as reader:
+        export.posts = list(reader.posts(export.skipped.append))
     # The same post in two exports (or two parts) is imported once (same key).
     unique = {post.key: post for post in reversed(export.posts)}
     export.posts = sorted(unique.values(), key=lambda post: post.published)

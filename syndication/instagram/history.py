@@ -5,21 +5,37 @@ u-syndication, and its key is made from its first file and its time (`export_jso
 caption becomes the same properties as in an API copy (`pesos`).
 
     hearth instagram import-zip PATH... --> queue_import: zips copied to DATA_DIR/imports/
-        --> IMPORT job (keyed by the zips' hashes): reads the posts
-            --> one IMPORT_POST job per post (keyed by the post's key): files + post
+        --> IMPORT job (keyed by the zips' hashes): streams the posts
+            --> one IMPORT_CHUNK job per CHUNK_POSTS posts (keyed by the zips and its place)
+                --> each post: files + post, unless its marker says it is home
+                --> a post that fails: handed to its own IMPORT_POST job (keyed by the post)
 
-* `queue_import` reads the export once so a wrong zip is refused at the command, then keeps
-  a copy of each zip named by its SHA-256, so the jobs do not depend on the original staying
-  put; the same zips queued again find their job and queue nothing.
-* An IMPORT_POST job stores the post's files through the core's media service,
+* The export is streamed, never held: the posts files are read a post at a time
+  (`export_zip.open_export`), media files are read from the zip one by one as their post is
+  imported, never extracted, so memory stays flat however large the export.
+* `queue_import` reads the export once (a pass over its JSON, not its media) so a wrong zip is
+  refused at the command, then keeps a copy of each zip named by its SHA-256, so the jobs do
+  not depend on the original staying put; the same zips queued again find their job and queue
+  nothing.
+* Few jobs, so the queue's cost per job hardly counts: the IMPORT job turns the export into
+  chunks of CHUNK_POSTS posts, each a job whose payload holds its posts (a few hundred bytes
+  each). A chunk's key is the zips' and its place in the export, so an IMPORT job run again
+  after a crash finds the chunks it queued before and queues only the rest.
+* Each post is imported on its own and idempotently, whether by its chunk or its own job. Its
+  files are stored through the core's media service,
   `hearth.server.core.media.ingest.ingest_bytes`, with the uploads' own checks (type from
-  the bytes, image checks, EXIF and GPS stripped, HEIC stored as JPEG), then creates the
-  post and its `InstagramImport` marker and announces it with `post_changed`, all in one
+  the bytes, image checks, EXIF and GPS stripped, HEIC stored as JPEG), then the post and its
+  `InstagramImport` marker are created and announced with `post_changed`, all in one
   transaction (`home_copy.create_with_files`: a failure leaves no stored file). The marker's
-  key is the post's key, so a job run again after a crash, or the same post in another
-  export, finds it and makes no second post. A file that cannot be stored (a broken file, one
-  of a type Hearth does not store, one missing from the zips) fails that post's job with the
-  reason, and only it.
+  key is the post's key, so a chunk run again after a crash (or the same post in another
+  export) skips the posts that are home and makes no second one. A chunk stores the files of
+  the next few posts (`_FilesAhead`) while one is created, so the photos' checks (Pillow,
+  in threads) overlap the database work; a kill -9 can leave those few posts' files unused
+  in the store (never a post twice).
+* A post that cannot be imported in its chunk (a broken file, one of a type Hearth does not
+  store, one missing from the zips, or any other error) is handed to its own IMPORT_POST
+  job, which tries it again on its own, with the queue's retries, and fails with the reason
+  where the admin lists failed jobs. The chunk goes on with the other posts.
 * A post that matches a media already copied through the API (`matching.api_copy`: COPIED
   with its post, at one of the post's times within a few seconds) is home already: it gets a
   marker and nothing else. A media the API could not copy (failed, unavailable) does not
@@ -37,8 +53,10 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +65,7 @@ from tortoise.exceptions import IntegrityError
 from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.media.files import media_url
-from hearth.server.core.media.ingest import ingest_bytes
+from hearth.server.core.media.ingest import discard, ingest_bytes
 from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import Job, Media, Post
 from hearth.server.core.progress import ProgressFactory, quiet
@@ -56,17 +74,27 @@ from hearth.syndication.instagram import home_copy, matching, pesos
 from hearth.syndication.instagram.export_zip import (
     ExportError,
     ExportPost,
-    read_export,
+    ExportReader,
+    open_export,
     read_member,
 )
-from hearth.syndication.instagram.tables import InstagramImport, InstagramMedia
+from hearth.syndication.instagram.tables import CopyState, InstagramImport, InstagramMedia
 
 log = logging.getLogger(__name__)
 
 IMPORT = "instagram.import_zip"
+IMPORT_CHUNK = "instagram.import_chunk"
 IMPORT_POST = "instagram.import_post"
 # The client_id of imported posts, beside the API copies' "instagram".
 CLIENT_ID = "instagram-export"
+# Posts per IMPORT_CHUNK job: a few seconds of work (so a stopping worker's grace period
+# covers one, and progress shows as chunks finish), a payload of some 30 KB, and a hundred
+# jobs for 10,000 posts however fast or slow the queue is per job.
+CHUNK_POSTS = 100
+# Posts whose files a chunk stores ahead of the one being created: enough to keep both cores
+# busy with the photos' checks while the database works, few enough that the files held at
+# once stay small (and that a kill -9 leaves at most this many posts' files unused).
+FILES_AHEAD = 3
 _KEPT_NAME = re.compile(r"^[0-9a-f]{64}\.zip$")
 _CHUNK = 1024 * 1024
 # Property of a stored file, by the type its bytes have.
@@ -116,6 +144,40 @@ def _keep_copy(settings: Settings, path: Path, advance: Callable[[int], None]) -
     return name
 
 
+class _Seen:
+    """Post keys met so far, to give each post once: 16 bytes of each key (a few dozen bytes
+    a post in all, so even this stays small for the largest export)."""
+
+    def __init__(self) -> None:
+        self._keys: set[bytes] = set()
+
+    def first(self, post: ExportPost) -> bool:
+        """True the first time `post` (by its key) is met."""
+        key = bytes.fromhex(post.key[:32])
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
+
+
+def _unique(posts: Iterator[ExportPost]) -> Iterator[ExportPost]:
+    """Each post once: the same post in two parts or two exports has the same key."""
+    seen = _Seen()
+    return (post for post in posts if seen.first(post))
+
+
+def _count_posts(paths: Sequence[Path]) -> int:
+    """How many posts the export holds; ExportError if it is no export, or broken."""
+    with open_export(paths) as reader:
+        return sum(1 for _ in _unique(reader.posts()))
+
+
+def _import_key(names: Sequence[str]) -> str:
+    """The IMPORT job's key: the same zips, in any order, are the same import."""
+    hashes = "\n".join(sorted(set(names)))
+    return f"{IMPORT}:{hashlib.sha256(hashes.encode()).hexdigest()}"
+
+
 async def queue_import(
     settings: Settings, paths: Sequence[Path], progress: ProgressFactory = quiet
 ) -> Queued:
@@ -125,38 +187,81 @@ async def queue_import(
     large export. Raises ExportError, with a message for the owner, when the zips are not an
     export.
     """
-    export = await asyncio.to_thread(read_export, paths)
+    posts = await asyncio.to_thread(_count_posts, paths)
     with progress(sum(path.stat().st_size for path in paths)) as steps:
         names = [
             await asyncio.to_thread(_keep_copy, settings, path, steps.advance) for path in paths
         ]
-    hashes = "\n".join(sorted(set(names)))
-    key = f"{IMPORT}:{hashlib.sha256(hashes.encode()).hexdigest()}"
+    key = _import_key(names)
     earlier = await Job.get_or_none(idempotency_key=key)
     job = await job_queue.enqueue(IMPORT, {"zips": names}, key=key)
-    return Queued(job, new=earlier is None, posts=len(export.posts))
+    return Queued(job, new=earlier is None, posts=posts)
 
 
-def _zip_paths(settings: Settings, payload: dict[str, Any]) -> list[Path]:
+def _zip_names(payload: dict[str, Any]) -> list[str]:
     names = payload.get("zips")
     if not isinstance(names, list) or not all(_KEPT_NAME.match(str(n)) for n in names):
         raise job_queue.PermanentFailure("the job names no kept zip files")
-    return [imports_dir(settings) / name for name in names]
+    return [str(name) for name in names]
+
+
+def _zip_paths(settings: Settings, payload: dict[str, Any]) -> list[Path]:
+    return [imports_dir(settings) / name for name in _zip_names(payload)]
+
+
+def _chunks(reader: ExportReader) -> Generator[list[ExportPost], None, None]:
+    """The export's posts, each once, CHUNK_POSTS at a time; skipped entries logged."""
+    posts = _unique(
+        reader.posts(lambda reason: log.warning("instagram import: skipped %s", reason))
+    )
+    chunk: list[ExportPost] = []
+    for post in posts:
+        chunk.append(post)
+        if len(chunk) == CHUNK_POSTS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 async def handle_import(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The IMPORT job: one IMPORT_POST job per post of the export (each queued once)."""
-    paths = _zip_paths(ctx.settings, payload)
+    """The IMPORT job: the export's posts, streamed into IMPORT_CHUNK jobs (each queued once)."""
+    names = _zip_names(payload)
+    prefix = f"{IMPORT_CHUNK}:{_import_key(names).partition(':')[2]}"
     try:
-        export = await asyncio.to_thread(read_export, paths)
+        reader = await asyncio.to_thread(ExportReader, _zip_paths(ctx.settings, payload))
     except ExportError as exc:
         raise job_queue.PermanentFailure(str(exc)) from None
-    for reason in export.skipped:
-        log.warning("instagram import: skipped %s", reason)
-    for post in export.posts:
-        data = {"zips": payload["zips"], "post": post.to_json()}
-        await job_queue.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
-    log.info("instagram import: %d posts queued", len(export.posts))
+    queued = 0
+    chunks = _chunks(reader)
+    try:
+        # The reading (zip and JSON) runs in a thread, a chunk at a time: memory stays one
+        # chunk's, and the event loop stays free for the worker's heartbeat.
+        while chunk := await asyncio.to_thread(next, chunks, None):
+            data = {"zips": names, "posts": [post.to_json() for post in chunk]}
+            await job_queue.enqueue(IMPORT_CHUNK, data, key=f"{prefix}:{queued}")
+            queued += 1
+    except ExportError as exc:
+        raise job_queue.PermanentFailure(str(exc)) from None
+    finally:
+        chunks.close()  # its posts file first, then the zips under it
+        reader.close()
+    log.info("instagram import: %d chunks of up to %d posts queued", queued, CHUNK_POSTS)
+
+
+async def _read_file(settings: Settings, paths: list[Path], post: ExportPost, index: int) -> Media:
+    """File `index` of the post, stored in the media store; PermanentFailure if it cannot be."""
+    item = post.media[index]
+    if item.part is None or item.member is None or item.part >= len(paths):
+        raise job_queue.PermanentFailure(f"{item.uri} is not in the export's zip files")
+    try:
+        limit = settings.media_max_bytes
+        data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
+        return await ingest_bytes(settings, data, item.basename)
+    except ExportError as exc:
+        raise job_queue.PermanentFailure(str(exc)) from None
+    except MediaRefused as exc:
+        raise job_queue.PermanentFailure(f"{item.basename}: {exc.reason}") from None
 
 
 async def _read_files(
@@ -164,18 +269,26 @@ async def _read_files(
 ) -> AsyncGenerator[Media, None]:
     """Each file of the post stored in the media store, in order; PermanentFailure if one
     cannot be (the caller discards those stored before it)."""
-    for item in post.media:
-        if item.part is None or item.member is None or item.part >= len(paths):
-            raise job_queue.PermanentFailure(f"{item.uri} is not in the export's zip files")
-        try:
-            limit = settings.media_max_bytes
-            data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
-            stored = await ingest_bytes(settings, data, item.basename)
-        except ExportError as exc:
-            raise job_queue.PermanentFailure(str(exc)) from None
-        except MediaRefused as exc:
-            raise job_queue.PermanentFailure(f"{item.basename}: {exc.reason}") from None
-        yield stored
+    for index in range(len(post.media)):
+        yield await _read_file(settings, paths, post, index)
+
+
+async def _store_all(settings: Settings, paths: list[Path], post: ExportPost) -> list[Media]:
+    """Every file of the post stored, or none (those stored before a failure are discarded)."""
+    stored: list[Media] = []
+    try:
+        async with aclosing(_read_files(settings, paths, post)) as files:
+            async for media in files:
+                stored.append(media)
+    except BaseException:
+        await asyncio.shield(discard(settings, stored))
+        raise
+    return stored
+
+
+async def _given(stored: list[Media]) -> AsyncGenerator[Media, None]:
+    for media in stored:
+        yield media
 
 
 def _properties(settings: Settings, post: ExportPost, stored: list[Media]) -> dict[str, Any]:
@@ -203,15 +316,11 @@ async def _mark_api_copy(post: ExportPost, copy: InstagramMedia) -> None:
     await InstagramImport.get_or_create(marker, key=post.key)
 
 
-async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The IMPORT_POST job: the post, its files and its marker, unless it is home already."""
-    settings = ctx.settings
-    post = ExportPost.from_json(payload["post"])
-    if await InstagramImport.exists(key=post.key):
-        return  # imported by an earlier run of this job, or from another export
-    if (copy := await matching.api_copy(post.times)) is not None:
-        await _mark_api_copy(post, copy)
-        return
+async def _import_post(
+    settings: Settings, post: ExportPost, files: AsyncGenerator[Media, None]
+) -> None:
+    """Create the post from the files `files` stores, with its marker, in one transaction,
+    unless the API copied it meanwhile. The caller has checked it is not home yet."""
 
     def draft(stored: list[Media]) -> home_copy.Draft:
         return home_copy.Draft(_properties(settings, post, stored), post.published, CLIENT_ID)
@@ -225,7 +334,6 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
             key=post.key, post=created, source=matching.IMPORTED, published=post.published
         )
 
-    files = _read_files(settings, _zip_paths(settings, payload), post)
     try:
         created = await home_copy.create_with_files(settings, files, draft, mark)
     except _CopiedMeanwhile as exc:  # the files are discarded; the API's copy counts
@@ -233,9 +341,123 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     except IntegrityError:
         if await InstagramImport.exists(key=post.key):
-            return  # a concurrent run of this job (its lease ran out) made the post first
+            return  # a concurrent run (its lease ran out) made the post first
         raise
     log.info("instagram import: %s -> /%s", post.key[:12], created.path)
 
 
-HANDLERS: dict[str, Handler] = {IMPORT: handle_import, IMPORT_POST: handle_import_post}
+async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The IMPORT_POST job: one post, its files and its marker, unless it is home already."""
+    settings = ctx.settings
+    post = ExportPost.from_json(payload["post"])
+    if await InstagramImport.exists(key=post.key):
+        return  # imported by an earlier run of this job, or from another export
+    if (copy := await matching.api_copy(post.times)) is not None:
+        await _mark_api_copy(post, copy)
+        return
+    files = _read_files(settings, _zip_paths(settings, payload), post)
+    await _import_post(settings, post, files)
+
+
+class _FilesAhead:
+    """The files of a chunk's posts, stored a few posts ahead of the one being created.
+
+    `take(post)` waits for the post's files and starts on those of a post further on. The
+    tasks store in the background what `ingest_bytes` checks in threads (Pillow releases
+    the GIL), while the chunk creates posts on the database. `close` cancels what was not
+    taken and discards its files.
+    """
+
+    def __init__(self, settings: Settings, paths: list[Path], posts: list[ExportPost]) -> None:
+        self._settings = settings
+        self._paths = paths
+        self._waiting = iter(posts)
+        self._tasks: dict[str, asyncio.Task[list[Media]]] = {}
+        for _ in range(FILES_AHEAD):
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if (post := next(self._waiting, None)) is not None:
+            work = _store_all(self._settings, self._paths, post)
+            self._tasks[post.key] = asyncio.create_task(work)
+
+    async def take(self, post: ExportPost) -> list[Media]:
+        """The post's stored files (raises what storing them raised)."""
+        task = self._tasks.pop(post.key)
+        self._start_next()
+        return await task
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        done = [task for task in tasks if not task.cancelled() and task.exception() is None]
+        await discard(self._settings, [media for task in done for media in task.result()])
+
+
+async def _not_home(posts: list[ExportPost]) -> list[ExportPost]:
+    """Those of `posts` with no marker yet (not imported by an earlier run or export)."""
+    keys = [post.key for post in posts]
+    found = await InstagramImport.filter(key__in=keys).values_list("key", flat=True)
+    home = {str(key) for key in found}
+    return [post for post in posts if post.key not in home]
+
+
+async def _api_copies_near(posts: list[ExportPost]) -> bool:
+    """Whether any media copied through the API is near the chunk's times at all: most
+    chunks have none, and then no post needs its own look (`mark` looks again anyway)."""
+    times = [seconds for post in posts for seconds in post.times]
+    if not times:
+        return False
+    start = datetime.fromtimestamp(min(times), UTC) - matching.TOLERANCE
+    end = datetime.fromtimestamp(max(times), UTC) + matching.TOLERANCE
+    return await InstagramMedia.filter(
+        copy_state=CopyState.COPIED, post_id__isnull=False, timestamp__gte=start, timestamp__lte=end
+    ).exists()
+
+
+async def _hand_over(names: list[str], post: ExportPost, exc: Exception) -> None:
+    """Give a post that failed in its chunk its own IMPORT_POST job (retried, and failing
+    with its reason, on its own), so the rest of the chunk goes on."""
+    log.warning("instagram import: %s failed in its chunk (%s): queued on its own",
+                post.key[:12], exc)  # fmt: skip
+    data = {"zips": names, "post": post.to_json()}
+    await job_queue.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
+
+
+async def handle_import_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The IMPORT_CHUNK job: each of its posts that is not home yet, oldest first."""
+    settings = ctx.settings
+    names = _zip_names(payload)
+    given = [ExportPost.from_json(data) for data in payload["posts"]]
+    # Oldest first, as posts were made (the export lists them newest first).
+    posts = await _not_home(sorted(given, key=lambda post: post.published))
+    if await _api_copies_near(posts):
+        kept = []
+        for post in posts:
+            if (copy := await matching.api_copy(post.times)) is not None:
+                await _mark_api_copy(post, copy)
+            else:
+                kept.append(post)
+        posts = kept
+    ahead = _FilesAhead(settings, _zip_paths(settings, payload), posts)
+    try:
+        for post in posts:
+            try:
+                await _import_post(settings, post, _given(await ahead.take(post)))
+            except Exception as exc:  # handed over with its reason, not lost
+                await _hand_over(names, post, exc)
+    finally:
+        await asyncio.shield(ahead.close())
+    log.info("instagram import: chunk of %d posts done, %d new or handed over",
+             len(payload["posts"]), len(posts))  # fmt: skip
+
+
+HANDLERS: dict[str, Handler] = {
+    IMPORT: handle_import,
+    IMPORT_CHUNK: handle_import_chunk,
+    IMPORT_POST: handle_import_post,
+}

@@ -88,6 +88,9 @@ class InstagramMedia(Model):
     # The first comment with the permashortcitation: its id and the short code it cites.
     comment_id = fields.CharField(max_length=64, null=True)
     comment_short_code = fields.CharField(max_length=32, null=True)
+    # The process holding the first-comment claim while `comment_id` is one (`posting:...`,
+    # `hearth.syndication.instagram.comments`): taken over as soon as it is provably gone.
+    comment_holder = fields.CharField(max_length=512, null=True)
     # A CopyState: the copy's state as the admin shows it.
     copy_state = fields.CharField(max_length=16, default=CopyState.PENDING.value)
     # The process copying it while COPYING (`job_queue.ProcessId`): another worker on the host

@@ -214,8 +214,14 @@ async def receive_notification(request: Request) -> Response:
     if not signature_valid(body, digest, str(secret)):
         return _forbidden("X-Hub-Signature-256 does not match the body")
     try:
-        changes = parse_changes(json.loads(body))
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        document = json.loads(body)
+        # A lone surrogate (`"\ud800"`) is valid JSON but not text: it can be neither hashed
+        # into a job key nor stored, so it is refused here (UnicodeEncodeError; it was a 500).
+        canonical_json(document).encode()
+        changes = parse_changes(document)
+    # JSONDecodeError, UnicodeDecodeError and UnicodeEncodeError are ValueErrors; json.loads
+    # raises RecursionError for arrays nested thousands deep (a signed `[[[...]]]` was a 500).
+    except (ValueError, RecursionError):
         return _plain("the body is not valid JSON\n", 400)
     except BadPayload as exc:
         return _plain(f"not a webhook payload: {exc}\n", 400)

@@ -7,13 +7,17 @@ half-stored. Each request declares a longer body than it sends, then closes the 
 from __future__ import annotations
 
 import socket
-import sqlite3
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.serving import Served, hearth_cli, hearth_serve
+from tests.stores import served_rows
+
+# `hearth serve` opens the database itself: the PostgreSQL pass runs this too.
+pytestmark = pytest.mark.store
 
 JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 4000
 
@@ -35,10 +39,9 @@ def _multipart(boundary: str, name: str, filename: str | None, content_type: str
     ).encode()
 
 
-def _count(data_dir: Path, table: str) -> int:
-    with sqlite3.connect(data_dir / "hearth.sqlite3") as conn:
-        count: int = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
-        return count
+def _count(served: Served, table: str) -> int:
+    rows = served_rows(served.env, f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+    return int(str(rows[0][0]))
 
 
 def test_requests_cut_mid_body_end_quietly_and_store_nothing(tmp_path: Path) -> None:
@@ -63,13 +66,13 @@ def test_requests_cut_mid_body_end_quietly_and_store_nothing(tmp_path: Path) -> 
         output = served.output()
         assert "Exception in ASGI application" not in output
         assert "Traceback" not in output
-        assert (_count(tmp_path, "posts"), _count(tmp_path, "media")) == (0, 0)
-        assert _count(tmp_path, "responses") == 0
+        assert (_count(served, "posts"), _count(served, "media")) == (0, 0)
+        assert _count(served, "responses") == 0
         media_dir = tmp_path / "media"
         assert not media_dir.exists() or not [p for p in media_dir.rglob("*") if p.is_file()]
 
         after = httpx.post(served.base + "micropub", data={"h": "entry", "content": "whole"},
                            headers=bearer)  # fmt: skip
         assert after.status_code == 201
-        assert _count(tmp_path, "posts") == 1
+        assert _count(served, "posts") == 1
     # Leaving `hearth_serve` checked that the server stopped cleanly, without a traceback.

@@ -240,3 +240,21 @@ async def test_follow_up_work_is_announced(
     monkeypatch.setattr(post_actions, "post_changed", record)
     await post_form(client, "content=x", await bearer())
     assert [{"post": (await Post.get()).id}] == calls
+
+
+async def test_nul_characters_are_dropped_from_what_is_stored(client: httpx.AsyncClient) -> None:
+    """NUL means nothing in text and PostgreSQL cannot store it: a create keeps the rest of
+    the text, the same on both stores, instead of failing."""
+    headers = await bearer()
+    location = await create(client, headers, {"content": ["tea\u0000 time"], "x\u0000": ["y"]})
+    assert {"content": ["tea time"], "x": ["y"]} == await stored(client, headers, location)
+
+
+async def test_nul_characters_are_dropped_from_an_update(client: httpx.AsyncClient) -> None:
+    """The same for an update's values."""
+    headers = await bearer()
+    location = await create(client, headers, {"content": ["before"]})
+    update = {"action": "update", "url": location, "replace": {"content": ["af\u0000ter"]}}
+    response = await client.post(ENDPOINT, json=update, headers=headers)
+    assert response.status_code in (200, 204)
+    assert {"content": ["after"]} == await stored(client, headers, location)

@@ -53,7 +53,7 @@ def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         yield served
 
 
-@pytest.fixture(name="site", params=["asgi", "serve"])
+@pytest.fixture(name="site", params=["asgi", pytest.param("serve", marks=pytest.mark.one_store)])
 async def site_fixture(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Site]:
     """The site under test, over ASGI or over real HTTP to `hearth serve`."""
     if request.param == "serve":

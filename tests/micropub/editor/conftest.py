@@ -50,10 +50,11 @@ def web_fixture() -> Web:
 
 
 @pytest.fixture(name="settings")
-def settings_fixture(tmp_path: Path) -> Settings:
+def settings_fixture(tmp_path: Path, store: str | None) -> Settings:
     return Settings(
         url=BASE_URL,
         data_dir=tmp_path / "data",
+        database_url=store,
         name="Alice Example",
         page_size=5,
         allowed_private_networks=ALL_NETWORKS,

@@ -111,6 +111,7 @@ async def test_listed_once_however_many_audience_rows(db: None) -> None:
     assert [public.id] == [p.id for p in await listed_for(ANONYMOUS)]
 
 
+@pytest.mark.one_store
 async def test_migration_fills_rows_for_stored_private_posts(settings: Settings) -> None:
     """Upgrading a database from before the table gives its private posts their rows."""
     settings.ensure_dirs()

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
@@ -39,6 +40,7 @@ async def test_migrating_again_keeps_existing_data(settings: Settings) -> None:
     assert post.short_code == again.short_code
 
 
+@pytest.mark.one_store
 async def test_migrations_are_recorded(settings: Settings) -> None:
     """Applied migrations are recorded, so an upgrade only runs the new ones."""
     await db.migrate(settings)
@@ -47,6 +49,7 @@ async def test_migrations_are_recorded(settings: Settings) -> None:
     assert "0001_initial" in names
 
 
+@pytest.mark.one_store
 async def test_upgrade_from_first_schema_keeps_posts(settings: Settings) -> None:
     """A database made by the first release keeps its posts through every later migration."""
     await db.migrate(settings, target="models.0001_initial")
@@ -64,6 +67,7 @@ async def test_upgrade_from_first_schema_keeps_posts(settings: Settings) -> None
     assert not post.syndicate_to
 
 
+@pytest.mark.one_store
 async def test_upgrade_keeps_silo_tables_made_by_the_core(settings: Settings) -> None:
     """A database from before the silos had their own tables' app (the core's migrations
     0004 and 0005 made Instagram's) keeps those tables and their rows."""
@@ -82,6 +86,7 @@ async def test_upgrade_keeps_silo_tables_made_by_the_core(settings: Settings) ->
     assert ("instagram", "0001_tables") in applied
 
 
+@pytest.mark.one_store
 async def test_a_new_database_gets_the_silo_tables(settings: Settings) -> None:
     await db.migrate(settings)
     with sqlite3.connect(settings.data_dir / "hearth.sqlite3") as conn:

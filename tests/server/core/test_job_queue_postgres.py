@@ -28,7 +28,14 @@ from hearth.server.core.db import connect, migrate
 from hearth.server.core.job_worker import JobContext, Worker
 from hearth.server.core.models import Job
 from hearth.server.core.settings import Settings
-from tests.server.core import test_job_owner, test_job_queue, test_job_worker
+from tests.server.core import (
+    test_job_batches,
+    test_job_owner,
+    test_job_queue,
+    test_job_worker,
+    test_job_worker_batches,
+)
+from tests.server.core.test_job_batches import statements_fixture  # noqa: F401 - a fixture
 from tests.server.core.test_job_owner import (  # noqa: F401 - its fixtures, for its tests
     dead_fixture,
     linux_only,
@@ -43,16 +50,25 @@ JOBS = 200
 
 pytestmark = pytest.mark.usefixtures("db")
 
-# Every queue, worker and lease-holder test again, here on PostgreSQL (through the fixtures
-# below, and the holder tests' own, imported above). The signal test is left out: its child
-# process opens the SQLite file in the data dir.
+# Tests whose child processes open the SQLite file in the data dir (this module has its own
+# processes test).
+SQLITE_ONLY = {
+    "test_sigterm_stops_worker_process_and_releases_job",
+    "test_worker_processes_on_sqlite_never_run_a_job_twice",
+}
+# Every queue, batch, worker and lease-holder test again, here on PostgreSQL (through the
+# fixtures below, and the holder and batch tests' own, imported above).
 globals().update(
     (name, test)
-    for module in (test_job_queue, test_job_worker, test_job_owner)
+    for module in (
+        test_job_queue,
+        test_job_worker,
+        test_job_owner,
+        test_job_batches,
+        test_job_worker_batches,
+    )
     for name, test in vars(module).items()
-    if name.startswith("test_")
-    and inspect.iscoroutinefunction(test)
-    and name != "test_sigterm_stops_worker_process_and_releases_job"
+    if name.startswith("test_") and inspect.iscoroutinefunction(test) and name not in SQLITE_ONLY
 )
 
 

@@ -190,11 +190,13 @@ async def test_concurrent_workers_run_every_job_exactly_once(settings: Settings)
 
 
 async def test_stop_lets_job_finish_within_grace_and_takes_no_more(settings: Settings) -> None:
-    """On stop a job that ends within the grace period completes; queued jobs stay queued."""
+    """On stop a job that ends within the grace period completes; queued jobs stay queued
+    (a worker of one slot, so the second job is not already in hand when the stop comes)."""
     started, cancelled = asyncio.Event(), asyncio.Event()
     first = await job_queue.enqueue("slow", {}, key="first")
     second = await job_queue.enqueue("slow", {}, key="second")
-    runner = worker(settings, {"slow": blocking_handler(started, cancelled, 0.2)}, grace_period=5)
+    handlers = {"slow": blocking_handler(started, cancelled, 0.2)}
+    runner = worker(settings, handlers, grace_period=5, concurrency=1)
     stop = asyncio.Event()
     run = asyncio.create_task(runner.run(stop))
     await started.wait()
@@ -256,7 +258,7 @@ async def test_lost_lease_cancels_handler(settings: Settings) -> None:
 
 
 CHILD = """
-import asyncio, sys
+import asyncio, os, sys
 from pathlib import Path
 from hearth.server.core.db import connect
 from hearth.server.core.settings import Settings
@@ -267,7 +269,9 @@ async def stuck(context, payload):
     await asyncio.Event().wait()
 
 async def main():
-    settings = Settings(data_dir=Path(sys.argv[1]))
+    # The test's store: its SQLite file, or the PostgreSQL pass's schema.
+    url = os.environ.get("HEARTH_DATABASE_URL")
+    settings = Settings(data_dir=Path(sys.argv[1]), database_url=url)
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with connect(settings, run_migrations=False):

@@ -92,6 +92,7 @@ async def test_query_agrees_with_the_predicate(
     assert listed == (not post.is_scheduled(now))
 
 
+@pytest.mark.one_store
 async def test_public_listing_uses_the_posts_index() -> None:
     """The public list filtered by time is still one range scan of the posts index (no
     table scan, no sort): SQLite's plan for the home page's first page."""

@@ -234,6 +234,7 @@ async def check_migration_fills_index(settings: Settings) -> None:
         assert await found("written") == {old.id, new.id}
 
 
+@pytest.mark.one_store
 async def test_migration_fills_the_index_with_stored_posts(tmp_path: Path) -> None:
     """Upgrading a SQLite database indexes the posts it already has."""
     await check_migration_fills_index(Settings(data_dir=tmp_path / "upgrade"))

@@ -100,12 +100,20 @@ def test_job_timing_settings(tmp_path: Path) -> None:
     assert (300, 30) == (defaults.job_lease_seconds, defaults.job_backoff_seconds)
 
 
+def test_job_concurrency_setting(tmp_path: Path) -> None:
+    """How many jobs a worker process runs at once: 16 by default, or HEARTH_JOB_CONCURRENCY."""
+    assert 16 == Settings.from_env({"HEARTH_DATA_DIR": str(tmp_path)}).job_concurrency
+    env = {"HEARTH_DATA_DIR": str(tmp_path), "HEARTH_JOB_CONCURRENCY": "1"}
+    assert 1 == Settings.from_env(env).job_concurrency
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("HEARTH_JOB_LEASE_SECONDS", "0"),
         ("HEARTH_JOB_BACKOFF_SECONDS", "-1"),
         ("HEARTH_JOB_LEASE_SECONDS", "soon"),
+        ("HEARTH_JOB_CONCURRENCY", "0"),
     ],
 )
 def test_bad_job_timing_names_the_variable(tmp_path: Path, name: str, value: str) -> None:

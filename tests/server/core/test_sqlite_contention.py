@@ -1,19 +1,23 @@
-"""SQLite shared by `hearth serve` and `hearth worker` processes: no "database is locked".
+"""SQLite shared by `hearth serve`, `hearth worker` processes and `hearth instagram poll`:
+no "database is locked".
 
 Issue #13: concurrent writers on the default store each wait for the write lock instead of
 failing. `bench/sqlite_contention.py` is the long version of the served test below
-(15 s, creates and webmentions, every status counted).
+(15 s, creates, webmentions and Instagram polls, every status counted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,6 +32,7 @@ from tortoise.transactions import in_transaction
 from hearth.server.core import db
 from hearth.server.core.models import Post
 from hearth.server.core.settings import Settings
+from hearth.syndication.instagram.fake import FakeInstagram, serve_instagram
 from tests.serving import (
     ROOT,
     hearth_cli,
@@ -36,6 +41,14 @@ from tests.serving import (
     loopback_socket,
     serve_in_thread,
 )
+
+# What `hearth instagram poll` prints after a poll.
+POLLED = re.compile(r"Copied (\d+) posts from Instagram \((\d+) updated, (\d+) failed\)")
+# Rounds of "two new media on Instagram, then `hearth instagram poll`" during the load.
+POLL_ROUNDS = 2
+
+# SQLite's locking, PRAGMAs and file: the PostgreSQL pass has nothing to repeat here.
+pytestmark = pytest.mark.one_store
 
 
 async def test_every_connection_waits_for_the_lock(settings: Settings) -> None:
@@ -86,11 +99,21 @@ def _reply_source(target: list[str]) -> Starlette:
 
 
 async def _load(
-    base: str, token: str, target: str, source: str, seconds: float, clients: int
+    base: str,
+    token: str,
+    target: str,
+    source: str,
+    seconds: float,
+    clients: int,
+    until: threading.Event,
 ) -> Counter[str]:
-    """`clients` clients creating posts and as many sending webmentions, for `seconds`."""
+    """`clients` clients creating posts and as many sending webmentions, for `seconds` and
+    then until `until` is set."""
     statuses: Counter[str] = Counter()
     deadline = time.monotonic() + seconds
+
+    def going() -> bool:
+        return time.monotonic() < deadline or not until.is_set()
 
     async def create(client: httpx.AsyncClient, n: int, i: int) -> httpx.Response:
         return await client.post(
@@ -107,7 +130,7 @@ async def _load(
     async def one_client(n: int, send: Callable[..., Awaitable[httpx.Response]]) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             i = 0
-            while time.monotonic() < deadline:
+            while going():
                 i += 1
                 try:
                     response = await send(client, n, i)
@@ -123,25 +146,112 @@ async def _load(
     return statuses
 
 
-def test_serve_and_two_workers_under_concurrent_writes(tmp_path: Path) -> None:
-    """`hearth serve` and two `hearth worker` on one SQLite file; for 3 s, 8 clients create
-    posts and 8 send webmentions from a local site (each one a row and a verification job
-    the workers run, fetch and write back): every request is 201, and no process logs
-    "database is locked" or a traceback. Before `BEGIN IMMEDIATE` and the busy timeout, 92 of
-    225 requests here failed (500 "database is locked", or the connection dropped after it)."""
-    lifted = {
+@dataclass
+class PollRun:
+    """One `hearth instagram poll`: its exit status, what it printed, and its counts."""
+
+    returncode: int
+    output: str
+    copied: int = 0
+    failed: int = 0
+
+
+def _poll(env: Mapping[str, str]) -> PollRun:
+    done = subprocess.run(
+        [sys.executable, "-m", "hearth.cli", "instagram", "poll"],
+        env=dict(env), cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    run = PollRun(done.returncode, done.stdout + done.stderr)
+    if found := POLLED.search(done.stdout):
+        run.copied, run.failed = int(found[1]), int(found[3])
+    return run
+
+
+def _poll_rounds(env: Mapping[str, str], fake: FakeInstagram, runs: list[PollRun]) -> None:
+    """Each round: a photo and a two-photo carousel appear on Instagram, then the poll command
+    copies them home (files into the media store, a post each) while the load runs."""
+    for round_ in range(POLL_ROUNDS):
+        fake.add_media("IMAGE", caption=f"Round {round_} photo")
+        fake.add_media("CAROUSEL_ALBUM", caption=f"Round {round_} album", children=("IMAGE",) * 2)
+        runs.append(_poll(env))
+
+
+def _jobs_done(env: Mapping[str, str], kind: str) -> int:
+    path = Path(env["HEARTH_DATA_DIR"]) / "hearth.sqlite3"
+    with sqlite3.connect(path, timeout=30) as db:
+        query = "SELECT COUNT(*) FROM jobs WHERE kind = ? AND state = 'done'"
+        return int(db.execute(query, (kind,)).fetchone()[0])
+
+
+def _connect_instagram(env: Mapping[str, str], fake: FakeInstagram) -> None:
+    """`hearth instagram connect`, then wait for the poll it queues (run by the served
+    processes) to finish: the next waits for midnight UTC, so from here on what is copied is
+    copied by `hearth instagram poll`."""
+    hearth_cli(env, "instagram", "connect", "--access-token", fake.token)
+    deadline = time.monotonic() + 60
+    while not _jobs_done(env, "instagram.poll") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _jobs_done(env, "instagram.poll"), "the poll queued on connect never ran"
+
+
+def _start_workers(env: Mapping[str, str], logs: list[Path]) -> list[subprocess.Popen[bytes]]:
+    """A `hearth worker` logging to each of `logs`, once each says it has started."""
+    workers = []
+    for log in logs:
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "hearth.cli", "worker"],
+                env=dict(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        workers.append(worker)
+    deadline = time.monotonic() + 60
+    while not all(b"started" in log.read_bytes() for log in logs):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.2)
+    return workers
+
+
+def _contention_env(fake: FakeInstagram) -> dict[str, str]:
+    """Limits lifted (this is about the database), loopback reachable, the fake as Instagram."""
+    return {
         "HEARTH_ALLOW_PRIVATE_NETWORKS": "1",
         # This is about the database, not the webmention endpoint's rate limits.
         "HEARTH_WEBMENTION_PER_HOST_PER_MINUTE": "1000000",
         "HEARTH_WEBMENTION_PER_MINUTE": "1000000",
         "HEARTH_WEBMENTION_MAX_QUEUED": "1000000",
         "HEARTH_WEBMENTION_FETCH_INTERVAL": "0",
+        "HEARTH_INSTAGRAM_API_URL": fake.base.rstrip("/"),
+        "HEARTH_INSTAGRAM_APP_ID": fake.app_id,
+        "HEARTH_INSTAGRAM_APP_SECRET": fake.app_secret,
+        # The served processes poll once, on connect; their next poll (at the next whole day,
+        # UTC) is out of the way, so what is copied meanwhile is the poll command's doing.
+        "HEARTH_INSTAGRAM_POLL_SECONDS": "86400",
     }
+
+
+def _copied_posts(env: Mapping[str, str]) -> int:
+    """Posts made of Instagram media, as the served database holds them."""
+    path = Path(env["HEARTH_DATA_DIR"]) / "hearth.sqlite3"
+    with sqlite3.connect(path, timeout=30) as db:
+        query = "SELECT COUNT(*) FROM instagram_media WHERE copy_state = 'copied'"
+        return int(db.execute(query).fetchone()[0])
+
+
+def test_serve_two_workers_and_instagram_poll_under_concurrent_writes(tmp_path: Path) -> None:
+    """`hearth serve`, two `hearth worker` and `hearth instagram poll` on one SQLite file; for
+    at least 3 s, and until the poll command has run twice, 8 clients create posts and 8 send
+    webmentions from a local site (each one a row and a verification job the workers run,
+    fetch and write back), while the poll command copies media from the fake Instagram home
+    (and the workers post their first comments): every request is 201, every poll copies
+    what appeared, and no process logs "database is locked" or a traceback. Before `BEGIN
+    IMMEDIATE` and the busy timeout, 92 of 225 requests here failed (500 "database is
+    locked", or the connection dropped after it)."""
     target: list[str] = []
     sock = loopback_socket()
     with (
         serve_in_thread(_reply_source(target), [sock]),
-        hearth_serve(tmp_path, env=lifted) as served,
+        serve_instagram() as fake,
+        hearth_serve(tmp_path, env=_contention_env(fake)) as served,
     ):
         token = hearth_cli(served.env, "token", "create").strip().splitlines()[-1]
         first = httpx.post(
@@ -151,31 +261,39 @@ def test_serve_and_two_workers_under_concurrent_writes(tmp_path: Path) -> None:
         )
         target.append(first.headers["location"])
         logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
-        workers = []
-        for log in logs:
-            with log.open("wb") as out:
-                workers.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "hearth.cli", "worker"],
-                        env=served.env,
-                        cwd=ROOT,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+        workers = _start_workers(served.env, logs)
+        # Connected only once the workers run: a worker starting later would queue a poll
+        # of its own (`ensure_polling`), and copy what the poll command is to copy.
+        _connect_instagram(served.env, fake)
+        runs: list[PollRun] = []
+        polled = threading.Event()
+
+        def poll_during_the_load() -> None:
+            try:
+                _poll_rounds(served.env, fake, runs)
+            finally:
+                polled.set()
+
+        poller = threading.Thread(target=poll_during_the_load)
+        poller.start()
+        load = _load(
+            served.base, token, target[0], loopback_base(sock), seconds=3, clients=8, until=polled
+        )
         try:
-            statuses = asyncio.run(
-                _load(served.base, token, target[0], loopback_base(sock), seconds=3, clients=8)
-            )
+            statuses = asyncio.run(load)
         finally:
+            poller.join(timeout=300)
             for worker in workers:
                 worker.terminate()
             for worker in workers:
                 worker.wait(timeout=30)
         text = served.output() + "".join(log.read_text() for log in logs)
+        text += "".join(run.output for run in runs)
         assert set(statuses) == {"create 201", "mention 201"}, statuses
         assert statuses["create 201"] > 20
         assert statuses["mention 201"] > 20
+        assert [(0, 2, 0)] * POLL_ROUNDS == [(r.returncode, r.copied, r.failed) for r in runs], text
+        assert 2 * POLL_ROUNDS == _copied_posts(served.env)
         assert text.count("database is locked") == 0
         assert "Traceback" not in text
         assert all(worker.returncode in (0, -15) for worker in workers)

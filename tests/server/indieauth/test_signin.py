@@ -35,11 +35,12 @@ REDIRECT_URI = BASE_URL + "signin/callback"
 
 
 @pytest.fixture(name="settings")
-def settings_fixture(tmp_path: Path) -> Settings:
+def settings_fixture(tmp_path: Path, store: str | None) -> Settings:
     """The shared test site, allowed to reach the fake server on 127.0.0.1."""
     return Settings(
         url=BASE_URL,
         data_dir=tmp_path / "data",
+        database_url=store,
         name="Alice Example",
         photo="https://example.test/alice.jpg",
         allowed_private_networks=ALL_NETWORKS,

@@ -19,10 +19,11 @@ from tests.server.indieauth.fake_indieauth import FakeIndieAuth, csrf_in, servin
 
 
 @pytest.fixture(name="settings")
-def settings_fixture(tmp_path: Path) -> Settings:
+def settings_fixture(tmp_path: Path, store: str | None) -> Settings:
     return Settings(
         url=BASE_URL,
         data_dir=tmp_path / "data",
+        database_url=store,
         name="Alice Example",
         photo="https://example.test/alice.jpg",
         allowed_private_networks=ALL_NETWORKS,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -38,13 +37,15 @@ from tests.serving import (
     loopback_socket,
     serve_in_thread,
 )
+from tests.stores import served_rows
 
 # The default lease: the point is that nobody waits for it.
 LEASE_SECONDS = 300
 # From the kill to the verified response: a restart, one poll, one fetch.
 TAKE_BACK_LIMIT = 20.0
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+# `hearth serve` opens the database itself: the PostgreSQL pass runs these too.
+pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.store]
 
 
 class HeldSource:
@@ -125,12 +126,13 @@ def settled(location: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.1)
 
 
+VERIFY = "webmention.verify"
+
+
 def verify_jobs(served: Served) -> list[tuple[str, int]]:
     """(state, attempts) of every webmention verification job in the served database."""
-    path = Path(served.env["HEARTH_DATA_DIR"]) / "hearth.sqlite3"
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT state, attempts FROM jobs WHERE kind = 'webmention.verify'")
-        return [(str(state), int(attempts)) for state, attempts in rows]
+    rows = served_rows(served.env, "SELECT state, attempts FROM jobs WHERE kind = ?", VERIFY)
+    return [(str(state), int(str(attempts))) for state, attempts in rows]
 
 
 def test_kill_during_verification_then_restart_verifies_once_within_seconds(

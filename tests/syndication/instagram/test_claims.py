@@ -4,8 +4,9 @@ The claims last the worker's job lease (`HEARTH_JOB_LEASE_SECONDS`): a worker ki
 copies a media or posts its first comment holds that work up as long as the queue holds up
 its job, no longer, and never long enough for a second worker to run it twice meanwhile. A
 copy claim also records its process, and is taken over at once when that one is provably
-gone.
-The served `kill -9` test (test_served.py) shows the same from the outside.
+gone; so does a first-comment claim (test_comment_holder.py).
+The served `kill -9` tests (test_served.py, test_comment_crash_served.py) show the same
+from the outside.
 """
 
 from __future__ import annotations

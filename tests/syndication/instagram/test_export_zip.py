@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hearth.syndication.instagram import export_zip
-from hearth.syndication.instagram.export_zip import ExportError, read_export, read_member
+from hearth.syndication.instagram import export_zip, json_stream
+from hearth.syndication.instagram.export_zip import (
+    ExportError,
+    open_export,
+    read_export,
+    read_member,
+)
 
 WRAP = "instagram-jane_doe-2025-02-20-AbCdEf/"
 CAROUSEL = "A lil flower garden update:\n\nDalia is in full bloom\n\n#daliaflower #hibiscusplant"
@@ -293,3 +299,29 @@ def test_dot_dot_member_names_stay_inside_the_zip(tmp_path: Path) -> None:
     assert (0, "../../escape.jpg") == (part, member)
     assert b"e" == read_member(zip_path, "../../escape.jpg", 10)
     assert before == sorted(tmp_path.parent.parent.iterdir())
+
+
+def test_posts_come_while_the_posts_file_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A posts file of 20,000 posts is never read whole: the first post comes once a chunk
+    of it is read, and the rest as they are taken."""
+    posts = [{"media": [media(f"media/posts/202401/{n}.jpg", 1704067200 + n, f"Day {n}")]}
+             for n in range(20_000)]  # fmt: skip
+    zip_path = make_zip(tmp_path / "e.zip", {"your_instagram_activity/media/posts_1.json": posts})
+    size = len(json.dumps(posts))
+    read: list[int] = []
+    unread = zipfile.ZipExtFile.read
+
+    def counted(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+        data = unread(self, n)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counted)
+    with open_export([zip_path]) as reader:
+        taken: Iterator[object] = reader.posts()
+        next(taken)
+        assert sum(read) <= json_stream.CHUNK < size / 10
+        assert 20_000 - 1 == sum(1 for _ in taken)
+    assert size == sum(read)

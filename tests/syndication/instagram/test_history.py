@@ -26,6 +26,7 @@ from PIL import Image
 from rich.filesize import decimal
 from starlette.applications import Starlette
 
+from hearth.server.core.job_worker import JobContext
 from hearth.server.core.models import Job, JobState, Media, Post
 from hearth.server.core.posts import create_post
 from hearth.server.core.settings import Settings
@@ -131,7 +132,7 @@ async def test_import_announces_posts_through_jobs(
     their Instagram tag and person links get no webmention (Instagram has no endpoint)."""
     settings = dataclasses.replace(settings, websub_hub="https://hub.example/")
     await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
-    await run_import_jobs(settings, 3)
+    await run_import_jobs(settings, 2)  # the import job, then its chunk
     pings = await Job.filter(kind="websub.publish")
     assert pings and {JobState.QUEUED} == {job.state for job in pings}
     assert 0 == await Job.filter(kind="webmention.send").count()
@@ -152,21 +153,64 @@ async def test_same_zip_twice_queues_nothing_new(
     assert 1 == len(list(history.imports_dir(settings).iterdir()))
 
 
-async def test_crash_then_start_over_makes_each_post_once(
+async def test_every_job_run_again_makes_nothing_new(
     settings: Settings, app: Starlette, tmp_path: Path
 ) -> None:
-    """Half the post jobs ran, then every import job runs again: each post exists once."""
+    """The import done, then every import job runs again (as if the worker died after each
+    side effect but before recording it): no new post, file, marker or chunk."""
     await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
-    await run_import_jobs(settings, 2)  # the import job, then the first post's job
-    assert 1 == await Post.all().count()
-    # Start over: as if the worker died after each side effect but before recording it.
+    await run_worker(settings)
     await Job.filter(kind__startswith="instagram.import").update(
         state=JobState.QUEUED, attempts=0, run_at=datetime.now(UTC), finished_at=None
     )
     await run_worker(settings)
     assert 2 == await Post.all().count()
     assert 2 == await InstagramImport.filter(source="imported").count()
-    assert 3 == await Media.all().count()  # no orphan copies of the first post's photo
+    assert 3 == await Media.all().count()
+    assert 1 == await Job.filter(kind=history.IMPORT_CHUNK).count()
+
+
+class Killed(BaseException):
+    """Stands for kill -9: no handler catches it, and nothing after it is recorded."""
+
+
+async def test_kill_mid_chunk_then_rerun_makes_each_post_once(
+    settings: Settings, app: Starlette, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker dies after the chunk's first post; the chunk runs again: the first post is
+    skipped (its files not stored again), the second is made, each once."""
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_import_jobs(settings, 1)  # the import job: it queues the chunk
+    chunk = await Job.get(kind=history.IMPORT_CHUNK)
+    finish = history._import_post
+
+    async def die_after_the_first(*args: Any) -> None:
+        if await Post.all().exists():
+            raise Killed
+        await finish(*args)
+
+    monkeypatch.setattr(history, "_import_post", die_after_the_first)
+    with pytest.raises(Killed):
+        await history.handle_import_chunk(JobContext(settings, None, chunk), chunk.payload)
+    assert 1 == await Post.all().count()
+    monkeypatch.undo()
+    await run_worker(settings)  # the chunk was never recorded done: it runs again
+    assert 2 == await Post.all().count()
+    assert 2 == await InstagramImport.filter(source="imported").count()
+    first_photo = "449123_n_17900000000000001.jpg"
+    assert 1 == await Media.filter(original_name=first_photo).count()
+
+
+async def test_export_becomes_chunks_of_posts(
+    settings: Settings, app: Starlette, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import job queues one job per CHUNK_POSTS posts, not one per post."""
+    monkeypatch.setattr(history, "CHUNK_POSTS", 2)
+    await history.queue_import(settings, [export_zip(tmp_path / "e.zip", with_heic=True)])
+    await run_import_jobs(settings, 1)
+    chunks = await Job.filter(kind=history.IMPORT_CHUNK).order_by("id")
+    assert [2, 1] == [len(job.payload["posts"]) for job in chunks]
+    assert not await Job.filter(kind=history.IMPORT_POST).exists()
 
 
 async def test_post_copied_through_the_api_is_skipped(
@@ -187,7 +231,8 @@ async def test_post_copied_through_the_api_is_skipped(
 async def test_undecodable_file_fails_only_its_post(
     settings: Settings, app: Starlette, tmp_path: Path
 ) -> None:
-    """A HEIC photo (not decodable here) fails its post's job with the reason; others import."""
+    """A HEIC photo (not decodable here) fails in its chunk, which hands it to a job of its
+    own: that job fails with the reason, the other posts import and the chunk is done."""
     await history.queue_import(settings, [export_zip(tmp_path / "e.zip", with_heic=True)])
     await run_worker(settings)
     assert 2 == await Post.all().count()
@@ -196,6 +241,7 @@ async def test_undecodable_file_fails_only_its_post(
     assert "17940060624158613.heic" in (dead.last_error or "")
     assert "HEIC" in (dead.last_error or "")
     assert JobState.DONE == (await Job.get(kind=history.IMPORT)).state
+    assert JobState.DONE == (await Job.get(kind=history.IMPORT_CHUNK)).state
 
 
 async def test_wrong_zip_refused_before_queueing(

@@ -26,6 +26,7 @@ def _database_bytes(settings: Settings) -> bytes:
     return b"".join(path.read_bytes() for path in settings.data_dir.glob("hearth.sqlite3*"))
 
 
+@pytest.mark.one_store
 async def test_the_token_is_not_in_the_database_file(
     settings: Settings, connected: InstagramAccount, fake: FakeInstagram
 ) -> None:
