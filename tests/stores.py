@@ -13,14 +13,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 
 from hearth.server.core.db import migrate
 from hearth.server.core.settings import Settings
+
+T = TypeVar("T")
 
 STORE_VARIABLE = "HEARTH_TEST_STORE"
 URL_VARIABLE = "HEARTH_TEST_DATABASE_URL"
@@ -30,6 +34,13 @@ SCHEMA = f"hearth_test_suite_{os.getpid()}"
 
 # Fixtures whose use means a test reads or writes the database (directly or through the app).
 DATABASE_FIXTURES = frozenset({"settings", "app", "client", "db"})
+
+
+def blocking(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end on an event loop of its own, in a thread: fixtures call this
+    while a loop may already run in this one (Playwright's sync API keeps one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def chosen_store() -> str:
@@ -73,14 +84,14 @@ async def _run(url: str, sql: str) -> None:
 
 
 def drop_schema(url: str) -> None:
-    asyncio.run(_run(url, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    blocking(_run(url, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
 
 
 def prepare_schema(url: str, data_dir: Path) -> str:
     """A freshly made and migrated schema for this run; returns the URL that selects it."""
-    asyncio.run(_run(url, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};"))
+    blocking(_run(url, f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};"))
     schema_url = in_schema(url)
-    asyncio.run(migrate(Settings(data_dir=data_dir, database_url=schema_url)))
+    blocking(migrate(Settings(data_dir=data_dir, database_url=schema_url)))
     return schema_url
 
 
@@ -125,7 +136,7 @@ async def _empty_tables(url: str) -> None:
 
 def empty_tables(url: str) -> None:
     """Every table of the suite's schema emptied (the record of migrations kept)."""
-    asyncio.run(_empty_tables(url))
+    blocking(_empty_tables(url))
 
 
 def touches_database(item: pytest.Item) -> bool:
@@ -156,6 +167,6 @@ def served_rows(env: Mapping[str, str], sql: str, *params: object) -> list[tuple
     with `env` uses: its SQLite file, or the PostgreSQL pass's schema."""
     url = env.get("HEARTH_DATABASE_URL")
     if url:
-        return asyncio.run(_fetch(url, sql, params))
+        return blocking(_fetch(url, sql, params))
     with sqlite3.connect(Path(env["HEARTH_DATA_DIR"]) / "hearth.sqlite3", timeout=30) as db:
         return [tuple(row) for row in db.execute(sql, params)]

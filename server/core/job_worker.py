@@ -302,9 +302,14 @@ class Worker:
             wait = idle.next()
             if due is not None:
                 until = (due - job_queue.utcnow()).total_seconds()
-                # Due before the claim that found nothing: another worker's, or not yet
-                # committed when we looked; a job due since is worth a claim at once.
-                if until <= 0 and due > claimed_at:
+                if until <= 0:
+                    # Due already. Since the claim that found nothing: claim at once. Before
+                    # it: another worker's, or another process's not yet committed when we
+                    # claimed (enqueue takes `run_at` before its commit), which no wake-up
+                    # announces here: claim again after the idle wait, never busily, and
+                    # never wait for it forever.
+                    if due <= claimed_at and await self._sleep(wait):
+                        idle.reset()
                     return
                 if 0 < until <= wait:
                     await self._sleep(until + DUE_SLACK)

@@ -30,6 +30,10 @@ from hearth.server.indieauth import pkce
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, Watch, serve_on
 from tests.serving import Served, hearth_serve
 
+# The served site starts from a SQLite file with the owner's password (browser conftest):
+# a browser flow, not a store; its ASGI twins run on PostgreSQL too.
+pytestmark = pytest.mark.one_store
+
 expect.set_options(timeout=TIMEOUT_MS)
 
 

@@ -172,6 +172,26 @@ async def test_job_queued_in_process_runs_without_waiting_for_the_poll(
         assert await until(lambda: bool(ran)) < 0.5
 
 
+async def test_job_committed_by_another_process_after_a_claim_still_runs(
+    settings: Settings,
+) -> None:
+    """Another process's job, its `run_at` taken before the idle worker's last claim but
+    committed after it (no wake-up reaches this process), runs at the next idle look instead
+    of never (the soak on PostgreSQL found workers idle for good with 14,000 jobs due)."""
+    ran: list[int] = []
+    worker = Worker(settings, {"t": recorder(ran)}, poll_interval=1.0)
+    async with running(worker):
+        await asyncio.sleep(0.5)  # its claim found nothing; it waits
+        await Job.create(
+            kind="t",
+            payload={},
+            idempotency_key="elsewhere",
+            run_at=job_queue.utcnow() - timedelta(seconds=1),
+            state=JobState.QUEUED,
+        )
+        assert await until(lambda: bool(ran), within=5.0) < 2.5
+
+
 async def test_idle_worker_wakes_when_the_next_job_comes_due(settings: Settings) -> None:
     """A job queued for later runs when it comes due, not at the next poll 30 s on."""
     ran: list[int] = []
