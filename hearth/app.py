@@ -22,6 +22,7 @@ from hearth.server.core.disconnects import QuietDisconnectMiddleware
 from hearth.server.core.features import Feature
 from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
+from hearth.server.core.nul_guard import NulGuardMiddleware
 from hearth.server.core.page_cache import PageCache
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import create_templates
@@ -74,6 +75,8 @@ def create_app(
     )
     # Request bodies over their route's limit are refused (413) before a view reads them.
     app.add_middleware(BodyLimitMiddleware, limits=wiring.body_limits(chosen, settings))
+    # A NUL in the path (404) or query (400) names nothing stored (core.nul_guard).
+    app.add_middleware(NulGuardMiddleware)
     # A client gone before its body ended is no error: no traceback, no answer. Added last,
     # so it is the outermost of ours and also covers a disconnect met by those inside it.
     app.add_middleware(QuietDisconnectMiddleware)

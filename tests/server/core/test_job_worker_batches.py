@@ -239,6 +239,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.one_store
 async def test_worker_processes_on_sqlite_never_run_a_job_twice(
     settings: Settings, tmp_path: Path
 ) -> None:
