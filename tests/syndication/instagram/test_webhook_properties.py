@@ -183,7 +183,8 @@ async def test_a_subscription_check_echoes_only_to_the_right_token(
     client: httpx.AsyncClient, params: list[tuple[str, str]]
 ) -> None:
     """Any GET: 200 echoing `hub.challenge` as plain text only for mode `subscribe` and the
-    right verify token, else 403 (or 400 without a challenge); nothing queued."""
+    right verify token, else 403 (or 400 without a challenge, or with a NUL anywhere in the
+    query: `core.nul_guard`); nothing queued."""
     before = await jobs()
     query = httpx.QueryParams(
         [(k, v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")) for k, v in params]
@@ -194,6 +195,8 @@ async def test_a_subscription_check_echoes_only_to_the_right_token(
     if response.status_code == 200:
         assert right and response.text == first["hub.challenge"]
         assert response.headers["content-type"].startswith("text/plain")
+    elif any("\x00" in key + value for key, value in query.multi_items()):
+        assert response.status_code == 400, response.text
     else:
         assert response.status_code == (400 if right else 403), response.text
     assert before == await jobs()
