@@ -54,6 +54,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from _procs import free_port  # bench/: run as `python bench/NAME.py`
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -66,13 +67,6 @@ LOCKED = "database is locked"
 POLLED = re.compile(r"Copied (\d+) posts from Instagram \((\d+) updated, (\d+) failed\)")
 # One request of a load client: (its client, its ordinal) -> the answer.
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -53,8 +53,9 @@ ratios to the reference measured in the same run are what to compare between run
 It measures the checkout it lives in (every command runs from the repository root, and the
 first line of the output names the commit, `-dirty` with uncommitted changes). To measure a
 commit alone, export it and run the copy: `git archive HEAD | tar -x -C /tmp/h`, copy this
-file and `reference_apps.py` into `/tmp/h/bench/`, then `cd /tmp/h && PYTHONPATH=/tmp/h
-python bench/throughput.py` (PYTHONPATH wins over an editable install of another checkout).
+file, `reference_apps.py` and `_procs.py` into `/tmp/h/bench/`, then `cd /tmp/h &&
+PYTHONPATH=/tmp/h python bench/throughput.py` (PYTHONPATH wins over an editable install of
+another checkout).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from _procs import free_port  # bench/: run as `python bench/NAME.py`
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_APPS = Path(__file__).resolve().parent / "reference_apps.py"
@@ -181,13 +183,6 @@ def seed(count: int) -> Seed:
 
 
 # --- processes -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

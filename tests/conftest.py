@@ -126,6 +126,15 @@ async def client_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture(name="anonymous")
+async def anonymous_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of its own, never signed in and with no cookie (`client` may be the owner's):
+    the reader the shared page cache serves."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as reader:
+        yield reader
+
+
 # The admin: its password and a signed-in session ----------------------------------------------
 
 

@@ -1,26 +1,18 @@
-"""Helpers of the page cache tests: an anonymous reader, a count of SQL statements."""
+"""Helpers of the page cache tests: a count of SQL statements, warming a page (the anonymous
+reader is the root conftest's `anonymous`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 from tortoise import connections
 
 from tests.conftest import BASE_URL
 
 _QUERIES = ("execute_query", "execute_query_dict", "execute_insert", "execute_many")
-
-
-@pytest.fixture(name="anonymous")
-async def anonymous_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """A reader with no cookie: the one the shared cache serves."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as reader:
-        yield reader
 
 
 @pytest.fixture(name="queries")

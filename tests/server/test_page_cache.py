@@ -23,9 +23,9 @@ from hearth.server.indieauth.tables import VisitorSession
 from hearth.server.indieauth.visitors import COOKIE_NAME, hash_secret
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import bearer, create, post_json
-from tests.server.cache_helpers import anonymous_fixture, path_of, queries_fixture, warm
+from tests.server.cache_helpers import path_of, queries_fixture, warm
 
-__all__ = ["anonymous_fixture", "queries_fixture"]  # fixtures, used by name
+__all__ = ["queries_fixture"]  # a fixture, used by name
 
 LISTINGS = ("/", "/feed.atom", "/feed.rss", "/feed.json", "/tag/cached", "/tags")
 

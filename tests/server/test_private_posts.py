@@ -13,7 +13,6 @@ is the real admin session (`signed_in`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,14 +58,6 @@ def hub_settings_fixture(settings: Settings) -> Settings:
 @pytest.fixture(name="visitors", autouse=True)
 def visitors_fixture(app: Starlette) -> None:
     app.state.viewer_sources = [_test_visitor, *app.state.viewer_sources]
-
-
-@pytest.fixture(name="anonymous")
-async def anonymous_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of its own, never signed in (`client` may be the owner's)."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as other:
-        yield other
 
 
 async def micropub_create(client: httpx.AsyncClient, properties: dict[str, list[Any]]) -> str:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from hearth import wiring
 from hearth.server import scheduling
@@ -53,14 +52,6 @@ Clock = Callable[[datetime], None]
 def hub_settings_fixture(settings: Settings) -> Settings:
     """The site with a WebSub hub, so that announcements queue pings."""
     return replace(settings, websub_hub=HUB)
-
-
-@pytest.fixture(name="anonymous")
-async def anonymous_fixture(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of its own, never signed in (`client` may be the owner's)."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as other:
-        yield other
 
 
 @pytest.fixture(name="clock")

@@ -11,10 +11,10 @@ import httpx
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Interaction, InteractionState, Post
 from hearth.server.core.posts import create_post
-from tests.server.cache_helpers import anonymous_fixture, path_of, queries_fixture, warm
+from tests.server.cache_helpers import path_of, queries_fixture, warm
 from tests.server.webmention.receive_support import FakeWeb, permalink, received, reply_page
 
-__all__ = ["anonymous_fixture", "queries_fixture"]  # fixtures, used by name
+__all__ = ["queries_fixture"]  # a fixture, used by name
 
 SOURCE = "https://alice.example/replies/1"
 SAID = "What a cached post"

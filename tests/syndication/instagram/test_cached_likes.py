@@ -14,10 +14,8 @@ from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import backfeed
 from hearth.syndication.instagram.fake import FakeInstagram
 from hearth.syndication.instagram.tables import InstagramMedia
-from tests.server.cache_helpers import anonymous_fixture, warm
+from tests.server.cache_helpers import warm
 from tests.syndication.instagram.instagram_setup import copied_media, fake_media, run_jobs
-
-__all__ = ["anonymous_fixture"]  # a fixture, used by name
 
 
 @pytest.fixture(name="settings")
