@@ -35,6 +35,7 @@ from tests.server.core import (
     test_job_worker,
     test_job_worker_batches,
 )
+from tests.server.core.job_processes import run_together
 from tests.server.core.test_job_batches import statements_fixture  # noqa: F401 - a fixture
 from tests.server.core.test_job_owner import (  # noqa: F401 - its fixtures, for its tests
     dead_fixture,
@@ -160,22 +161,7 @@ async def test_worker_processes_never_run_a_job_twice(settings: Settings, tmp_pa
         )
         for output in outputs
     ]
-    try:
-        # Start them together once all are connected, so they really compete for jobs.
-        for process in children:
-            assert process.stdout is not None
-            assert await asyncio.wait_for(process.stdout.readline(), timeout=60) == b"ready\n"
-        for process in children:
-            assert process.stdin is not None
-            process.stdin.write(b"go\n")
-            await process.stdin.drain()
-        for process in children:
-            assert await asyncio.wait_for(process.wait(), timeout=120) == 0
-    finally:
-        for process in children:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+    await run_together(children)
     runs = [line.split() for output in outputs for line in output.read_text().splitlines()]
     assert sorted(int(job_id) for job_id, _ in runs) == sorted(ids)
     assert len({worker for _, worker in runs}) > 1

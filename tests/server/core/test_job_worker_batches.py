@@ -22,6 +22,7 @@ from hearth.server.core import job_queue
 from hearth.server.core.job_worker import Handler, JobContext, Worker
 from hearth.server.core.models import Job, JobState
 from hearth.server.core.settings import Settings
+from tests.server.core.job_processes import run_together
 from tests.server.core.test_job_batches import statements_fixture  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -254,21 +255,7 @@ async def test_worker_processes_on_sqlite_never_run_a_job_twice(
         )
         for output in outputs
     ]
-    try:
-        for child in children:
-            assert child.stdout is not None
-            assert await asyncio.wait_for(child.stdout.readline(), timeout=60) == b"ready\n"
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write(b"go\n")
-            await child.stdin.drain()
-        for child in children:
-            assert await asyncio.wait_for(child.wait(), timeout=120) == 0
-    finally:
-        for child in children:
-            if child.returncode is None:
-                child.kill()
-                await child.wait()
+    await run_together(children)
     runs = [int(line) for output in outputs for line in output.read_text().splitlines()]
     assert sorted(ids) == sorted(runs)
     assert sum(1 for output in outputs if output.read_text()) > 1
