@@ -54,12 +54,7 @@ def create_app(
             stop = asyncio.Event()
             if run_worker:
                 await wiring.on_worker_start(settings, chosen)
-                worker = Worker(
-                    settings,
-                    wiring.job_handlers(chosen),
-                    http=http,
-                    concurrency=settings.job_concurrency,
-                )
+                worker = Worker(settings, wiring.job_handlers(chosen), http=http)
                 worker_task = asyncio.create_task(worker.run(stop))
             try:
                 yield

@@ -39,12 +39,7 @@ async def _run_worker(settings: Settings, features: Sequence[Feature]) -> int:
     # `hearth migrate` and `hearth serve` do it.
     async with db.connect(settings, run_migrations=False), create_http_client(settings) as http:
         await wiring.on_worker_start(settings, features)
-        worker = Worker(
-            settings,
-            wiring.job_handlers(features),
-            http=http,
-            concurrency=settings.job_concurrency,
-        )
+        worker = Worker(settings, wiring.job_handlers(features), http=http)
         print(f"hearth worker {worker.worker_id} started", flush=True)
         await worker.run(stop)
     print("hearth worker stopped", flush=True)

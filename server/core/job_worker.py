@@ -82,10 +82,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-# Jobs one worker runs at once unless told otherwise: enough to keep tens of network-bound
-# jobs (webmention verifications, pings) in flight, few enough for one process's memory and
-# one SQLite connection.
-DEFAULT_CONCURRENCY = 16
 # An idle worker's first look for other processes' jobs after the queue ran dry; each look
 # that finds none doubles the wait, up to `poll_interval`.
 FIRST_IDLE_WAIT = 0.05
@@ -171,10 +167,12 @@ class Worker:
         http: httpx.AsyncClient | None = None,
         worker_id: str | None = None,
         poll_interval: float = 1.0,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         grace_period: float = 30.0,
         lease_seconds: float | None = None,
     ) -> None:
+        # Jobs at once: `settings.job_concurrency` (HEARTH_JOB_CONCURRENCY) unless told.
+        concurrency = settings.job_concurrency if concurrency is None else concurrency
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.settings = settings

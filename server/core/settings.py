@@ -158,7 +158,9 @@ class Settings:
     job_lease_seconds: int = 300
     # The first retry of a failed job waits about this long; each further one twice as long.
     job_backoff_seconds: int = 30
-    # Jobs one worker process runs at once (most wait on the network).
+    # Jobs one worker process runs at once: enough to keep tens of network-bound jobs
+    # (webmention verifications, pings) in flight, few enough for one process's memory and
+    # one SQLite connection.
     job_concurrency: int = 16
     # Admin sign-in: failures per address before a lock, and the lock's length in seconds.
     login_max_failures: int = 5

@@ -312,3 +312,10 @@ async def test_stop_on_signals_sets_stop_event(signum: signal.Signals) -> None:
         await asyncio.wait_for(stop.wait(), timeout=5)
     finally:
         restore()
+
+
+def test_concurrency_comes_from_the_settings(settings: Settings) -> None:
+    """`hearth serve` and `hearth worker` run HEARTH_JOB_CONCURRENCY jobs at once; a caller
+    may still say otherwise."""
+    assert Worker(dataclasses.replace(settings, job_concurrency=3), {}).concurrency == 3
+    assert Worker(settings, {}, concurrency=1).concurrency == 1
