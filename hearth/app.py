@@ -24,6 +24,7 @@ from hearth.server.core.http import create_http_client
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.nul_guard import NulGuardMiddleware
 from hearth.server.core.page_cache import PageCache
+from hearth.server.core.pressure import Pressure, PressureMiddleware
 from hearth.server.core.settings import Settings
 from hearth.server.core.web import create_templates
 
@@ -38,6 +39,7 @@ def create_app(
     """Build the ASGI app; the lifespan opens the database and the shared HTTP client."""
     chosen = tuple(wiring.features() if features is None else features)
     wiring.install(chosen)
+    pressure = Pressure()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -54,7 +56,9 @@ def create_app(
             stop = asyncio.Event()
             if run_worker:
                 await wiring.on_worker_start(settings, chosen)
-                worker = Worker(settings, wiring.job_handlers(chosen), http=http)
+                # It gives way to this process's requests (core.pressure).
+                handlers = wiring.job_handlers(chosen)
+                worker = Worker(settings, handlers, http=http, gives_way=pressure.busy)
                 worker_task = asyncio.create_task(worker.run(stop))
             try:
                 yield
@@ -77,7 +81,10 @@ def create_app(
     app.add_middleware(QuietDisconnectMiddleware)
     # Outermost: a cached page is answered before anything else runs (core.page_cache).
     app.add_middleware(PageCache, settings=settings)
+    # Notes each request's arrival, cached or not, for the worker above (core.pressure).
+    app.add_middleware(PressureMiddleware, pressure=pressure)
     app.state.settings = settings
+    app.state.pressure = pressure
     app.state.templates = create_templates([f.template_dir for f in chosen if f.template_dir])
     app.state.features = chosen
     app.state.site_links = wiring.site_links(chosen, settings)

@@ -7,7 +7,7 @@ on each stored change.
 
 from __future__ import annotations
 
-from hearth.micropub import endpoint, media_endpoint, remote_copy
+from hearth.micropub import endpoint, follow_up, media_endpoint, remote_copy
 from hearth.server.core.body_limit import BodyLimit
 from hearth.server.core.events import PostChange
 from hearth.server.core.features import Feature
@@ -28,7 +28,7 @@ FEATURE = Feature(
     "micropub",
     routes=[*media_endpoint.routes, *endpoint.routes],
     site_links=endpoint.links,
-    job_handlers=remote_copy.HANDLERS,
+    job_handlers={**remote_copy.HANDLERS, **follow_up.HANDLERS},
     on_post_changed=[copy_on_change],
     body_limits=body_limits,
 )

@@ -5,9 +5,11 @@ https://www.w3.org/TR/micropub/#update (§3.4; §3.4.4 201 + `Location` when the
 else 204), https://www.w3.org/TR/micropub/#delete (§3.5; §3.5.1 204)
 
 Each operation validates everything it can before its first write, then writes in one
-transaction that also queues the follow-up work (`hearth.server.core.events.post_changed`
-tells the listeners inside the transaction, so a stored change is never left unannounced).
-Nothing slow happens here.
+transaction that also queues the follow-up work, so a stored change is never left
+unannounced: updates, deletes and undeletes tell the listeners inside it
+(`hearth.server.core.events.post_changed`); a create, the hot path, stores the post, its
+receipt and one job that tells them (`follow_up`) in one trip to the database
+(`core.one_trip`). Nothing slow happens here.
 """
 
 from __future__ import annotations
@@ -21,20 +23,22 @@ from starlette.datastructures import UploadFile
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from hearth.micropub import receipts, uploads
+from hearth.micropub import follow_up, receipts, uploads
 from hearth.micropub.auth import creates_drafts_only
 from hearth.micropub.errors import InvalidRequest
 from hearth.micropub.lookup import find_post, permalink, shortlink
 from hearth.micropub.parsing import MicropubRequest, Update, apply_update, publication_state
-from hearth.server.core import post_types
+from hearth.server.core import job_queue, new_posts, one_trip, page_changes, post_types
 from hearth.server.core.events import post_changed
 from hearth.server.core.media.files import media_url
 from hearth.server.core.media.ingest import discard
 from hearth.server.core.models import PathRedirect, Post, Token
-from hearth.server.core.posts import EPOCH, create_post, set_property_rows, slugify, storable
+from hearth.server.core.new_posts import EPOCH, NewPost
+from hearth.server.core.posts import new_post, set_property_rows, slugify, storable
 from hearth.server.core.publication import Status, Visibility
+from hearth.server.core.scheduled import announcement_statement
 from hearth.server.core.settings import Settings
-from hearth.server.core.timestamps import now
+from hearth.server.core.timestamps import instant, now
 
 __all__ = ["Outcome", "create", "delete", "undelete", "update"]
 
@@ -66,7 +70,7 @@ def _published(properties: Mapping[str, list[Any]]) -> datetime | None:
         when = None
     if when is None:
         raise InvalidRequest(f"published must be an ISO 8601 date-time, got {value!r}")
-    # Short links count days since 1970 (hearth.server.core.posts._next_short_code).
+    # Short links count days since 1970 (hearth.server.core.new_posts).
     if when < EPOCH:
         raise InvalidRequest("published must not be before 1970")
     return when
@@ -101,27 +105,26 @@ async def create(
     published = _published(request.properties)
     digests = [await uploads.file_digest(upload) for upload in files]
     key = receipts.receipt_key(token, request, digests, idempotency_key, user_agent)
-    if (earlier := await receipts.find_receipt(key)) is not None:
+    # A resend's files are not stored again (without files the unit below looks).
+    if files and (earlier := await receipts.find_receipt(key)) is not None:
         return _created_at(settings, earlier)
     stored = await uploads.store_uploads(settings, list(zip(request.uploads, files, strict=True)))
     request = request.with_uploads([media_url(settings, media) for media in stored])
     properties, status = dict(request.properties), request.commands.status
     if creates_drafts_only(token):
         properties["post-status"], status = [Status.DRAFT.value], Status.DRAFT
+    new = new_post(
+        properties,
+        h_type=request.h_type or "entry",
+        slug=request.commands.slug,
+        published=published,
+        status=Status(status or Status.PUBLISHED),
+        visibility=Visibility(request.commands.visibility or Visibility.PUBLIC),
+        syndicate_to=list(request.commands.syndicate_to),
+        client_id=token.client_id,
+    )
     try:
-        async with in_transaction():
-            post = await create_post(
-                properties,
-                h_type=request.h_type or "entry",
-                slug=request.commands.slug,
-                published=published,
-                status=Status(status or Status.PUBLISHED),
-                visibility=Visibility(request.commands.visibility or Visibility.PUBLIC),
-                syndicate_to=list(request.commands.syndicate_to),
-                client_id=token.client_id,
-            )
-            await receipts.record_receipt(key, post)
-            await post_changed(settings, post)
+        post, made = await one_trip.run(_store(new, key, instant(), one_trip.dialect()))
     except IntegrityError:
         # The same create, sent concurrently, recorded its receipt first: answer with its post.
         await discard(settings, stored)
@@ -131,7 +134,31 @@ async def create(
     except BaseException:
         await discard(settings, stored)
         raise
+    if made:
+        page_changes.changed(post.id)
+        job_queue.announce()
+    else:
+        await discard(settings, stored)
     return _created_at(settings, post)
+
+
+def _store(
+    new: NewPost, key: receipts.ReceiptKey, at: datetime, dialect: str
+) -> one_trip.Unit[tuple[Post, bool]]:
+    """The create's one transaction: the earlier post of a resend (and False), or the new
+    post, its receipt and the job that tells the listeners (and True)."""
+    earlier = yield from receipts.find_unit(key, at)
+    if earlier is not None:
+        return earlier, False
+    post = yield from new_posts.insert(new, at, dialect)
+    yield from receipts.record_unit(key, post.id, at)
+    # What `post_changed` would queue: a scheduled post's announcement at its time, or the
+    # job that tells the listeners now.
+    if post.is_scheduled(at):
+        yield announcement_statement(post, at)
+    else:
+        yield follow_up.tell_later(post.id, at)
+    return post, True
 
 
 async def _free_slug_path(post: Post, base: str) -> str | None:

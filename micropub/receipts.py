@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from tortoise.expressions import Q
 
 from hearth.micropub.errors import InvalidRequest
 from hearth.micropub.request import MicropubRequest
+from hearth.server.core import one_trip
 from hearth.server.core.models import MicropubReceipt, Post, Token
 
 __all__ = [
@@ -44,8 +44,9 @@ __all__ = [
     "ReceiptKey",
     "end_double_send_window",
     "find_receipt",
+    "find_unit",
     "receipt_key",
-    "record_receipt",
+    "record_unit",
 ]
 
 DOUBLE_SEND_WINDOW = timedelta(seconds=30)
@@ -96,20 +97,21 @@ def receipt_key(
     return ReceiptKey(key, request_digest)
 
 
-async def find_receipt(receipt: ReceiptKey) -> Post | None:
+def find_unit(receipt: ReceiptKey, now: datetime) -> one_trip.Unit[Post | None]:
     """The post an earlier create of this request made, if its receipt still holds.
 
     Raises InvalidRequest (422 or 409) for an Idempotency-Key that cannot be answered:
     reused for another request, or naming a post that has since been deleted.
     """
-    row = await MicropubReceipt.get_or_none(key=receipt.key).prefetch_related("post")
-    if row is None:
+    rows = yield _FIND, (now - DOUBLE_SEND_WINDOW, receipt.key)
+    if not rows:
         return None
-    post: Post = row.post
+    row = dict(rows[0])
+    digest, within_window = row.pop("receipt_digest"), row.pop("receipt_within_window")
+    post: Post = Post._init_from_db(**row)
     if not receipt.explicit:
-        live = post.deleted_at is None and row.created_at + DOUBLE_SEND_WINDOW >= datetime.now(UTC)
-        return post if live else None
-    if row.request_digest is not None and row.request_digest != receipt.request_digest:
+        return post if post.deleted_at is None and within_window else None
+    if digest is not None and digest != receipt.request_digest:
         raise InvalidRequest(
             "this Idempotency-Key was already used for a different request; "
             "send a new key with each new post",
@@ -124,18 +126,37 @@ async def find_receipt(receipt: ReceiptKey) -> Post | None:
     return post
 
 
-async def record_receipt(receipt: ReceiptKey, post: Post) -> None:
-    """Remember that this request made `post`, replacing a spent receipt with the same key.
+_FIND = (
+    "SELECT r.request_digest AS receipt_digest, r.created_at >= ? AS receipt_within_window, "  # noqa: S608
+    + ", ".join(f"p.{column} AS {column}" for column in Post._meta.db_fields)
+    + " FROM micropub_receipts r JOIN posts p ON p.id = r.post_id WHERE r.key = ?"
+)
 
-    Raises IntegrityError when a concurrent create recorded the key first.
+
+async def find_receipt(receipt: ReceiptKey) -> Post | None:
+    """`find_unit` on its own."""
+    return await one_trip.run(find_unit(receipt, datetime.now(UTC)))
+
+
+def record_unit(receipt: ReceiptKey, post_id: int, now: datetime) -> one_trip.Unit[None]:
+    """Remember that this request made post `post_id`, replacing a spent receipt with the
+    same key.
+
+    Fails (IntegrityError) when a concurrent create recorded the key first.
     """
     if not receipt.explicit:
         # A spent receipt under the same key (too old, or its post deleted) makes way; a live
         # one stays, so of two identical creates racing here only one makes a post.
-        cutoff = datetime.now(UTC) - DOUBLE_SEND_WINDOW
-        spent = Q(created_at__lt=cutoff) | Q(post__deleted_at__isnull=False)
-        await MicropubReceipt.filter(Q(key=receipt.key) & spent).delete()
-    await MicropubReceipt.create(key=receipt.key, post=post, request_digest=receipt.request_digest)
+        yield (
+            "DELETE FROM micropub_receipts WHERE key = ? AND (created_at < ?"
+            " OR post_id IN (SELECT id FROM posts WHERE deleted_at IS NOT NULL))",
+            (receipt.key, now - DOUBLE_SEND_WINDOW),
+        )
+    yield (
+        "INSERT INTO micropub_receipts (key, post_id, created_at, request_digest)"
+        " VALUES (?, ?, ?, ?)",
+        (receipt.key, post_id, now, receipt.request_digest),
+    )
 
 
 async def end_double_send_window(post: Post) -> None:

@@ -60,6 +60,7 @@ in sync (NTP) to well within the lease time.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -280,9 +281,35 @@ def wake_on_enqueue(event: asyncio.Event) -> Iterator[asyncio.Event]:
         _waiting.discard(event)
 
 
-def _announce() -> None:
+def announce() -> None:
+    """Wake this process's idle workers: a job was queued (`enqueue` does it itself; a
+    caller that inserted jobs with `insert_statement` calls it after its commit)."""
     for event in tuple(_waiting):
         event.set()
+
+
+def insert_statement(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    now: datetime | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT of a new queued job (due at `run_at`, default `now`), for a `core.one_trip`
+    unit: the caller's key must be new (unlike `enqueue`, an existing key is an
+    IntegrityError, not a lookup)."""
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    now = _utc(now)
+    due = now if run_at is None else _utc(run_at)
+    sql = (
+        "INSERT INTO jobs (kind, payload, idempotency_key, state, attempts, max_attempts,"
+        " run_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"
+    )
+    values = (kind, json.dumps(payload), key, JobState.QUEUED.value, max_attempts, due, now, now)
+    return sql, values
 
 
 async def enqueue(
@@ -315,7 +342,7 @@ async def enqueue(
                 run_at=_utc(run_at),
                 max_attempts=max_attempts,
             )
-        _announce()
+        announce()
         return job
     except IntegrityError:
         # Another enqueue of the same key won the race between our lookup and insert.
@@ -607,7 +634,7 @@ async def _owned_update(
     if changed:
         job.update_from_dict({**values, "attempts": job.attempts - int(uncount)})
         if values.get("state") == JobState.QUEUED:
-            _announce()  # a retry, a postponement or a release: due now or later
+            announce()  # a retry, a postponement or a release: due now or later
     return bool(changed)
 
 
@@ -735,7 +762,7 @@ async def revive(kind_prefix: str, error_contains: str, *, now: datetime | None 
         updated_at=now,
     )
     if revived:
-        _announce()
+        announce()
     return revived
 
 

@@ -13,6 +13,12 @@ statement too (`job_queue.complete_many`: a group commit, written while the next
 failures, retries and postponements are recorded one by one, each with its own error and
 backoff. A job is in its slot until its outcome is recorded.
 
+`hearth serve`'s own worker gives way to the requests it answers (`gives_way`, true while
+requests keep arriving: `core.pressure`): it then runs one job at a time with a pause
+between them, so a flood of readers or webmentions is answered at full speed and the work
+it queued is done in a trickle meanwhile (one job at a time, `BUSY_PAUSE` between them) and
+at full speed once it passes. Other `hearth worker` processes are not slowed.
+
 An idle worker does not poll in a loop. It sleeps until the earliest queued job comes due
 (`job_queue.next_due`, one read), until this process queues one (`job_queue.wake_on_enqueue`:
 `hearth serve` runs what its requests queue at once), or until it looks again for jobs other
@@ -87,6 +93,10 @@ def _describe(exc: BaseException) -> str:
 FIRST_IDLE_WAIT = 0.05
 # Sleeping until a job's `run_at` wakes this much after it, so the claim finds it due.
 DUE_SLACK = 0.001
+# While the process it shares gives way to requests: jobs at once, and the pause before
+# claiming the next (bounds the worker to about a job per pause).
+BUSY_CONCURRENCY = 1
+BUSY_PAUSE = 0.05
 
 
 @dataclass(eq=False)  # each is itself (hashed by identity), however alike two look
@@ -170,6 +180,7 @@ class Worker:
         concurrency: int | None = None,
         grace_period: float = 30.0,
         lease_seconds: float | None = None,
+        gives_way: Callable[[], bool] | None = None,
     ) -> None:
         # Jobs at once: `settings.job_concurrency` (HEARTH_JOB_CONCURRENCY) unless told.
         concurrency = settings.job_concurrency if concurrency is None else concurrency
@@ -182,6 +193,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.poll_interval = poll_interval
         self.concurrency = concurrency
+        # Whether to give way now to the requests of the process we share (`hearth serve`).
+        self.gives_way = gives_way
         self.grace_period = grace_period
         self.lease_seconds = float(lease_seconds or settings.job_lease_seconds)
         # First retry delay of a failed job (HEARTH_JOB_BACKOFF_SECONDS), doubling after.
@@ -269,13 +282,22 @@ class Worker:
         )
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
-        """The number of free slots, once there is one (0 if stopping)."""
-        while len(self._tasks) >= self.concurrency and not stop.is_set():
+        """The number of free slots, once there is one (0 if stopping); while giving way to
+        requests, one slot at most, after a pause."""
+        while len(self._tasks) >= self._slots() and not stop.is_set():
             self._wake.clear()
             await self._wake.wait()  # a job ended (or stop, or a job queued: look again)
+        if self._slots() < self.concurrency:
+            # Not woken by jobs queued meanwhile: under a flood of requests, each queues one.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), BUSY_PAUSE)
         # Jobs that ended together free their slots together: claim for all of them.
         await asyncio.sleep(0)
-        return 0 if stop.is_set() else self.concurrency - len(self._tasks)
+        return 0 if stop.is_set() else max(0, self._slots() - len(self._tasks))
+
+    def _slots(self) -> int:
+        busy = self.gives_way is not None and self.gives_way()
+        return min(BUSY_CONCURRENCY, self.concurrency) if busy else self.concurrency
 
     def _take_back_due(self) -> bool:
         """Whether to look for jobs of dead workers now: once a poll interval, whatever the

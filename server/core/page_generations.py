@@ -96,16 +96,23 @@ class Generations:
 # Mapped once per process and data dir, for as long as someone holds them (a page cache,
 # `install`): a test suite making thousands of data dirs does not keep thousands of maps.
 _opened: weakref.WeakValueDictionary[Path, Generations] = weakref.WeakValueDictionary()
+# The same, by the data dir as given (`open_generations` resolves each one once).
+_by_dir: weakref.WeakValueDictionary[Path, Generations] = weakref.WeakValueDictionary()
 _default: Generations | None = None
 
 
 def open_generations(data_dir: Path) -> Generations:
     """The counters of `data_dir`, mapped once per process."""
+    # Asked for by every job and command: the path is resolved (system calls) once per dir.
+    counters = _by_dir.get(data_dir)
+    if counters is not None:
+        return counters
     path = (data_dir / FILE_NAME).resolve()
     counters = _opened.get(path)
     if counters is None:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         counters = _opened[path] = Generations(path)
+    _by_dir[data_dir] = counters
     return counters
 
 

@@ -16,20 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
-from hearth.server.core import newbase60, post_types
+from hearth.server.core import new_posts, newbase60, one_trip, page_changes, post_types, timestamps
 from hearth.server.core.audience import audience_urls
-from hearth.server.core.models import PathRedirect, Post, PostAudience, PostCategory
+from hearth.server.core.models import Post, PostAudience, PostCategory
+from hearth.server.core.new_posts import EPOCH, NewPost, category_names
 from hearth.server.core.publication import Status, Visibility
 from hearth.server.core.scheduled import has_appeared
 from hearth.server.core.timestamps import now
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Characters a slug may keep; everything else becomes "-" (so no & + % # ever appears).
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _SLUG_MAX = 60
@@ -77,44 +74,6 @@ def public_posts() -> QuerySet[Post]:
     )
 
 
-def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
-    """The plain-string categories of a post, lower-cased.
-
-    Person tags (h-card objects, or URLs) are not topics, so they get no tag page.
-    """
-    return {
-        c.strip().lower()
-        for c in properties.get("category", [])
-        if isinstance(c, str) and c.strip() and not c.startswith(("http://", "https://"))
-    }
-
-
-async def _free_path(prefix: str, slug: str) -> str:
-    candidate, n = f"{prefix}/{slug}", 1
-    while (
-        await Post.filter(path=candidate).exists()
-        or await PathRedirect.filter(path=candidate).exists()
-    ):
-        n += 1
-        candidate = f"{prefix}/{slug}-{n}"
-    return candidate
-
-
-async def _next_short_code(letter: str, published: datetime) -> tuple[str, int]:
-    days = (published.astimezone(UTC) - EPOCH).days
-    stem = letter + newbase60.encode(days, 3)
-    if connections.get("default").capabilities.dialect == "sqlite":
-        # Tortoise's startswith is `CAST(short_code AS VARCHAR) LIKE`, which reads every
-        # post (5.9 ms a create at 100,000 posts); under SQLite's bytewise collation the
-        # prefix is exactly this range of the unique index (0.003 ms), as every newbase60
-        # character sorts below "~".
-        same_day = Post.filter(short_code__gte=stem, short_code__lt=stem + "~")
-    else:
-        # PostgreSQL's collation may not sort bytewise: keep the prefix match.
-        same_day = Post.filter(short_code__startswith=stem)
-    return stem, await same_day.count() + 1
-
-
 async def create_post(
     properties: dict[str, list[Any]],
     *,
@@ -126,35 +85,49 @@ async def create_post(
     syndicate_to: list[str] | None = None,
     client_id: str | None = None,
 ) -> Post:
-    """Store a new post and give it a free path and permashortlink code."""
+    """Store a new post and give it a free path and permashortlink code (`core.new_posts`),
+    in one trip to the database (a savepoint inside the caller's transaction)."""
+    new = new_post(
+        properties,
+        h_type=h_type,
+        slug=slug,
+        published=published,
+        status=status,
+        visibility=visibility,
+        syndicate_to=syndicate_to,
+        client_id=client_id,
+    )
+    post = await one_trip.run(new_posts.insert(new, timestamps.instant(), one_trip.dialect()))
+    page_changes.changed(post.id)
+    return post
+
+
+def new_post(
+    properties: dict[str, list[Any]],
+    *,
+    h_type: str = "entry",
+    slug: str | None = None,
+    published: datetime | None = None,
+    status: Status = Status.PUBLISHED,
+    visibility: Visibility = Visibility.PUBLIC,
+    syndicate_to: list[str] | None = None,
+    client_id: str | None = None,
+) -> NewPost:
+    """What `create_post` stores, for a caller that stores it in a unit of its own."""
     properties = storable(properties)
-    published = (published or now()).astimezone(UTC)
     post_type = post_types.discover(h_type, properties)
-    stem, ordinal = await _next_short_code(post_types.SHORT_LETTERS[post_type], published)
     base = slugify(slug or "") or slugify(_slug_source(h_type, properties))
-    prefix = f"{published:%Y/%m}"
-    # Two creates racing for the same path or code: the loser takes the next free one.
-    for _ in range(20):
-        path = await _free_path(prefix, base or f"{stem}{newbase60.encode(ordinal)}")
-        try:
-            async with in_transaction():
-                post = await Post.create(
-                    path=path,
-                    short_code=stem + newbase60.encode(ordinal),
-                    h_type=h_type,
-                    properties=properties,
-                    post_type=post_type,
-                    published=published,
-                    status=status,
-                    visibility=visibility,
-                    syndicate_to=syndicate_to or None,
-                    client_id=client_id,
-                )
-                await _add_property_rows(post)
-            return post
-        except IntegrityError:
-            ordinal += 1
-    raise RuntimeError("could not allocate a unique path and short code")
+    return NewPost(
+        properties=properties,
+        h_type=h_type,
+        post_type=post_type,
+        slug=base,
+        published=(published or now()).astimezone(UTC),
+        status=status,
+        visibility=visibility,
+        syndicate_to=syndicate_to or None,
+        client_id=client_id,
+    )
 
 
 async def _add_property_rows(post: Post) -> None:

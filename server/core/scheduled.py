@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -27,6 +28,7 @@ from hearth.server.core.models import Job, Post
 __all__ = [
     "ANNOUNCE_KIND",
     "announcement_key",
+    "announcement_statement",
     "has_appeared",
     "last_shown_change",
     "queue_announcement",
@@ -67,7 +69,23 @@ async def queue_announcement(post: Post) -> Job:
     published = post.published.astimezone(UTC)
     return await job_queue.enqueue(
         ANNOUNCE_KIND,
-        {"post_id": post.id, "published": published.isoformat()},
+        _announcement_payload(post.id, published),
         key=announcement_key(post.id, published),
         run_at=published,
     )
+
+
+def announcement_statement(post: Post, now: datetime) -> tuple[str, tuple[Any, ...]]:
+    """`queue_announcement` of a post just made, as a statement of a `core.one_trip` unit."""
+    published = post.published.astimezone(UTC)
+    return job_queue.insert_statement(
+        ANNOUNCE_KIND,
+        _announcement_payload(post.id, published),
+        key=announcement_key(post.id, published),
+        now=now,
+        run_at=published,
+    )
+
+
+def _announcement_payload(post_id: int, published: datetime) -> dict[str, Any]:
+    return {"post_id": post_id, "published": published.isoformat()}

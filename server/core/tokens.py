@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from hearth.server.core import one_trip
 from hearth.server.core.models import Token
 
 # The live token row for a presented token, or None for an unknown, expired or revoked one.
@@ -24,6 +25,9 @@ class VerificationUnavailable(Exception):
     """The token could not be checked just now (the server that issued it is down, broken
     or silent): the request is answered 503, never let through."""
 
+
+# How finely a token's `last_used_at` is kept (shown as "last used" in the admin).
+LAST_USE_RESOLUTION = timedelta(minutes=1)
 
 # Scopes the owner can grant; Micropub and the media endpoint check these.
 KNOWN_SCOPES = frozenset(
@@ -60,6 +64,12 @@ async def mint_token(
     return secret, row
 
 
+_BY_HASH = (
+    f"SELECT {', '.join(sorted(Token._meta.db_fields))} FROM tokens"  # noqa: S608
+    " WHERE token_hash = ?"
+)
+
+
 async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
     """The live token row for a presented bearer token, or None (unknown, revoked, expired).
 
@@ -67,14 +77,19 @@ async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
     """
     if not token:
         return None
-    row = await Token.get_or_none(token_hash=hash_token(token))
+    # Every authorized request asks: a plain statement, not an ORM query (issue #14).
+    found = await one_trip.fetch(_BY_HASH, (hash_token(token),))
+    row = Token._init_from_db(**found[0]) if found else None
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    if count_use:
+    if count_use and (row.last_used_at is None or now - row.last_used_at >= LAST_USE_RESOLUTION):
+        # "Last used" to the minute: a write on every request would double a Micropub
+        # client's statements for nothing anyone reads (issue #14).
         await Token.filter(id=row.id).update(last_used_at=now)
+        row.last_used_at = now
     return row
 
 

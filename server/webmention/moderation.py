@@ -15,23 +15,38 @@ gone (a source that sends it again is verified as new).
 
 Also here: the same response relayed by several routes (the author's site and a bridge
 such as Bridgy) is shown once; the others get `duplicate_of` (see `regroup`).
+
+Every verification asks for the rules of its domains, so each process keeps the rules in
+memory (`domain_rule`): read again after any change made in this process (a rule saved or
+deleted, `remove_rule`) and at most `RULES_MAX_AGE` seconds after one made in another (the
+admin in `hearth serve`, the verification in `hearth worker`). A verification in flight
+already acts on the rules read before its fetch, which takes longer than that.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.signals import Signals
 
-from hearth.server.core import page_changes
+from hearth.server.core import one_trip, page_changes
 from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState
 
 BLOCK = "block"
 ALLOW = "allow"
 BLOCKED_REASON = "the source's domain does not send webmentions to this site"
+# Longest a rule changed by another process goes unseen here (see the module doc).
+RULES_MAX_AGE = 1.0
 
 
 def domain_of(url: str) -> str:
@@ -48,9 +63,49 @@ def _with_parents(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels))]
 
 
+class _Rules:
+    """This process's copy of the domain rules (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.by_domain: dict[str, str] = {}
+        # The database they were read from: tests (and `hearth` commands) open new ones.
+        self.client: BaseDBAsyncClient | None = None
+        self.read_at = -math.inf
+        # Counts changes made here: a read that overlapped one is used once, not kept.
+        self.changes = 0
+
+    def forget(self) -> None:
+        self.changes += 1
+        self.read_at = -math.inf
+
+    async def current(self) -> dict[str, str]:
+        client = connections.get("default")
+        now = monotonic()
+        if client is self.client and now - self.read_at < RULES_MAX_AGE:
+            return self.by_domain
+        changes = self.changes
+        rows = await DomainRule.all().values_list("domain", "rule")
+        by_domain = {str(domain): str(rule) for domain, rule in rows}
+        if changes == self.changes:
+            self.by_domain, self.client, self.read_at = by_domain, client, now
+        return by_domain
+
+
+_rules = _Rules()
+
+
+async def _rule_changed(*_args: Any) -> None:
+    _rules.forget()
+
+
+for _signal in (Signals.post_save, Signals.post_delete):
+    DomainRule.register_listener(_signal, _rule_changed)
+
+
 async def domain_rule(domain: str) -> str | None:
     """`block`, `allow` or None for `domain`; a parent domain's rule counts, block wins."""
-    rules = {rule.rule for rule in await DomainRule.filter(domain__in=_with_parents(domain))}
+    by_domain = await _rules.current()
+    rules = {by_domain.get(name) for name in _with_parents(domain)} if by_domain else set()
     return BLOCK if BLOCK in rules else ALLOW if ALLOW in rules else None
 
 
@@ -102,10 +157,13 @@ async def block_domain(domain: str) -> int:
 
 async def remove_rule(domain: str) -> None:
     """Forget the rule for `domain` (responses rejected by a block stay rejected until re-sent)."""
-    await DomainRule.filter(domain=domain).delete()
+    try:
+        await DomainRule.filter(domain=domain).delete()
+    finally:
+        _rules.forget()  # a query's delete sends no signal
 
 
-def _rank(row: dict[str, Any]) -> tuple[bool, bool, int]:
+def _rank(row: Mapping[str, Any]) -> tuple[bool, bool, int]:
     """Which copy of a response to show: approved first, then the author's own site (its
     u-url is on the source's host, where a bridge copy's points at the silo), then the
     oldest."""
@@ -113,21 +171,19 @@ def _rank(row: dict[str, Any]) -> tuple[bool, bool, int]:
     return row["approval"] != Approval.APPROVED, not original, row["id"]
 
 
-async def regroup(post_id: int) -> None:
-    """Mark duplicates among the shown-or-waiting responses to one post.
+_GROUPABLE = (
+    "SELECT id, source, url, identities, approval, duplicate_of_id FROM responses"
+    " WHERE post_id = ? AND state = ? AND approval <> ? ORDER BY id"
+)
+
+
+def duplicates(rows: one_trip.Rows) -> list[tuple[int, int | None]]:
+    """(id, the copy it duplicates or None) for each row whose `duplicate_of_id` is wrong.
 
     Responses that share an identity (u-url, u-syndication, uid or source), directly or
     through another response, are one group; its best copy (`_rank`) is shown, the others
     point to it with `duplicate_of`.
     """
-    # Every change to a post's responses ends here, some made with `update` (no signal).
-    page_changes.changed(post_id)
-    rows = (
-        await Interaction.filter(post_id=post_id, state=InteractionState.ACCEPTED)
-        .exclude(approval=Approval.HIDDEN)
-        .order_by("id")
-        .values("id", "source", "url", "identities", "approval", "duplicate_of_id")
-    )
     parent = list(range(len(rows)))
 
     def find(i: int) -> int:
@@ -138,15 +194,47 @@ async def regroup(post_id: int) -> None:
 
     first_with: dict[str, int] = {}
     for i, row in enumerate(rows):
-        for identity in row["identities"] or []:
+        for identity in json_column(row["identities"]) or []:
             parent[find(i)] = find(first_with.setdefault(identity, i))
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(rows)):
         groups[find(i)].append(i)
+    changes = []
     for members in groups.values():
-        best = rows[min(members, key=lambda i: _rank(rows[i]))]["id"]
+        # Most responses are alone in their group: no copy to rank.
+        if len(members) == 1:
+            best = rows[members[0]]["id"]
+        else:
+            best = rows[min(members, key=lambda i: _rank(rows[i]))]["id"]
         for i in members:
             wanted = None if rows[i]["id"] == best else best
             if rows[i]["duplicate_of_id"] != wanted:
-                changed = {"duplicate_of_id": wanted, "updated_at": datetime.now(UTC)}
-                await Interaction.filter(id=rows[i]["id"]).update(**changed)
+                changes.append((int(rows[i]["id"]), None if wanted is None else int(wanted)))
+    return changes
+
+
+def json_column(value: Any) -> Any:
+    """A JSON column as raw SQL reads it (text on SQLite, and from asyncpg), decoded."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def regroup_statements(post_id: int, now: datetime) -> one_trip.Unit[None]:
+    """`regroup`, as statements of a `core.one_trip` unit (records no page change)."""
+    rows = yield _GROUPABLE, (post_id, InteractionState.ACCEPTED.value, Approval.HIDDEN.value)
+    for response_id, wanted in duplicates(rows):
+        yield (
+            "UPDATE responses SET duplicate_of_id = ?, updated_at = ? WHERE id = ?",
+            (
+                wanted,
+                now,
+                response_id,
+            ),
+        )
+
+
+async def regroup(post_id: int) -> None:
+    """Mark duplicates among the shown-or-waiting responses to one post (see `duplicates`):
+    one trip to the database."""
+    # Every change to a post's responses ends here, some made with `update` (no signal).
+    page_changes.changed(post_id)
+    await one_trip.run(regroup_statements(post_id, datetime.now(UTC)))

@@ -8,17 +8,19 @@ both are absolute http(s) URLs, they are different pages (fragments ignored) and
 is a post of this site that has a page (its permalink, a former permalink or its short
 link; the fragment is ignored). The home page and other pages take no webmentions. Any
 failure is a 400 with a plain-text reason. A valid request is stored (one row per source
-and target: a re-send resets it to pending, never duplicates), a verification job is
-queued and the answer is **201 Created** with the status page in `Location` (§3.2: "If the
-receiver creates a status page ... MUST reply with an HTTP 201 Created"). A browser (the
-"Send a webmention" form on every permalink, for people whose site sends none) gets the
-same status codes with a page that says what happened and links back to the post.
+and target: a re-send resets it to pending, never duplicates) and a verification job is
+queued, in one trip to the database (`intake`), and the answer is **201 Created** with the
+status page in `Location` (§3.2: "If the receiver creates a status page ... MUST reply
+with an HTTP 201 Created"). A browser (the "Send a webmention" form on every permalink,
+for people whose site sends none) gets the same status codes with a page that says what
+happened and links back to the post.
 
 A URL that cannot be fetched at all (`hearth.server.core.http.check_url`: `http://0177.0.0.1/`,
 a host with a space or a 64-character label) is a 400 too. Limits
 (`webmention_settings.WebmentionSettings`): more webmentions a minute from one source host,
 or in all, than allowed are answered 429 with `Retry-After`; while more verifications wait
-in the queue than allowed, 503 with `Retry-After`. Nothing is stored for either.
+in the queue than allowed (read at most once a second), 503 with `Retry-After`. Nothing
+is stored for either.
 
 `GET /webmention/status/{token}` shows pending, accepted, rejected (why) or deleted, as
 HTML, or JSON for `Accept: application/json`.
@@ -26,64 +28,40 @@ HTML, or JSON for `Accept: application/json`.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
-from hearth.server.core import posts
+from hearth.server.core import job_queue, one_trip
 from hearth.server.core.http import check_url
 from hearth.server.core.mf2 import normalize_url
-from hearth.server.core.models import (
-    Interaction,
-    InteractionState,
-    Job,
-    JobState,
-    PathRedirect,
-    Post,
-)
-from hearth.server.core.rate_limits import SlidingWindow
+from hearth.server.core.models import Interaction, InteractionState, Job, JobState
 from hearth.server.core.settings import Settings
 from hearth.server.core.site_links import SiteLink
 from hearth.server.core.timestamps import rfc3339
 from hearth.server.core.web import error_page, render, settings_of
-from hearth.server.webmention import verify
+from hearth.server.webmention import intake, verify
+from hearth.server.webmention.intake import (
+    QUEUE_FULL_RETRY_AFTER,
+    RESENT_REASON,
+    BadRequest,
+    Limits,
+    Mention,
+    QueueGauge,
+)
 from hearth.server.webmention.links import is_own
-from hearth.server.webmention.moderation import domain_of
 from hearth.server.webmention.webmention_settings import webmention_settings
+
+__all__ = ["QUEUE_FULL_RETRY_AFTER", "RESENT_REASON", "links", "routes"]
 
 FORM = "application/x-www-form-urlencoded"
 # The stored columns' length.
 MAX_URL = verify.MAX_URL
 # Two such URLs, percent-encoded, fit easily.
 MAX_BODY = 16 * 1024
-RESENT_REASON = "sent again: the new version is being verified, the last one stays shown until then"
-# How long a sender is asked to wait while the verification queue is full.
-QUEUE_FULL_RETRY_AFTER = 60
-ALL_HOSTS = ""  # the overall limit's key
-
-
-class BadRequest(Exception):
-    """The sender's fault (§3.2.3): answered 400 with this message."""
-
-    status_code = 400
-    retry_after: int | None = None
-
-
-class TryLater(BadRequest):
-    """Too many webmentions now: 429 (a limit) or 503 (the queue is full), `Retry-After`."""
-
-    def __init__(self, message: str, status_code: int, retry_after: int) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.retry_after = retry_after
 
 
 def _bad(exc: BadRequest) -> PlainTextResponse:
@@ -94,41 +72,16 @@ def _headers(exc: BadRequest) -> dict[str, str] | None:
     return None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
 
 
-class Limits:
-    """One app's limits: per source host and overall (a minute's sliding window each)."""
-
-    def __init__(self, per_host: int, overall: int) -> None:
-        self.per_host = SlidingWindow(per_host)
-        self.overall = SlidingWindow(overall)
-
-    def check(self, host: str) -> None:
-        """Count a webmention from `host`, or raise TryLater (counting nothing)."""
-        wait = max(self.per_host.wait(host), self.overall.wait(ALL_HOSTS))
-        if wait:
-            raise TryLater("too many webmentions: try again later", 429, wait)
-        self.per_host.hit(host)
-        self.overall.hit(ALL_HOSTS)
-
-
-def _limits(request: Request) -> Limits:
-    """The app's limits, made on first use from its settings."""
-    app: Starlette = request.app
-    limits: Limits | None = getattr(app.state, "webmention_limits", None)
+def _limits(request: Request) -> tuple[Limits, QueueGauge]:
+    """The app's limits and queue gauge, made on first use from its settings."""
+    state = request.app.state
+    limits: Limits | None = getattr(state, "webmention_limits", None)
     if limits is None:
         wm = webmention_settings(settings_of(request))
-        limits = app.state.webmention_limits = Limits(wm.per_host_per_minute, wm.per_minute)
-    return limits
-
-
-async def _check_queue(settings: Settings) -> None:
-    """503 while more verifications wait than `max_queued`."""
-    queued = Job.filter(kind=verify.KIND, state=JobState.QUEUED)
-    if await queued.count() >= webmention_settings(settings).max_queued:
-        raise TryLater(
-            "too many webmentions are waiting to be verified: try again later",
-            503,
-            QUEUE_FULL_RETRY_AFTER,
-        )
+        limits = state.webmention_limits = Limits(wm.per_host_per_minute, wm.per_minute)
+        state.webmention_queue = QueueGauge()
+    gauge: QueueGauge = state.webmention_queue
+    return limits, gauge
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -165,61 +118,14 @@ def _url(form: dict[str, str], name: str) -> str:
     return value
 
 
-async def find_target(settings: Settings, target: str) -> Post:
-    """The post whose page `target` (normalized, no fragment) is, or BadRequest."""
+def target_path(settings: Settings, target: str) -> str:
+    """The path of `target` (normalized, no fragment) below the site's root, or BadRequest."""
     if not is_own(target, settings):
         raise BadRequest("target is not a page of this site")
     path = unquote(urlsplit(target).path)[len(urlsplit(settings.url).path) :]
     if not path:
         raise BadRequest("target is the home page, which takes no webmentions: send a post URL")
-    post = None
-    if path.startswith("s/") and path.count("/") == 1:
-        post = await posts.find_by_short_code(path[2:])
-    elif path.count("/") == 2:
-        post = await posts.find_by_path(path)
-        moved = None if post else await PathRedirect.get_or_none(path=path).prefetch_related("post")
-        post = moved.post if moved else post
-    if post is None or not post.has_page:
-        raise BadRequest("target is not a post of this site")
-    if post.deleted_at is not None:
-        raise BadRequest("target is a deleted post")
-    return post
-
-
-def _resent(row: Interaction, post: Post) -> dict[str, object]:
-    """A re-send (§3.2.4: an update or a deletion) of a known response.
-
-    One that is shown stays shown until the new verification settles it: a reply is not
-    hidden from the page just because its author edited it. Any other starts pending.
-    """
-    if row.state == InteractionState.ACCEPTED:
-        return {"reason": RESENT_REASON, "post_id": post.id}
-    return {"state": InteractionState.PENDING, "reason": None, "post_id": post.id}
-
-
-async def store(source: str, target: str, post: Post) -> Interaction:
-    """Create or reset the row for (source, target) and queue its verification."""
-    digest = hashlib.sha256(f"{source}\n{target}".encode()).hexdigest()
-    for _ in range(3):
-        try:
-            async with in_transaction():
-                row = await Interaction.get_or_none(source_target_hash=digest)
-                if row is None:
-                    row = await Interaction.create(
-                        source=source,
-                        target=target,
-                        source_target_hash=digest,
-                        post=post,
-                        status_token=secrets.token_urlsafe(24),
-                        domain=domain_of(source),
-                    )
-                else:
-                    await row.update_from_dict(_resent(row, post)).save()
-                await verify.schedule(row)
-                return row
-        except IntegrityError:
-            continue  # a simultaneous first send created the row: reset that one
-    raise RuntimeError("could not store the webmention")
+    return path
 
 
 def _from_browser(request: Request) -> bool:
@@ -257,17 +163,19 @@ async def receive(request: Request) -> HTTPResponse:
         target = normalize_url(target) or target
         if normalize_url(source) == target:
             raise BadRequest("source and target must be different pages")
-        post = await find_target(settings, target)
-        await _check_queue(settings)
-        _limits(request).check(domain_of(source))
+        mention = Mention(source, target, target_path(settings, target))
+        limits, gauge = _limits(request)
+        queue_full = await gauge.full(webmention_settings(settings).max_queued)
+        stored = await one_trip.run(intake.store(mention, queue_full, limits))
     except BadRequest as exc:
         if _from_browser(request):
             return await _answer_person(
                 request, exc.status_code, form, _headers(exc), error=str(exc)
             )
         return _bad(exc)
-    row = await store(source, target, post)
-    status_url = settings.absolute(f"webmention/status/{row.status_token}")
+    gauge.added()
+    job_queue.announce()
+    status_url = settings.absolute(f"webmention/status/{stored.status_token}")
     if _from_browser(request):
         return await _answer_person(request, 201, form, status_url=status_url)
     message = f"Accepted for verification. Its status: {status_url}\n"

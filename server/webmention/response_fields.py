@@ -58,6 +58,7 @@ JSON_TYPES = frozenset({"application/mf2+json", "application/json"})
 TEXT_TYPES = frozenset({"text/plain"})
 # Elements and the attribute that makes each a link to the target (the spec's list).
 LINK_ATTRIBUTES = {"a": "href", "img": "src", "video": "src", "audio": "src", "source": "src"}
+LINK_NAMES = list(LINK_ATTRIBUTES)
 
 
 @dataclass
@@ -112,12 +113,11 @@ def _read_html(body: bytes, url: str, charset: str | None) -> Document:
     base_tag = soup.find("base", href=True)
     base = urljoin(url, str(base_tag["href"])) if base_tag is not None else url
     links = set()
-    for tag, attribute in LINK_ATTRIBUTES.items():
-        for element in soup.find_all(tag):
-            value = element.get(attribute)
-            normalized = normalize_url(value, base) if isinstance(value, str) else None
-            if normalized:
-                links.add(normalized)
+    for element in soup.find_all(LINK_NAMES):  # one walk of the tree for every kind of link
+        value = element.get(LINK_ATTRIBUTES[element.name])
+        normalized = normalize_url(value, base) if isinstance(value, str) else None
+        if normalized:
+            links.add(normalized)
     return Document(url=url, links=links, mf2=mf2py.parse(doc=soup, url=url))
 
 

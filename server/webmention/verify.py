@@ -19,6 +19,9 @@ followed up to `Settings.http_max_redirects`) within `SOURCE_TIMEOUT` seconds an
   redirects, an unreadable type, other statuses) -> REJECTED with the reason, shown on the
   status page.
 
+The row is read once before the fetch and the outcome written once after it, with its
+approval, thread parent and regrouping, each a single trip to the database (`outcome`).
+
 The reason is public (the status page), so it is one of a fixed set of plain sentences
 (`UNREACHABLE`, `TOO_SLOW`, ...): the network error itself (refused, reset, a TLS failure),
 which would make the status page a port scanner, only reaches the job's error (the admin's
@@ -41,12 +44,11 @@ import asyncio
 import logging
 import secrets
 import weakref
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import httpx
 
-from hearth.server.core import job_queue
+from hearth.server.core import job_queue, page_changes
 from hearth.server.core.http import (
     BlockedAddressError,
     MalformedURLError,
@@ -57,9 +59,9 @@ from hearth.server.core.http import (
 )
 from hearth.server.core.job_worker import Handler, JobContext
 from hearth.server.core.mf2 import normalize_url
-from hearth.server.core.models import Interaction, InteractionState, Post
+from hearth.server.core.models import Interaction, InteractionState
 from hearth.server.core.settings import Settings
-from hearth.server.webmention import moderation, response_fields
+from hearth.server.webmention import moderation, outcome, response_fields
 from hearth.server.webmention.photos import cached_photo
 from hearth.server.webmention.rate_limit import HostSpacing
 from hearth.server.webmention.webmention_settings import webmention_settings
@@ -106,17 +108,17 @@ async def schedule(response: Interaction) -> None:
     await job_queue.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
 
 
-def target_urls(settings: Settings, target: str, post: Post) -> set[str]:
-    """What counts as a link to the target: the URL sent, the permalink and the short link,
-    each with http or https (the endpoint takes both as this site)."""
-    urls = (target, settings.absolute(post.path), settings.absolute(f"s/{post.short_code}"))
+def target_urls(settings: Settings, target: str, path: str, short_code: str) -> set[str]:
+    """What counts as a link to the target: the URL sent, the post's permalink (`path`) and
+    short link, each with http or https (the endpoint takes both as this site)."""
+    urls = (target, settings.absolute(path), settings.absolute(f"s/{short_code}"))
     found = {u.split("://", 1)[1] for u in map(normalize_url, urls) if u}
     return {f"{scheme}://{rest}" for rest in found for scheme in ("http", "https")}
 
 
-def _removed(response: Interaction, reason: str) -> Unverified:
+def _removed(response: outcome.Pending, reason: str) -> Unverified:
     """A source that no longer supports the response: deleted if it was ever shown."""
-    state = InteractionState.DELETED if response.verified_at else InteractionState.REJECTED
+    state = InteractionState.DELETED if response.was_verified else InteractionState.REJECTED
     return Unverified(state, reason)
 
 
@@ -168,9 +170,14 @@ async def _wait_for_host(ctx: JobContext, client: httpx.AsyncClient, url: str) -
 
 
 async def _fetch_source(
-    ctx: JobContext, client: httpx.AsyncClient, response: Interaction
+    ctx: JobContext, client: httpx.AsyncClient, response: outcome.Pending
 ) -> httpx.Response:
-    problem = check_url(response.source)
+    try:
+        # Parsed once, for the check and the request (a string would be parsed by both).
+        url: httpx.URL | str = httpx.URL(response.source)
+    except (httpx.InvalidURL, ValueError):  # check_url says so
+        url = response.source
+    problem = check_url(url)
     if problem is not None:
         log.info("webmention %s: source %s refused: %s", response.id, response.source, problem)
         raise Unverified(InteractionState.REJECTED, MALFORMED)
@@ -179,7 +186,7 @@ async def _fetch_source(
         fetched = await fetch(
             client,
             "GET",
-            response.source,
+            url,
             headers={"Accept": ACCEPT},
             max_bytes=SOURCE_MAX_BYTES,
             total_timeout=SOURCE_TIMEOUT,
@@ -219,110 +226,105 @@ async def _fetch_source(
     return fetched
 
 
-async def _read(
-    ctx: JobContext, fetched: httpx.Response, response: Interaction, post: Post
+def _understand(
+    settings: Settings,
+    body: bytes,
+    content_type: str,
+    url: str,
+    charset: str | None,
+    response: outcome.Pending,
 ) -> response_fields.Fields:
-    content_type = fetched.headers.get("Content-Type") or "text/html"
-    url = str(fetched.url)
-    document = await asyncio.to_thread(
-        response_fields.read_document, fetched.content, content_type, url, fetched.charset_encoding
-    )
+    """Parse the source, check its link, read the response: CPU-bound (html5lib and mf2py),
+    so it runs in a thread, all of it in one trip there."""
+    document = response_fields.read_document(body, content_type, url, charset)
     if document is None:
         reason = (
             f"the source is {response_fields.media_type(content_type)}, not HTML, mf2 JSON or text"
         )
         raise Unverified(InteractionState.REJECTED, reason)
-    targets = target_urls(ctx.settings, response.target, post)
+    targets = target_urls(settings, response.target, response.post_path, response.post_short_code)
     if not document.links_to(targets):
         raise _removed(response, "the source does not link to the target")
+    return response_fields.response_fields(document, response.source, targets, settings.url)
+
+
+async def _read(
+    ctx: JobContext, fetched: httpx.Response, response: outcome.Pending
+) -> response_fields.Fields:
+    content_type = fetched.headers.get("Content-Type") or "text/html"
     return await asyncio.to_thread(
-        response_fields.response_fields, document, response.source, targets, ctx.settings.url
+        _understand,
+        ctx.settings,
+        fetched.content,
+        content_type,
+        str(fetched.url),
+        fetched.charset_encoding,
+        response,
     )
-
-
-async def _parent_id(
-    response: Interaction, post: Post, fields: response_fields.Fields
-) -> int | None:
-    """The earlier response to the same post that this reply answers, if any."""
-    in_reply_to = fields.in_reply_to if fields.kind == "reply" else []
-    if not in_reply_to:
-        return None
-    earlier = Interaction.filter(
-        post_id=post.id, id__lt=response.id, state=InteractionState.ACCEPTED
-    )
-    for row in await earlier.order_by("-id").values("id", "identities"):
-        if set(in_reply_to) & set(row["identities"] or []):
-            return int(row["id"])
-    return None
 
 
 async def _accept(
     ctx: JobContext,
-    response: Interaction,
-    post: Post,
+    response: outcome.Pending,
+    domain: str,
     fields: response_fields.Fields,
     rule: str | None,
 ) -> None:
     """Store what the source says, and whether it is shown."""
     author = fields.author
     author_url = author.url if author.url and len(author.url) <= MAX_URL else None
-    response.update_from_dict(
-        {
-            "kind": fields.kind,
-            "rsvp": fields.rsvp,
-            "author_name": author.name,
-            "author_url": author_url,
-            "author_photo": await cached_photo(ctx, author.photo),
-            "content_html": fields.content_html,
-            "content_text": fields.content_text,
-            "url": fields.url if len(fields.url) <= MAX_URL else response.source,
-            "published": fields.published,
-            "identities": fields.identities,
-            "mf2": fields.entry,
-            "parent_id": await _parent_id(response, post, fields),
-            "state": InteractionState.ACCEPTED,
-            "reason": None,
-            "verified_at": datetime.now(UTC),
-        }
-    )
-    response.approval = await moderation.approval_for(response, ctx.settings.moderation, rule)
-    await response.save()
-
-
-async def _settle(response: Interaction, outcome: Unverified) -> None:
-    values: dict[str, Any] = {"state": outcome.state, "reason": outcome.reason}
-    if outcome.state == InteractionState.DELETED:
-        # The author took it back: keep who and where, not what it said.
-        values.update(content_html=None, content_text=None, mf2=None)
-    await response.update_from_dict(values).save()
+    values = {
+        "kind": fields.kind,
+        "rsvp": fields.rsvp,
+        "author_name": author.name,
+        "author_url": author_url,
+        "author_photo": await cached_photo(ctx, author.photo),
+        "content_html": fields.content_html,
+        "content_text": fields.content_text,
+        "url": fields.url if len(fields.url) <= MAX_URL else response.source,
+        "published": fields.published,
+        "identities": fields.identities,
+        "mf2": fields.entry,
+    }
+    # Threading: what else a reply answers may be an earlier response to the same post.
+    in_reply_to = fields.in_reply_to if fields.kind == "reply" else []
+    await outcome.accepted(response, domain, values, in_reply_to, ctx.settings.moderation, rule)
 
 
 async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `webmention.verify` job: `payload["response_id"]` names the `Interaction`."""
-    # One query (a join) for the row and its post: every statement waits its turn on SQLite.
-    found = Interaction.filter(id=payload["response_id"]).select_related("post")
-    response = await found.first()
-    post = response.post if response is not None else None
-    if response is None or post is None:
+    response = await outcome.load(int(payload["response_id"]))
+    if response is None:
         return  # the row or its post was deleted since
     if ctx.http is None:
         raise job_queue.PermanentFailure("the worker has no HTTP client")
+    try:
+        await _verify(ctx, ctx.http, response)
+    finally:
+        # Whatever the outcome, even a failure, the post's responses may have changed
+        # (shown, hidden, regrouped): bumped once the job's transactions are committed.
+        page_changes.changed(response.post_id)
+
+
+async def _verify(ctx: JobContext, http: httpx.AsyncClient, response: outcome.Pending) -> None:
+    """Fetch, check and store the outcome, or fail the attempt (retried or settled)."""
     submitted = moderation.domain_of(response.source)
+    domain: str | None = None  # the source's, once fetched
     try:
         rule = await moderation.domain_rule(submitted)
         if rule == moderation.BLOCK:
             raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
-        fetched = await _fetch_source(ctx, ctx.http, response)
+        fetched = await _fetch_source(ctx, http, response)
         # Trust follows the content: the rules of the domain it came from, after redirects
         # (looked up again only if a redirect changed it).
-        response.domain = moderation.domain_of(str(fetched.url))
-        if response.domain != submitted:
-            rule = await moderation.domain_rule(response.domain)
+        domain = moderation.domain_of(str(fetched.url))
+        if domain != submitted:
+            rule = await moderation.domain_rule(domain)
         if rule == moderation.BLOCK:
             raise Unverified(InteractionState.REJECTED, moderation.BLOCKED_REASON)
-        fields = await _read(ctx, fetched, response, post)
-    except Unverified as outcome:
-        await _settle(response, outcome)
+        fields = await _read(ctx, fetched, response)
+    except Unverified as ended:
+        await outcome.settled(response, domain, ended.state, ended.reason)
     except job_queue.Postpone:
         raise
     except job_queue.Retry as retry:
@@ -331,11 +333,10 @@ async def verify(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise
     except Exception:
         if ctx.job.attempts >= ctx.job.max_attempts:  # a bug here must not leave it pending
-            await _settle(response, Unverified(InteractionState.REJECTED, INTERNAL_ERROR))
+            await outcome.settled(response, domain, InteractionState.REJECTED, INTERNAL_ERROR)
         raise
     else:
-        await _accept(ctx, response, post, fields, rule)
-    await moderation.regroup(post.id)
+        await _accept(ctx, response, domain, fields, rule)
 
 
 HANDLERS: dict[str, Handler] = {KIND: verify}

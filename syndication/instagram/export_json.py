@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -66,7 +67,7 @@ class ExportPost:
     # is often a second or two after its files'), to match an API copy by time.
     times: tuple[int, ...]
 
-    @property
+    @cached_property  # asked for many times in a chunk (its files, its marker, its log)
     def key(self) -> str:
         """The same post in any export: sha256 of its first file's name and its time."""
         raw = f"{self.media[0].basename}\n{int(self.published.timestamp())}"

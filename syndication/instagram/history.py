@@ -21,17 +21,21 @@ caption becomes the same properties as in an API copy (`pesos`).
   chunks of CHUNK_POSTS posts, each a job whose payload holds its posts (a few hundred bytes
   each). A chunk's key is the zips' and its place in the export, so an IMPORT job run again
   after a crash finds the chunks it queued before and queues only the rest.
-* Each post is imported on its own and idempotently, whether by its chunk or its own job. Its
-  files are stored through the core's media service,
-  `hearth.server.core.media.ingest.ingest_bytes`, with the uploads' own checks (type from
-  the bytes, image checks, EXIF and GPS stripped, HEIC stored as JPEG), then the post and its
-  `InstagramImport` marker are created and announced with `post_changed`, all in one
-  transaction (`home_copy.create_with_files`: a failure leaves no stored file). The marker's
-  key is the post's key, so a chunk run again after a crash (or the same post in another
-  export) skips the posts that are home and makes no second one. A chunk stores the files of
-  the next few posts (`_FilesAhead`) while one is created, so the photos' checks (Pillow,
-  in threads) overlap the database work; a kill -9 can leave those few posts' files unused
-  in the store (never a post twice).
+* Each post is imported idempotently, whether by its chunk or its own job. Its files go
+  through the core's media service (`hearth.server.core.media.ingest.prepare`, what
+  `ingest_bytes` does: type from the bytes, image checks, EXIF and GPS stripped, HEIC stored
+  as JPEG), read from the zip, checked and written in one trip to a worker thread, and are
+  served only once their Media rows are recorded with the post. The post, those rows and its
+  `InstagramImport` marker are created and announced with `post_changed` in one transaction.
+  The marker's key is the post's key, so a chunk run again after a crash (or the same post
+  in another export) skips the posts that are home and makes no second one.
+* A chunk makes its posts GROUP_POSTS at a time, each group in one transaction (one commit,
+  one lock and one look for API copies for them all: `_import_group`); a group that fails
+  is rolled back whole and its posts are made one by one as an IMPORT_POST job makes its
+  one (`home_copy.create_with_files`: a failure leaves no stored file). Meanwhile the chunk
+  writes the files of the next posts (`_FilesAhead`), so the photos' checks (Pillow, in
+  threads) overlap the database work; a kill -9 can leave those few posts' files unrecorded
+  in the store, never served (never a post twice).
 * A post that cannot be imported in its chunk (a broken file, one of a type Hearth does not
   store, one missing from the zips, or any other error) is handed to its own IMPORT_POST
   job, which tries it again on its own, with the queue's retries, and fails with the reason
@@ -53,21 +57,25 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from hearth.server.core import job_queue
+from hearth.server.core.events import post_changed
 from hearth.server.core.job_worker import Handler, JobContext
-from hearth.server.core.media.files import media_url
-from hearth.server.core.media.ingest import discard, ingest_bytes
+from hearth.server.core.media.files import StoredFile, media_url, record, unlink
+from hearth.server.core.media.ingest import prepare, written_in_thread
 from hearth.server.core.media.refusals import MediaRefused
 from hearth.server.core.models import Job, Media, Post
+from hearth.server.core.posts import create_post
 from hearth.server.core.progress import ProgressFactory, quiet
 from hearth.server.core.settings import Settings
 from hearth.syndication.instagram import home_copy, matching, pesos
@@ -91,10 +99,15 @@ CLIENT_ID = "instagram-export"
 # covers one, and progress shows as chunks finish), a payload of some 30 KB, and a hundred
 # jobs for 10,000 posts however fast or slow the queue is per job.
 CHUNK_POSTS = 100
-# Posts whose files a chunk stores ahead of the one being created: enough to keep both cores
-# busy with the photos' checks while the database works, few enough that the files held at
-# once stay small (and that a kill -9 leaves at most this many posts' files unused).
-FILES_AHEAD = 3
+# Posts a chunk makes in one transaction: one commit, one lock and one look for API copies
+# for them all (about a third of a post's database work), while a transaction stays a few
+# tens of milliseconds, so other writers (a Micropub post, the worker's heartbeat) hardly wait.
+GROUP_POSTS = 10
+# Posts whose files a chunk writes ahead of the group being created: enough to keep both
+# cores busy with the photos' checks while the database works. The files are on disk, not in
+# memory; a kill -9 leaves at most these posts' files (and a group's) unrecorded in the store,
+# never served, and never a post twice.
+FILES_AHEAD = GROUP_POSTS + 2
 _KEPT_NAME = re.compile(r"^[0-9a-f]{64}\.zip$")
 _CHUNK = 1024 * 1024
 # Property of a stored file, by the type its bytes have.
@@ -249,49 +262,64 @@ async def handle_import(ctx: JobContext, payload: dict[str, Any]) -> None:
     log.info("instagram import: %d chunks of up to %d posts queued", queued, CHUNK_POSTS)
 
 
-async def _read_file(settings: Settings, paths: list[Path], post: ExportPost, index: int) -> Media:
-    """File `index` of the post, stored in the media store; PermanentFailure if it cannot be."""
+def _prepare_file(
+    settings: Settings, paths: list[Path], post: ExportPost, index: int
+) -> StoredFile:
+    """File `index` of the post read from its zip, checked, cleaned and written to the media
+    store, unrecorded; blocking (one trip to a worker thread for all of it)."""
     item = post.media[index]
     if item.part is None or item.member is None or item.part >= len(paths):
         raise job_queue.PermanentFailure(f"{item.uri} is not in the export's zip files")
     try:
-        limit = settings.media_max_bytes
-        data = await asyncio.to_thread(read_member, paths[item.part], item.member, limit)
-        return await ingest_bytes(settings, data, item.basename)
+        data = read_member(paths[item.part], item.member, settings.media_max_bytes)
+        return prepare(settings, data, item.basename)
     except ExportError as exc:
         raise job_queue.PermanentFailure(str(exc)) from None
     except MediaRefused as exc:
         raise job_queue.PermanentFailure(f"{item.basename}: {exc.reason}") from None
 
 
+async def _read_file(
+    settings: Settings, paths: list[Path], post: ExportPost, index: int
+) -> StoredFile:
+    """`_prepare_file` in a worker thread (none left behind if the chunk is cancelled)."""
+    return await written_in_thread(settings, partial(_prepare_file, settings, paths, post, index))
+
+
 async def _read_files(
     settings: Settings, paths: list[Path], post: ExportPost
-) -> AsyncGenerator[Media, None]:
-    """Each file of the post stored in the media store, in order; PermanentFailure if one
-    cannot be (the caller discards those stored before it)."""
+) -> AsyncGenerator[StoredFile, None]:
+    """Each file of the post written to the media store (unrecorded), in order;
+    PermanentFailure if one cannot be (the caller removes those written before it)."""
     for index in range(len(post.media)):
         yield await _read_file(settings, paths, post, index)
 
 
-async def _store_all(settings: Settings, paths: list[Path], post: ExportPost) -> list[Media]:
-    """Every file of the post stored, or none (those stored before a failure are discarded)."""
-    stored: list[Media] = []
+async def _store_all(settings: Settings, paths: list[Path], post: ExportPost) -> list[StoredFile]:
+    """Every file of the post written, or none (those written before a failure are removed)."""
+    stored: list[StoredFile] = []
     try:
         async with aclosing(_read_files(settings, paths, post)) as files:
-            async for media in files:
-                stored.append(media)
+            async for file in files:
+                stored.append(file)
     except BaseException:
-        await asyncio.shield(discard(settings, stored))
+        unlink(settings, stored)
         raise
     return stored
 
 
-async def _given(stored: list[Media]) -> AsyncGenerator[Media, None]:
-    for media in stored:
-        yield media
+async def _recorded(
+    settings: Settings, files: AsyncIterator[StoredFile]
+) -> AsyncGenerator[Media, None]:
+    """Each written file recorded as a Media row on its own (a post made on its own: its
+    transaction discards the rows again if it fails)."""
+    async for file in files:
+        yield await record(settings, file)
 
 
-def _properties(settings: Settings, post: ExportPost, stored: list[Media]) -> dict[str, Any]:
+def _properties(
+    settings: Settings, post: ExportPost, stored: Sequence[Media | StoredFile]
+) -> dict[str, Any]:
     """The post: caption as content and category (as for API copies), files in order."""
     properties: dict[str, list[Any]] = pesos.caption_properties(post.caption)
     for media in stored:
@@ -356,23 +384,23 @@ async def handle_import_post(ctx: JobContext, payload: dict[str, Any]) -> None:
         await _mark_api_copy(post, copy)
         return
     files = _read_files(settings, _zip_paths(settings, payload), post)
-    await _import_post(settings, post, files)
+    await _import_post(settings, post, _recorded(settings, files))
 
 
 class _FilesAhead:
-    """The files of a chunk's posts, stored a few posts ahead of the one being created.
+    """The files of a chunk's posts, written a few posts ahead of the ones being created.
 
     `take(post)` waits for the post's files and starts on those of a post further on. The
-    tasks store in the background what `ingest_bytes` checks in threads (Pillow releases
-    the GIL), while the chunk creates posts on the database. `close` cancels what was not
-    taken and discards its files.
+    tasks do in worker threads what `ingest.prepare` does (Pillow and zlib release the
+    GIL), while the chunk creates posts on the database. `close` cancels what was not taken
+    and removes its files.
     """
 
     def __init__(self, settings: Settings, paths: list[Path], posts: list[ExportPost]) -> None:
         self._settings = settings
         self._paths = paths
         self._waiting = iter(posts)
-        self._tasks: dict[str, asyncio.Task[list[Media]]] = {}
+        self._tasks: dict[str, asyncio.Task[list[StoredFile]]] = {}
         for _ in range(FILES_AHEAD):
             self._start_next()
 
@@ -381,8 +409,8 @@ class _FilesAhead:
             work = _store_all(self._settings, self._paths, post)
             self._tasks[post.key] = asyncio.create_task(work)
 
-    async def take(self, post: ExportPost) -> list[Media]:
-        """The post's stored files (raises what storing them raised)."""
+    async def take(self, post: ExportPost) -> list[StoredFile]:
+        """The post's written files (raises what writing them raised)."""
         task = self._tasks.pop(post.key)
         self._start_next()
         return await task
@@ -395,7 +423,7 @@ class _FilesAhead:
         if tasks:
             await asyncio.wait(tasks)
         done = [task for task in tasks if not task.cancelled() and task.exception() is None]
-        await discard(self._settings, [media for task in done for media in task.result()])
+        unlink(self._settings, [file for task in done for file in task.result()])
 
 
 async def _not_home(posts: list[ExportPost]) -> list[ExportPost]:
@@ -428,6 +456,80 @@ async def _hand_over(names: list[str], post: ExportPost, exc: Exception) -> None
     await job_queue.enqueue(IMPORT_POST, data, key=f"{IMPORT_POST}:{post.key}")
 
 
+class _OnTheirOwn(Exception):
+    """The group cannot be made in one go: a media copied through the API is near it."""
+
+
+async def _import_group(
+    settings: Settings, group: list[tuple[ExportPost, list[StoredFile]]]
+) -> list[Post]:
+    """Make the group's posts, files and markers in one transaction (one commit, one lock
+    and one look for API copies for them all); all or nothing."""
+    async with in_transaction():
+        await matching.hold_home_lock()
+        # Checked again under the lock, for the whole group: the poller may have copied one
+        # of them since the chunk looked. Then each is made on its own, to find which.
+        if await _api_copies_near([post for post, _ in group]):
+            raise _OnTheirOwn
+        # One INSERT for the group's files: they are served from the commit on, with the posts.
+        if rows := [file.row() for _, files in group for file in files]:
+            await Media.bulk_create(rows)
+        made: list[Post] = []
+        for post, files in group:
+            properties = _properties(settings, post, files)
+            made.append(
+                await create_post(properties, published=post.published, client_id=CLIENT_ID)
+            )
+        await InstagramImport.bulk_create(
+            InstagramImport(key=post.key, post_id=created.id, source=matching.IMPORTED,
+                            published=post.published)
+            for (post, _), created in zip(group, made, strict=True)
+        )  # fmt: skip
+        for created in made:
+            await post_changed(settings, created)
+    return made
+
+
+async def _import_alone(
+    settings: Settings, names: list[str], post: ExportPost, files: list[StoredFile]
+) -> None:
+    """One post of a group that could not be made in one go, on its own (`_import_post`);
+    handed to its own job if it fails."""
+    try:
+        await _import_post(settings, post, _recorded(settings, _given(files)))
+    except Exception as exc:  # handed over with its reason, not lost
+        unlink(settings, files)  # those never recorded (the recorded ones are discarded)
+        await _hand_over(names, post, exc)
+    except BaseException:
+        unlink(settings, files)
+        raise
+
+
+async def _given(files: list[StoredFile]) -> AsyncGenerator[StoredFile, None]:
+    for file in files:
+        yield file
+
+
+async def _import_ready(
+    settings: Settings, names: list[str], group: list[tuple[ExportPost, list[StoredFile]]]
+) -> None:
+    """The group in one transaction; if that fails (an API copy near, a post made by a
+    concurrent run, any error), it is rolled back and each post is made on its own."""
+    try:
+        made = await _import_group(settings, group)
+    except Exception as exc:
+        log.info("instagram import: a group of %d posts is made post by post (%r)",
+                 len(group), exc)  # fmt: skip
+        for post, files in group:
+            await _import_alone(settings, names, post, files)
+        return
+    except BaseException:
+        unlink(settings, [file for _, files in group for file in files])
+        raise
+    for (post, _), created in zip(group, made, strict=True):
+        log.info("instagram import: %s -> /%s", post.key[:12], created.path)
+
+
 async def handle_import_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The IMPORT_CHUNK job: each of its posts that is not home yet, oldest first."""
     settings = ctx.settings
@@ -445,11 +547,15 @@ async def handle_import_chunk(ctx: JobContext, payload: dict[str, Any]) -> None:
         posts = kept
     ahead = _FilesAhead(settings, _zip_paths(settings, payload), posts)
     try:
-        for post in posts:
-            try:
-                await _import_post(settings, post, _given(await ahead.take(post)))
-            except Exception as exc:  # handed over with its reason, not lost
-                await _hand_over(names, post, exc)
+        for start in range(0, len(posts), GROUP_POSTS):
+            group: list[tuple[ExportPost, list[StoredFile]]] = []
+            for post in posts[start : start + GROUP_POSTS]:
+                try:
+                    group.append((post, await ahead.take(post)))
+                except Exception as exc:  # a file that cannot be stored: handed over
+                    await _hand_over(names, post, exc)
+            if group:
+                await _import_ready(settings, names, group)
     finally:
         await asyncio.shield(ahead.close())
     log.info("instagram import: chunk of %d posts done, %d new or handed over",

@@ -11,6 +11,10 @@ import mf2py
 import orjson
 from PIL import Image
 
+from hearth.micropub import follow_up
+from hearth.server.core import job_queue
+from hearth.server.core.job_worker import JobContext
+from hearth.server.core.settings import Settings
 from hearth.server.core.tokens import mint_token
 from tests.conftest import BASE_URL
 
@@ -107,3 +111,15 @@ def error_of(response: httpx.Response) -> str:
     assert response.content.startswith(b"{")
     error: str = response.json()["error"]
     return error
+
+
+async def run_follow_ups(settings: Settings) -> int:
+    """Run the follow-up jobs Micropub creates queued (`hearth.micropub.follow_up`) as a
+    worker would, through the real handler, lease and completion: the post-change
+    listeners hear of the new posts. How many ran."""
+    owner = "tests-follow-ups"
+    jobs = await job_queue.claim_many(owner, [follow_up.KIND], 60, 1000)
+    for job in jobs:
+        await follow_up.tell(JobContext(settings, None, job), job.payload)
+        assert await job_queue.complete(job, owner)
+    return len(jobs)

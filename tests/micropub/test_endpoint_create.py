@@ -8,9 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from hearth.micropub import post_actions
-from hearth.server.core.models import Post
+from hearth.micropub import follow_up
+from hearth.server.core.job_worker import Worker
+from hearth.server.core.models import Job, JobState, Post
 from hearth.server.core.publication import Status, Visibility
+from hearth.server.core.settings import Settings
+from hearth.wiring import job_handlers
 from tests.conftest import BASE_URL
 from tests.micropub.endpoint_helpers import (
     ENDPOINT,
@@ -228,18 +231,27 @@ async def test_published_is_kept(client: httpx.AsyncClient) -> None:
     assert properties == await stored(client, headers, location)
 
 
-async def test_follow_up_work_is_announced(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+async def test_follow_up_work_is_queued_with_the_post_and_announced_once(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every create calls post_changed once, so pings and webmentions get queued."""
+    """A create commits one follow-up job with the post; the worker runs it, which calls
+    post_changed once for the post, so pings and webmentions get queued."""
     calls: list[dict[str, Any]] = []
 
     async def record(settings: object, post: Post, **kwargs: Any) -> None:
         calls.append({"post": post.id, **kwargs})
 
-    monkeypatch.setattr(post_actions, "post_changed", record)
+    monkeypatch.setattr(follow_up, "post_changed", record)
     await post_form(client, "content=x", await bearer())
-    assert [{"post": (await Post.get()).id}] == calls
+    post = await Post.get()
+    queued = await Job.filter(kind=follow_up.KIND).values_list("payload", flat=True)
+    assert [{"post_id": post.id}] == queued
+    assert [] == calls  # not in the request
+    worker = Worker(settings, job_handlers())
+    while await worker.run_once():
+        pass
+    assert [{"post": post.id}] == calls
+    assert [JobState.DONE] == await Job.filter(kind=follow_up.KIND).values_list("state", flat=True)
 
 
 async def test_nul_characters_are_dropped_from_what_is_stored(client: httpx.AsyncClient) -> None:

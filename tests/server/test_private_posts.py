@@ -30,7 +30,7 @@ from hearth.server.indieauth.tables import VisitorSession
 from hearth.server.indieauth.visitors import COOKIE_NAME, hash_secret
 from hearth.server.webmention import send
 from tests.conftest import BASE_URL
-from tests.micropub.endpoint_helpers import bearer, create, post_json
+from tests.micropub.endpoint_helpers import bearer, create, post_json, run_follow_ups
 
 FRIEND = "https://friend.example/"
 STRANGER = "https://stranger.example/"
@@ -222,14 +222,18 @@ async def jobs(kind: str) -> list[Job]:
     return await Job.filter(kind=kind).order_by("id")
 
 
-async def test_no_ping_or_webmention_for_a_private_post(client: httpx.AsyncClient) -> None:
+async def test_no_ping_or_webmention_for_a_private_post(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     """Creating a private post with an audience queues no WebSub ping and no webmention,
-    where the same public post queues both."""
+    where the same public post queues both (once the create's follow-up job ran)."""
     reply_to = {"in-reply-to": ["https://elsewhere.example/post"]}
     await private_post(client, **reply_to)
+    assert 1 == await run_follow_ups(settings)
     assert [] == await jobs(websub.KIND)
     assert [] == await jobs(send.KIND)
     await micropub_create(client, {"content": ["Out loud"], **reply_to})
+    assert 1 == await run_follow_ups(settings)
     assert await jobs(websub.KIND)
     targets = [job.payload["target"] for job in await jobs(send.KIND)]
     assert ["https://elsewhere.example/post"] == targets

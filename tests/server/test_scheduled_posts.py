@@ -34,7 +34,7 @@ from hearth.server.core.models import Job, Post
 from hearth.server.core.scheduled import ANNOUNCE_KIND, announcement_key
 from hearth.server.core.settings import Settings
 from tests.conftest import BASE_URL
-from tests.micropub.endpoint_helpers import bearer, post_form, post_json, source
+from tests.micropub.endpoint_helpers import bearer, post_form, post_json, run_follow_ups, source
 
 HUB = "https://hub.example.test/publish"
 TARGET = "https://target.example/their-post"
@@ -279,6 +279,7 @@ async def test_public_post_moved_into_the_future(
     """A public post moved to a future time leaves the feeds now (pings queued) and is
     announced again at its time (new pings: the first ones were for its leaving)."""
     url = await schedule(client, when=datetime(2026, 1, 1, tzinfo=UTC))
+    assert 1 == await run_follow_ups(settings)  # public now: its listeners hear of it
     # Let each change's pings go out, so the next change may queue its own (a ping still
     # queued covers every later change: `hearth.server.websub`).
     await Job.filter(kind=PINGS).update(state="done")

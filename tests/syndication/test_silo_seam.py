@@ -36,7 +36,7 @@ from hearth.server.core.job_worker import JobContext, Worker
 from hearth.server.core.models import AdminSession, Post
 from hearth.server.core.settings import Settings
 from tests.conftest import seed_database
-from tests.micropub.endpoint_helpers import bearer, post_form
+from tests.micropub.endpoint_helpers import bearer, post_form, run_follow_ups
 from tests.server.admin.admin_helpers import PASSWORD, post_login
 
 HEARD: list[int] = []
@@ -130,9 +130,11 @@ async def test_its_route_answers(silo_client: httpx.AsyncClient) -> None:
     assert (200, "hello from the test silo") == (response.status_code, response.text)
 
 
-async def test_it_hears_of_post_changes(silo_client: httpx.AsyncClient) -> None:
+async def test_it_hears_of_post_changes(silo_client: httpx.AsyncClient, settings: Settings) -> None:
+    """A Micropub create's follow-up job, run as the worker does, tells the silo."""
     created = await post_form(silo_client, "h=entry&content=Hi", await bearer("create"))
     assert 201 == created.status_code
+    assert 1 == await run_follow_ups(settings)
     assert [(await Post.get()).id] == HEARD
 
 

@@ -20,7 +20,8 @@ script), is refused. Images then go through `clean_image`, in a worker thread:
    of the image. A file with nothing to strip, such as any GIF, is kept byte for byte.
    AVIF carries metadata inside its boxes, so an AVIF with EXIF or XMP is re-encoded
    (an animated one is refused instead).
-5. The result is decoded in full, every frame, so a truncated or corrupt file is refused.
+5. The result is decoded in full, every frame, so a truncated or corrupt file is refused
+   (a still JPEG at 1/8 scale: every coefficient is still read, see `_decode_all`).
 
 With `keep_metadata` step 4 is skipped; step 3 still happens, keeping EXIF without the
 orientation tag.
@@ -168,8 +169,7 @@ def clean_image(data: bytes, fmt: str, *, keep_metadata: bool = False) -> bytes:
             with _open(data, fmt) as image:
                 image.verify()
             with _open(data, fmt) as image:
-                for frame in ImageSequence.Iterator(image):
-                    frame.load()
+                _decode_all(image, fmt)
     except MediaRefused:
         raise
     except Image.DecompressionBombError as exc:
@@ -191,6 +191,20 @@ def _open(data: bytes, fmt: str) -> Iterator[Image.Image]:
         ):
             raise UnsupportedMedia("the image has too many pixels")
         yield image
+
+
+def _decode_all(image: Image.Image, fmt: str) -> None:
+    """Decode every frame of `image`, raising what Pillow raises for a broken file.
+
+    The pixels are thrown away: this is only a check. So a still JPEG is decoded at 1/8
+    scale (`draft`): libjpeg still reads and Huffman-decodes every coefficient of every scan,
+    so a truncated or corrupt file fails exactly as in a full decode, but it skips most of
+    the inverse DCT, upsampling and colour conversion (half the time of a 1080 px photo).
+    """
+    if fmt == "JPEG" and getattr(image, "n_frames", 1) == 1:
+        image.draft(image.mode, (1, 1))
+    for frame in ImageSequence.Iterator(image):
+        frame.load()
 
 
 def _reencode(image: Image.Image, data: bytes, fmt: str, *, keep_metadata: bool) -> bytes:

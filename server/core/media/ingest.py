@@ -4,7 +4,9 @@ Spec: https://www.w3.org/TR/micropub/#media-endpoint (§3.6), which leaves the c
 server, and https://www.w3.org/TR/micropub/#uploading-files (a server may copy a file given
 by URL). This is the one way an uploaded, imported or downloaded file gets into the store:
 
-* `ingest_bytes` checks and stores bytes. The type always comes from the bytes: images are
+* `ingest_bytes` checks and stores bytes (`prepare` does the same in the caller's thread
+  without recording the Media row, for an import that records its files in its own
+  transaction). The type always comes from the bytes: images are
   checked and cleaned by `hearth.server.core.media.images` (EXIF and GPS stripped unless
   `Settings.media_keep_exif`; HEIC is stored as JPEG, `hearth.server.core.media.heic`), audio
   and video are recognised by their container's magic bytes and stored as sent, except that
@@ -27,7 +29,8 @@ error, an import job fails with its reason).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import PurePosixPath
 
 import httpx
@@ -35,7 +38,7 @@ from starlette.datastructures import UploadFile
 
 from hearth.server.core.http import BlockedAddressError, ResponseTooLarge, fetch
 from hearth.server.core.media import heic
-from hearth.server.core.media.files import store_media
+from hearth.server.core.media.files import StoredFile, record, unlink, write_file
 from hearth.server.core.media.images import clean_image, identify
 from hearth.server.core.media.refusals import (
     MediaTooLarge,
@@ -46,7 +49,14 @@ from hearth.server.core.media.video_location import CONTENT_TYPES, BrokenBoxes, 
 from hearth.server.core.models import Media
 from hearth.server.core.settings import Settings
 
-__all__ = ["copy_remote_photo", "discard", "ingest_bytes", "ingest_upload"]
+__all__ = [
+    "copy_remote_photo",
+    "discard",
+    "ingest_bytes",
+    "ingest_upload",
+    "prepare",
+    "written_in_thread",
+]
 
 _CHUNK = 64 * 1024
 
@@ -59,21 +69,54 @@ async def ingest_bytes(settings: Settings, data: bytes, original_name: str | Non
     UnsupportedMedia for a type Hearth does not store and UnreadableMedia for an empty or
     broken file. Nothing is stored when it raises.
     """
+    _check_size(settings, data)
+    # One trip to a worker thread for all the blocking work: checks, cleaning, hash, write.
+    stored = await written_in_thread(settings, partial(prepare, settings, data, original_name))
+    return await record(settings, stored)
+
+
+async def written_in_thread(settings: Settings, write: Callable[[], StoredFile]) -> StoredFile:
+    """`write` (a `prepare`, say) run in a worker thread. Cancelled meanwhile, the thread
+    still runs to its end: the file it wrote is then removed, so none is left unrecorded."""
+    work = asyncio.ensure_future(asyncio.to_thread(write))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        work.add_done_callback(lambda done: _unlink_written(settings, done))
+        raise
+
+
+def _unlink_written(settings: Settings, done: asyncio.Future[StoredFile]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        unlink(settings, [done.result()])
+
+
+def _check_size(settings: Settings, data: bytes) -> None:
     if len(data) > settings.media_max_bytes:
         raise MediaTooLarge(f"the file is larger than {settings.media_max_bytes} bytes")
     if not data:
         raise UnreadableMedia("the file is empty")
+
+
+def prepare(settings: Settings, data: bytes, original_name: str | None) -> StoredFile:
+    """`ingest_bytes` without the Media row: checked, cleaned and written, not yet served.
+
+    Blocking and CPU-heavy: for a worker thread. The caller records the file
+    (`hearth.server.core.media.files.record`, or the row in its own transaction) or removes
+    it (`files.unlink`). Raises as `ingest_bytes` does, and then writes nothing.
+    """
+    _check_size(settings, data)
     content_type, fmt = identify(data)
     keep = settings.media_keep_exif
     if fmt == "HEIF":  # few browsers show HEIC: store the picture as a JPEG
-        data = await asyncio.to_thread(heic.to_jpeg, data, keep_metadata=keep)
+        data = heic.to_jpeg(data, keep_metadata=keep)
         content_type, fmt = identify(data)
     if fmt is not None:
-        data = await asyncio.to_thread(clean_image, data, fmt, keep_metadata=keep)
+        data = clean_image(data, fmt, keep_metadata=keep)
     elif content_type in CONTENT_TYPES and not keep:
-        data = await asyncio.to_thread(_without_location, data)
+        data = _without_location(data)
     name = PurePosixPath((original_name or "").replace("\\", "/")).name[:255] or None
-    return await store_media(settings, data, content_type, name)
+    return write_file(settings, data, content_type, name)
 
 
 def _without_location(data: bytes) -> bytes:

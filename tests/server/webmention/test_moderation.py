@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from tortoise import Tortoise
 
 from hearth.server.core.job_worker import Worker
 from hearth.server.core.models import Approval, DomainRule, Interaction, InteractionState, Post
@@ -144,3 +145,31 @@ async def test_approval_survives_reverification(
     response = await reply(client, worker, web, post)
     await moderation.set_approval(response, Approval.APPROVED)
     assert Approval.APPROVED == (await reply(client, worker, web, post)).approval
+
+
+async def test_rule_changes_here_apply_to_the_next_verification(app: object) -> None:
+    """Rules are kept in memory, but a change made in this process is seen at once."""
+    assert await moderation.domain_rule("alice.example") is None
+    await moderation.block_domain("alice.example")
+    assert moderation.BLOCK == await moderation.domain_rule("www.alice.example")
+    await moderation.remove_rule("alice.example")
+    assert await moderation.domain_rule("alice.example") is None
+    await DomainRule.create(domain="alice.example", rule=moderation.ALLOW)
+    assert moderation.ALLOW == await moderation.domain_rule("alice.example")
+    await (await DomainRule.get(domain="alice.example")).delete()
+    assert await moderation.domain_rule("alice.example") is None
+
+
+async def test_rule_made_by_another_process_applies_within_a_second(
+    app: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block made elsewhere (the admin of `hearth serve`, seen from `hearth worker`: no
+    signal reaches this process) applies once `RULES_MAX_AGE` has passed."""
+    assert await moderation.domain_rule("alice.example") is None
+    await Tortoise.get_connection("default").execute_query(
+        "INSERT INTO domain_rules (domain, rule, created_at) VALUES ('alice.example', 'block',"
+        " '2026-01-01 00:00:00+00:00')"
+    )
+    later = moderation.monotonic() + moderation.RULES_MAX_AGE
+    monkeypatch.setattr(moderation, "monotonic", lambda: later)
+    assert moderation.BLOCK == await moderation.domain_rule("alice.example")

@@ -182,14 +182,15 @@ async def test_kill_mid_chunk_then_rerun_makes_each_post_once(
     await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
     await run_import_jobs(settings, 1)  # the import job: it queues the chunk
     chunk = await Job.get(kind=history.IMPORT_CHUNK)
-    finish = history._import_post
+    finish = history._import_group
 
-    async def die_after_the_first(*args: Any) -> None:
+    async def die_after_the_first(*args: Any) -> list[Post]:
         if await Post.all().exists():
             raise Killed
-        await finish(*args)
+        return await finish(*args)
 
-    monkeypatch.setattr(history, "_import_post", die_after_the_first)
+    monkeypatch.setattr(history, "GROUP_POSTS", 1)  # one post a transaction
+    monkeypatch.setattr(history, "_import_group", die_after_the_first)
     with pytest.raises(Killed):
         await history.handle_import_chunk(JobContext(settings, None, chunk), chunk.payload)
     assert 1 == await Post.all().count()
@@ -199,6 +200,77 @@ async def test_kill_mid_chunk_then_rerun_makes_each_post_once(
     assert 2 == await InstagramImport.filter(source="imported").count()
     first_photo = "449123_n_17900000000000001.jpg"
     assert 1 == await Media.filter(original_name=first_photo).count()
+
+
+async def test_kill_inside_a_group_leaves_none_of_it_then_rerun_makes_each_once(
+    settings: Settings,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The posts of a group are made in one transaction: the worker dying after the first
+    is created but before the commit leaves no post, file row or marker of the group; the
+    chunk run again makes every post once, each with its files."""
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_import_jobs(settings, 1)
+    chunk = await Job.get(kind=history.IMPORT_CHUNK)
+    create = history.create_post
+    calls = 0
+
+    async def die_on_the_second(*args: Any, **kwargs: Any) -> Post:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Killed
+        return await create(*args, **kwargs)
+
+    monkeypatch.setattr(history, "create_post", die_on_the_second)
+    with pytest.raises(Killed):
+        await history.handle_import_chunk(JobContext(settings, None, chunk), chunk.payload)
+    assert 2 == calls
+    assert not await Post.all().exists()
+    assert not await Media.all().exists()
+    assert not await InstagramImport.all().exists()
+    monkeypatch.undo()
+    await run_worker(settings)
+    posts = await Post.all()
+    assert 2 == len(posts) == len({post.published for post in posts})
+    assert 2 == await InstagramImport.filter(source="imported").count()
+    referenced = {url for post in posts for key in ("photo", "video")
+                  for url in post.properties.get(key, [])}  # fmt: skip
+    assert len(referenced) == await Media.all().count()
+    assert len(referenced) == len(list(settings.media_dir.iterdir()))  # no file left over
+    for url in referenced:
+        await served(client, url)
+
+
+async def test_group_that_fails_is_made_post_by_post(
+    settings: Settings,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group whose transaction fails is rolled back whole and its posts are made one by one:
+    each once, with its files served, no file left over and nothing handed over."""
+
+    async def fail(*args: Any, **kwargs: Any) -> Post:
+        raise RuntimeError("the database went away for a moment")
+
+    monkeypatch.setattr(history, "create_post", fail)  # the group's, not a post's own
+    await history.queue_import(settings, [export_zip(tmp_path / "export.zip")])
+    await run_worker(settings)
+    posts = await Post.all()
+    assert 2 == len(posts) == len({post.published for post in posts})
+    assert 2 == await InstagramImport.filter(source="imported").count()
+    assert not await Job.filter(kind=history.IMPORT_POST).exists()
+    referenced = {url for post in posts for key in ("photo", "video")
+                  for url in post.properties.get(key, [])}  # fmt: skip
+    assert len(referenced) == await Media.all().count()
+    assert len(referenced) == len(list(settings.media_dir.iterdir()))
+    for url in referenced:
+        await served(client, url)
 
 
 async def test_export_becomes_chunks_of_posts(

@@ -8,11 +8,14 @@ tests/micropub/test_media_endpoint_images.py and test_media_endpoint_av.py.
 
 from __future__ import annotations
 
-import pytest
-from PIL import Image, features
+import random
 
+import pytest
+from PIL import Image, ImageSequence, features
+
+from hearth.server.core.media import images
 from hearth.server.core.media.images import clean_image, detect_av_type, identify
-from hearth.server.core.media.refusals import UnreadableMedia, UnsupportedMedia
+from hearth.server.core.media.refusals import MediaRefused, UnreadableMedia, UnsupportedMedia
 from tests.server.core.media.media_data.factory import (
     GPS,
     ORIENTATION,
@@ -165,6 +168,53 @@ def test_truncated_image_is_unreadable() -> None:
     with pytest.raises(UnreadableMedia, match="not a valid JPEG image") as refused:
         clean_image(data[: len(data) // 2], "JPEG")
     assert "unreadable" == refused.value.kind
+
+
+def _outcome(data: bytes) -> bytes | str:
+    """What `clean_image` makes of `data`: the bytes stored, or the refusal's kind."""
+    try:
+        return clean_image(data, "JPEG")
+    except MediaRefused as refused:
+        return refused.kind
+
+
+def _full_decode(image: Image.Image, fmt: str) -> None:
+    """The check as it was: every frame decoded at full size."""
+    for frame in ImageSequence.Iterator(image):
+        frame.load()
+
+
+def _damaged(data: bytes, seed: int) -> list[bytes]:
+    """`data` cut short at many places, and with one byte of its tables, frame or scan header
+    overwritten (never with 0xFF, so its markers stay where they are): damage that only
+    decoding finds, as the stripper walks the markers alone."""
+    rnd = random.Random(seed)
+    cuts = [data[:n] for n in range(100, len(data), len(data) // 20)]
+    headers_end = data.index(b"\xff\xda") + 14
+    overwritten = []
+    for _ in range(150):
+        broken, at = bytearray(data), rnd.randrange(2, headers_end)
+        if 0xFF not in (broken[at], broken[at - 1]):
+            broken[at] = rnd.randrange(0xFF)
+            overwritten.append(bytes(broken))
+    return cuts + overwritten
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_damaged_jpeg_is_refused_as_by_a_full_decode(
+    progressive: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check decodes a JPEG at 1/8 scale (faster), yet a cut or overwritten file is
+    refused, or stored byte for byte the same, exactly as when every pixel was decoded."""
+    image = noise((96, 64)).resize((480, 320))  # smooth enough to be photo-like
+    files = _damaged(encode(image, "JPEG", quality=85, progressive=progressive), seed=7)
+    now = [_outcome(data) for data in files]
+    monkeypatch.setattr(images, "_decode_all", _full_decode)
+    assert [_outcome(data) for data in files] == now
+    monkeypatch.setattr(images, "_decode_all", lambda image, fmt: None)
+    unchecked = [_outcome(data) for data in files]
+    # The damage was real, and decoding is what found much of it.
+    assert sum(a != b for a, b in zip(now, unchecked, strict=True)) > 20
 
 
 def _text_info(key: str, value: str) -> object:
