@@ -14,10 +14,10 @@ failures, retries and postponements are recorded one by one, each with its own e
 backoff. A job is in its slot until its outcome is recorded.
 
 `hearth serve`'s own worker gives way to the requests it answers (`gives_way`, true while
-requests keep arriving: `core.pressure`): it then runs one job at a time with a pause
-between them, so a flood of readers or webmentions is answered at full speed and the work
-it queued is done in a trickle meanwhile (one job at a time, `BUSY_PAUSE` between them) and
-at full speed once it passes. Other `hearth worker` processes are not slowed.
+requests keep arriving: `core.pressure`): it then starts one job per `BUSY_PAUSE`, so a
+flood of readers or webmentions is answered at full speed and the work it queued is done in
+a trickle meanwhile (jobs already running go on; a slow one holds no other up) and at full
+speed once it passes. Other `hearth worker` processes are not slowed.
 
 An idle worker does not poll in a loop. It sleeps until the earliest queued job comes due
 (`job_queue.next_due`, one read), until this process queues one (`job_queue.wake_on_enqueue`:
@@ -93,10 +93,9 @@ def _describe(exc: BaseException) -> str:
 FIRST_IDLE_WAIT = 0.05
 # Sleeping until a job's `run_at` wakes this much after it, so the claim finds it due.
 DUE_SLACK = 0.001
-# While the process it shares gives way to requests: jobs at once, and the pause before
-# claiming the next (bounds the worker to about a job per pause).
-BUSY_CONCURRENCY = 1
-BUSY_PAUSE = 0.05
+# While the process it shares gives way to requests: the pause before each job it starts
+# (at most one job per pause).
+BUSY_PAUSE = 0.1
 
 
 @dataclass(eq=False)  # each is itself (hashed by identity), however alike two look
@@ -283,21 +282,20 @@ class Worker:
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
         """The number of free slots, once there is one (0 if stopping); while giving way to
-        requests, one slot at most, after a pause."""
-        while len(self._tasks) >= self._slots() and not stop.is_set():
+        requests, one, after a pause."""
+        while len(self._tasks) >= self.concurrency and not stop.is_set():
             self._wake.clear()
             await self._wake.wait()  # a job ended (or stop, or a job queued: look again)
-        if self._slots() < self.concurrency:
-            # Not woken by jobs queued meanwhile: under a flood of requests, each queues one.
+        if self.gives_way is not None and self.gives_way():
+            # A job started per pause, however many still run (one slow fetch must not hold
+            # the rest up). Not cut short by jobs queued meanwhile: under a flood of
+            # requests, each queues one.
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), BUSY_PAUSE)
+            return 0 if stop.is_set() else 1
         # Jobs that ended together free their slots together: claim for all of them.
         await asyncio.sleep(0)
-        return 0 if stop.is_set() else max(0, self._slots() - len(self._tasks))
-
-    def _slots(self) -> int:
-        busy = self.gives_way is not None and self.gives_way()
-        return min(BUSY_CONCURRENCY, self.concurrency) if busy else self.concurrency
+        return 0 if stop.is_set() else self.concurrency - len(self._tasks)
 
     def _take_back_due(self) -> bool:
         """Whether to look for jobs of dead workers now: once a poll interval, whatever the

@@ -34,6 +34,9 @@ __all__ = ["EPOCH", "NewPost", "category_names", "insert"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RACE_ATTEMPTS = 20
+# A category longer than its row's column (`PostCategory.name`) gets no tag page: the post
+# keeps it, on both stores alike (PostgreSQL would refuse the row, SQLite keep it).
+MAX_CATEGORY = 255
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
     return {
         c.strip().lower()
         for c in properties.get("category", [])
-        if isinstance(c, str) and c.strip() and not c.startswith(("http://", "https://"))
+        if isinstance(c, str)
+        and 0 < len(c.strip()) <= MAX_CATEGORY
+        and not c.startswith(("http://", "https://"))
     }
 
 
@@ -72,8 +77,10 @@ def _same_day(stem: str, dialect: str) -> one_trip.Statement:
             stem,
             stem + "~",
         )
-    # PostgreSQL's collation may not sort bytewise: a prefix match.
-    return "SELECT COUNT(*) AS n FROM posts WHERE short_code LIKE ?", (stem + "%",)
+    # PostgreSQL's collation may not sort bytewise: a prefix match, "_" (a newbase60 digit,
+    # LIKE's any-character) escaped.
+    pattern = stem.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    return "SELECT COUNT(*) AS n FROM posts WHERE short_code LIKE ? ESCAPE '\\'", (pattern,)
 
 
 def _free_path(prefix: str, slug: str) -> one_trip.Unit[str]:

@@ -32,6 +32,7 @@ import asyncio
 import sqlite3
 import weakref
 from collections.abc import Generator, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -105,7 +106,8 @@ class _Batches:
     a thread switch and a commit, which SQLite's WAL writes once for all: the pages a
     response row and its job touch (two tables, a dozen indexes) are mostly the same
     pages. A unit's caller hears of it only after the commit. Alone, a unit is a batch of
-    one, at once.
+    one, at once. A caller cancelled while its unit waits takes it out (nothing is stored);
+    once the unit is taken for a batch, the caller still gets its outcome (see `submit`).
     """
 
     def __init__(self, client: BaseDBAsyncClient) -> None:
@@ -114,12 +116,26 @@ class _Batches:
         self.leader: asyncio.Task[None] | None = None
 
     async def submit(self, unit: Unit[T]) -> T:
-        done: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        self.waiting.append((unit, done))
+        loop = asyncio.get_running_loop()
+        entry: tuple[Unit[Any], asyncio.Future[_Outcome]] = (unit, loop.create_future())
+        self.waiting.append(entry)
         if self.leader is None:
             # A task of its own, so a cancelled request never strands the others' batch.
-            self.leader = asyncio.get_running_loop().create_task(self._lead())
-        result: T = _result(await done)
+            self.leader = loop.create_task(self._lead())
+        try:
+            outcome = await asyncio.shield(entry[1])
+        except asyncio.CancelledError:
+            if any(waiting is entry for waiting in self.waiting):
+                self.waiting = [waiting for waiting in self.waiting if waiting is not entry]
+                raise  # never ran: nothing stored
+            # Taken for a batch: it cannot be stopped halfway, and its caller must not take
+            # a committed unit for a failed one (a Micropub create would discard the files
+            # of the post it stored). Its outcome is returned; the cancellation is raised
+            # again at the caller's next await.
+            outcome = await _regardless(entry[1])
+            if (task := asyncio.current_task()) is not None:
+                task.cancel()
+        result: T = _result(outcome)
         return result
 
     async def _lead(self) -> None:
@@ -147,6 +163,15 @@ class _Batches:
             for _unit, done in batch + self.waiting:
                 done.cancel()
             self.waiting = []
+
+
+async def _regardless(done: asyncio.Future[_Outcome]) -> _Outcome:
+    """`done`'s outcome, however often the waiting task is cancelled meanwhile (not if the
+    batch itself was: the loop is closing)."""
+    while not done.done():
+        with suppress(asyncio.CancelledError):
+            await asyncio.shield(done)
+    return done.result()
 
 
 _batches: weakref.WeakKeyDictionary[BaseDBAsyncClient, _Batches] = weakref.WeakKeyDictionary()

@@ -95,9 +95,10 @@ class QueueGauge:
 
     async def full(self, max_queued: int) -> bool:
         if time.monotonic() - self._read_at >= QUEUE_READ_INTERVAL:
+            # Marked read first: the requests arriving during the count use the last one.
+            self._read_at = time.monotonic()
             queued = Job.filter(kind=verify.KIND, state=JobState.QUEUED)
             self.waiting = await queued.count()
-            self._read_at = time.monotonic()
         return self.waiting >= max_queued
 
     def added(self) -> None:

@@ -232,6 +232,58 @@ def regroup_statements(post_id: int, now: datetime) -> one_trip.Unit[None]:
         )
 
 
+_COLUMNS = "id, source, url, identities, approval, duplicate_of_id"
+_GROUPABLE_AMONG = (
+    f"SELECT {_COLUMNS} FROM responses WHERE post_id = ? AND state = ? AND approval <> ?"  # noqa: S608
+)
+
+
+def _sharing(dialect: str, count: int) -> str:
+    """SQL: the row's identities include one of `count` given ones (a parameter each)."""
+    marks = ", ".join("?" for _ in range(count))
+    if dialect == "sqlite":
+        return f"EXISTS (SELECT 1 FROM json_each(identities) WHERE json_each.value IN ({marks}))"  # noqa: S608 - placeholders only
+    return f"jsonb_exists_any(identities, ARRAY[{marks}]::text[])"
+
+
+def regroup_around(
+    post_id: int, response_id: int, now: datetime, dialect: str
+) -> one_trip.Unit[None]:
+    """`regroup_statements` for a change to one response: only the groups it was and is in.
+
+    What a response's change can regroup is the group it was in (its best copy, and who
+    pointed at that) and whatever now shares an identity with those, transitively; other
+    groups stay as they are. Regrouping the whole post read and grouped every response on
+    each verification: a post with thousands of responses made each new one cost thousands.
+    """
+    groupable = (post_id, InteractionState.ACCEPTED.value, Approval.HIDDEN.value)
+    (me,) = yield "SELECT id, duplicate_of_id FROM responses WHERE id = ?", (response_id,)
+    best = me["duplicate_of_id"] or response_id
+    seeds = (response_id, best)  # the same twice when it was its group's best
+    linked = f"{_GROUPABLE_AMONG} AND (id IN (?, ?) OR duplicate_of_id IN (?, ?))"
+    rows = {int(row["id"]): row for row in (yield linked, (*groupable, *seeds, *seeds))}
+    seen: set[str] = set()
+    while True:
+        identities = {
+            str(identity)
+            for row in rows.values()
+            for identity in json_column(row["identities"]) or []
+        } - seen
+        if not identities:
+            break
+        seen |= identities
+        found = yield (
+            f"{_GROUPABLE_AMONG} AND {_sharing(dialect, len(identities))}",
+            (*groupable, *sorted(identities)),
+        )
+        rows.update((int(row["id"]), row) for row in found)
+    for changed_id, wanted in duplicates([rows[key] for key in sorted(rows)]):
+        yield (
+            "UPDATE responses SET duplicate_of_id = ?, updated_at = ? WHERE id = ?",
+            (wanted, now, changed_id),
+        )
+
+
 async def regroup(post_id: int) -> None:
     """Mark duplicates among the shown-or-waiting responses to one post (see `duplicates`):
     one trip to the database."""

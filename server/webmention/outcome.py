@@ -6,7 +6,7 @@ replaces what the row said).
 
 A verification reads its row and post once (`load`) and writes once: the outcome
 (`accepted` or `settled`), its approval and thread parent, and the regrouping of the post's
-responses (`moderation.regroup_statements`), in one `core.one_trip` unit. Through
+responses it is grouped with (`moderation.regroup_around`), in one `core.one_trip` unit. Through
 Tortoise this was six or more statements, each a trip to SQLite's thread and its query
 building (issue #14: verification is the queue's busiest job); as one unit it is one trip,
 one transaction, and one commit shared with the units of the verifications that end
@@ -27,7 +27,7 @@ from typing import Any
 from hearth.server.core import one_trip
 from hearth.server.core.models import Approval, Interaction, InteractionState
 from hearth.server.webmention import moderation
-from hearth.server.webmention.moderation import json_column, regroup_statements
+from hearth.server.webmention.moderation import json_column, regroup_around
 
 # Columns an accepted source sets, besides approval, parent and bookkeeping.
 ACCEPTED_COLUMNS = (
@@ -89,9 +89,18 @@ def _db_value(column: str, value: Any) -> Any:
 
 
 def _update(response_id: int, values: Mapping[str, Any]) -> one_trip.Statement:
-    columns = ", ".join(f"{column} = ?" for column in values)
-    parameters = [_db_value(column, value) for column, value in values.items()]
-    return f"UPDATE responses SET {columns} WHERE id = ?", (*parameters, response_id)  # noqa: S608 - our column names
+    assignments, parameters = [], []
+    for column, value in values.items():
+        if column == "approval":
+            # Decided only for a response still waiting as the row is now: the owner may
+            # have approved or hidden it while the source was being fetched.
+            assignments.append("approval = CASE WHEN approval = ? THEN ? ELSE approval END")
+            parameters += [Approval.WAITING.value, _db_value(column, value)]
+        else:
+            assignments.append(f"{column} = ?")
+            parameters.append(_db_value(column, value))
+    sql = f"UPDATE responses SET {', '.join(assignments)} WHERE id = ?"  # noqa: S608 - our column names
+    return sql, (*parameters, response_id)
 
 
 def _parent(rows: one_trip.Rows, in_reply_to: Sequence[str]) -> int | None:
@@ -125,6 +134,7 @@ def _accepted(
     in_reply_to: Sequence[str],
     mode: str,
     rule: str | None,
+    dialect: str,
 ) -> one_trip.Unit[None]:
     approval = yield from _approval(pending, domain, mode, rule)
     parent_id = None
@@ -144,7 +154,7 @@ def _accepted(
         "updated_at": now,
     }
     yield _update(pending.id, row)
-    yield from regroup_statements(pending.post_id, now)
+    yield from regroup_around(pending.post_id, pending.id, now, dialect)
 
 
 async def accepted(
@@ -158,11 +168,12 @@ async def accepted(
     """Store what the source says (`values`: `ACCEPTED_COLUMNS`), from `domain`, and whether
     it is shown (`moderation.approval_for`); `in_reply_to`: what else it replies to, which
     finds its parent among the post's earlier responses (threading)."""
-    await one_trip.run(_accepted(pending, domain, values, in_reply_to, mode, rule))
+    unit = _accepted(pending, domain, values, in_reply_to, mode, rule, one_trip.dialect())
+    await one_trip.run(unit)
 
 
 def _settled(
-    pending: Pending, domain: str | None, state: InteractionState, reason: str
+    pending: Pending, domain: str | None, state: InteractionState, reason: str, dialect: str
 ) -> one_trip.Unit[None]:
     now = datetime.now(UTC)
     row: dict[str, Any] = {"state": state, "reason": reason, "updated_at": now}
@@ -172,7 +183,7 @@ def _settled(
         # The author took it back: keep who and where, not what it said.
         row.update(content_html=None, content_text=None, mf2=None)
     yield _update(pending.id, row)
-    yield from regroup_statements(pending.post_id, now)
+    yield from regroup_around(pending.post_id, pending.id, now, dialect)
 
 
 async def settled(
@@ -180,4 +191,4 @@ async def settled(
 ) -> None:
     """Verification ended without an accepted response: `state` (rejected or deleted);
     `domain`: the source's after redirects, if it was fetched."""
-    await one_trip.run(_settled(pending, domain, state, reason))
+    await one_trip.run(_settled(pending, domain, state, reason, one_trip.dialect()))

@@ -143,3 +143,51 @@ async def test_units_that_arrive_together_share_a_commit_each_all_or_nothing(
     if Job._meta.db.capabilities.dialect == "sqlite":
         assert 20 == sum(trips)
         assert len(trips) <= 2, trips  # the first alone, then all the others at once
+
+
+SLOW = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000)"
+    " SELECT COUNT(*) AS n FROM c"
+)
+
+
+def slow_then_queue(key: str) -> one_trip.Unit[list[int]]:
+    """A unit that keeps the database thread busy for a while before its insert."""
+    yield SLOW, ()
+    return (yield from queue(key))
+
+
+async def test_a_caller_cancelled_before_its_unit_ran_stores_nothing() -> None:
+    """Group commit (SQLite): a unit still waiting for the batch on the thread is taken out
+    when its caller is cancelled; the running batch is unharmed."""
+    if Job._meta.db.capabilities.dialect != "sqlite":
+        pytest.skip("group commit is SQLite's")
+    running = asyncio.create_task(one_trip.run(slow_then_queue("running")))
+    await asyncio.sleep(0.05)  # the first batch is on the thread
+    waiting = asyncio.create_task(one_trip.run(queue("waiting")))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await running
+    assert ["running"] == await keys()
+
+
+async def test_a_caller_cancelled_while_its_unit_runs_gets_its_outcome() -> None:
+    """Once on the thread a unit cannot be stopped: its caller is told what it stored (so a
+    create keeps the files of the post it made), then the cancellation takes effect."""
+    if Job._meta.db.capabilities.dialect != "sqlite":
+        pytest.skip("group commit is SQLite's")
+    told: list[list[int]] = []
+
+    async def caller() -> None:
+        told.append(await one_trip.run(slow_then_queue("stored")))
+        await asyncio.sleep(3600)  # the next await: cancelled here
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0.05)  # its batch is on the thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ["stored"] == await keys()
+    assert [[(await Job.get(idempotency_key="stored")).id]] == told
