@@ -500,6 +500,24 @@ def _claimable_sql(p: _Params, now: datetime, kinds: Collection[str] | None) -> 
     return due if kinds is None else f"{due} AND kind IN ({p.each(sorted(kinds))})"
 
 
+def _earliest_sqlite(p: _Params, now: datetime, kinds: Collection[str] | None, limit: int) -> str:
+    """SQLite: the ids of the `limit` earliest claimable jobs, each kind of claimable read
+    from its own index. With the two conditions ORed in one WHERE, SQLite gathered every due
+    job and sorted them all to take a few: 3 ms a claim with 30,000 waiting, where this reads
+    `limit` index entries of each (0.01 ms)."""
+
+    def earliest(condition: str) -> str:
+        of_kinds = "" if kinds is None else f" AND kind IN ({p.each(sorted(kinds))})"
+        return (
+            f"SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE {condition}{of_kinds}"  # noqa: S608
+            f" ORDER BY run_at, id LIMIT {p(limit)})"
+        )
+
+    queued = earliest(f"state = '{JobState.QUEUED.value}' AND run_at <= {p(now)}")
+    lapsed = earliest(f"state = '{JobState.RUNNING.value}' AND lease_expires_at < {p(now)}")
+    return f"SELECT id FROM ({queued} UNION ALL {lapsed} ORDER BY run_at, id LIMIT {p(limit)})"  # noqa: S608
+
+
 async def _claim_rows(
     worker_id: str,
     kinds: Collection[str] | None,
@@ -520,11 +538,14 @@ async def _claim_rows(
     db = _db()
     p = _Params(db.capabilities.dialect)
     # Parameters are numbered in the order they are made: build the text from left to right.
-    lock = " FOR UPDATE SKIP LOCKED" if db.capabilities.support_for_update else ""
-    picked = (
-        f"WITH picked AS MATERIALIZED (SELECT id FROM jobs"  # noqa: S608
-        f" WHERE {_claimable_sql(p, now, kinds)} ORDER BY run_at, id LIMIT {p(limit)}{lock})"
-    )
+    if db.capabilities.dialect == "sqlite":
+        picked = f"WITH picked AS MATERIALIZED ({_earliest_sqlite(p, now, kinds, limit)})"
+    else:
+        picked = (
+            f"WITH picked AS MATERIALIZED (SELECT id FROM jobs"  # noqa: S608
+            f" WHERE {_claimable_sql(p, now, kinds)} ORDER BY run_at, id LIMIT {p(limit)}"
+            " FOR UPDATE SKIP LOCKED)"
+        )
     assignments = (
         f"state = '{JobState.RUNNING.value}', attempts = attempts + 1,"
         f" lease_owner = {p(worker_id)}, lease_process = {p(str(process))},"
