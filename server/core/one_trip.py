@@ -228,7 +228,7 @@ def _drive(unit: Unit[T], execute: Any) -> T:
     try:
         sql, values = next(unit)
         while True:
-            sql, values = unit.send(execute(sql, tuple(values)))
+            sql, values = unit.send(execute(sql, values))
     except StopIteration as stop:
         value: T = stop.value
         return value

@@ -121,12 +121,6 @@ class Stored:
     status_token: str
 
 
-def verification_key(response_id: int) -> str:
-    """A verification job's idempotency key: every (re-)send queues its own, and
-    `receive.reverifying` finds a response's by the prefix."""
-    return f"{verify.KIND}:{response_id}:{secrets.token_hex(8)}"
-
-
 # Whether the post has a page anyone may see (`Post.has_page`) and is not deleted.
 _POST_COLUMNS = (
     "p.id AS id, p.deleted_at IS NOT NULL AS deleted,"
@@ -197,7 +191,7 @@ def store(mention: Mention, queue_full: bool, limits: Limits) -> one_trip.Unit[S
     yield job_queue.insert_statement(
         verify.KIND,
         {"response_id": response_id},
-        key=verification_key(response_id),
+        key=verify.job_key(response_id),
         now=now,
         max_attempts=verify.MAX_ATTEMPTS,
     )

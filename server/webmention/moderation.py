@@ -171,10 +171,12 @@ def _rank(row: Mapping[str, Any]) -> tuple[bool, bool, int]:
     return row["approval"] != Approval.APPROVED, not original, row["id"]
 
 
-_GROUPABLE = (
-    "SELECT id, source, url, identities, approval, duplicate_of_id FROM responses"
-    " WHERE post_id = ? AND state = ? AND approval <> ? ORDER BY id"
+_COLUMNS = "id, source, url, identities, approval, duplicate_of_id"
+# The responses of a post that are shown or waiting: what duplicates are looked for among.
+_GROUPABLE_AMONG = (
+    f"SELECT {_COLUMNS} FROM responses WHERE post_id = ? AND state = ? AND approval <> ?"  # noqa: S608
 )
+_GROUPABLE = f"{_GROUPABLE_AMONG} ORDER BY id"
 
 
 def duplicates(rows: one_trip.Rows) -> list[tuple[int, int | None]]:
@@ -230,12 +232,6 @@ def regroup_statements(post_id: int, now: datetime) -> one_trip.Unit[None]:
                 response_id,
             ),
         )
-
-
-_COLUMNS = "id, source, url, identities, approval, duplicate_of_id"
-_GROUPABLE_AMONG = (
-    f"SELECT {_COLUMNS} FROM responses WHERE post_id = ? AND state = ? AND approval <> ?"  # noqa: S608
-)
 
 
 def _sharing(dialect: str, count: int) -> str:

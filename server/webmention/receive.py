@@ -186,10 +186,9 @@ async def reverifying(row: Interaction) -> bool:
     """Whether a shown response was sent again and its new version is not verified yet."""
     if row.state != InteractionState.ACCEPTED:
         return False
-    # `verify.schedule` keys each verification job "KIND:response id:random".
     waiting = Job.filter(
         kind=verify.KIND,
-        idempotency_key__startswith=f"{verify.KIND}:{row.id}:",
+        idempotency_key__startswith=verify.job_key_prefix(row.id),
         state__in=[JobState.QUEUED, JobState.RUNNING],
     )
     return await waiting.exists()

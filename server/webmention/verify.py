@@ -102,9 +102,19 @@ class Unverified(Exception):
         self.reason = reason
 
 
+def job_key_prefix(response_id: int) -> str:
+    """What the keys of a response's verification jobs begin with."""
+    return f"{KIND}:{response_id}:"
+
+
+def job_key(response_id: int) -> str:
+    """A new verification job's idempotency key: every (re-)send queues its own."""
+    return f"{job_key_prefix(response_id)}{secrets.token_hex(8)}"
+
+
 async def schedule(response: Interaction) -> None:
     """Queue a verification of `response`. Every call queues one: a re-send re-verifies."""
-    key = f"{KIND}:{response.id}:{secrets.token_hex(8)}"
+    key = job_key(response.id)
     await job_queue.enqueue(KIND, {"response_id": response.id}, key=key, max_attempts=MAX_ATTEMPTS)
 
 
