@@ -71,3 +71,17 @@ def test_media_served_with_exact_type(server: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     assert response.content.startswith(b"\xff\xd8")
+
+
+def test_a_token_revoked_by_the_command_is_refused_by_the_running_server(
+    tmp_path: Path,
+) -> None:
+    """`hearth token revoke`, another process, ends a token `hearth serve` has just accepted
+    (and keeps in memory) before its very next request."""
+    with hearth_serve(tmp_path) as served:
+        token = hearth_cli(served.env, "token", "create", "--scope", "create").splitlines()[-1]
+        auth = {"Authorization": f"Bearer {token}"}
+        config = f"{served.base}micropub?q=config"
+        assert [httpx.get(config, headers=auth).status_code for _ in range(3)] == [200] * 3
+        hearth_cli(served.env, "token", "revoke", token)
+        assert httpx.get(config, headers=auth).status_code == 401

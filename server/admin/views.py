@@ -6,7 +6,6 @@ import functools
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from hearth.server.admin.sessions import (
 )
 from hearth.server.core.hrefs import valid_href
 from hearth.server.core.models import AdminSession, SiteSetting, Token
+from hearth.server.core.tokens import revoke_where
 from hearth.server.core.web import settings_of
 
 DASHBOARD_URL = "/admin/"
@@ -272,7 +272,7 @@ async def revoke_token(request: Request, session: AdminSession) -> Response:
              "csrf_token": session.csrf_token},
             status_code=404,
         )  # fmt: skip
-    await Token.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=datetime.now(UTC))
+    await revoke_where(id=token.id)
     return redirect("/admin/apps?done=revoked#tokens")
 
 

@@ -31,9 +31,9 @@ from tortoise.signals import Signals
 
 from hearth.server.core import page_generations
 from hearth.server.core.models import Interaction, Post, SiteSetting
-from hearth.server.core.page_generations import LISTINGS, SITE, Generations, post_scope
+from hearth.server.core.page_generations import LISTINGS, SITE, TOKENS, Generations, post_scope
 
-__all__ = ["EARLY_BUMP", "Unit", "changed", "unit", "watch_models"]
+__all__ = ["EARLY_BUMP", "Unit", "changed", "counters", "unit", "watch_models"]
 
 EARLY_BUMP = 0.2
 
@@ -92,10 +92,19 @@ def unit(generations: Generations) -> Iterator[Unit]:
         recorded.flush()
 
 
-def changed(*post_ids: int, site: bool = False) -> None:
+def counters() -> Generations | None:
+    """The generations this unit of work bumps (else the process's), to read one."""
+    recorded = _current.get()
+    return recorded.generations if recorded is not None else page_generations.installed()
+
+
+def changed(*post_ids: int, site: bool = False, tokens: bool = False) -> None:
     """Record a change to public content: to these posts (their pages and every listing), or
-    with `site` to what every page shows (the h-card)."""
+    with `site` to what every page shows (the h-card); with `tokens`, a token's revocation
+    (no page shows it: it ends the live tokens `core.tokens` keeps, in every process)."""
     scopes = {SITE} if site else set()
+    if tokens:
+        scopes.add(TOKENS)
     if post_ids:
         scopes |= {LISTINGS, *(post_scope(post_id) for post_id in post_ids)}
     recorded = _current.get()

@@ -16,6 +16,8 @@ killed between a commit and its bump), `LISTINGS` (home, tag pages, the tags pag
 one slot per post (`post_scope`, the post id modulo the slots: a shared slot only costs a miss).
 A post's change bumps `LISTINGS` and its slot, so a reply shown on one post keeps every other
 permalink. Counters only grow; a page remembers the values read *before* it was rendered.
+One slot is no page's: `TOKENS` counts revocations, for the live tokens `core.tokens` keeps
+in memory (a token revoked by `hearth token revoke` must stop working in `hearth serve` too).
 
 Changes are recorded and bumped by `hearth.server.core.page_changes`, after their commit.
 """
@@ -33,6 +35,7 @@ from pathlib import Path
 __all__ = [
     "LISTINGS",
     "SITE",
+    "TOKENS",
     "Generations",
     "install",
     "installed",
@@ -43,14 +46,16 @@ __all__ = [
 FILE_NAME = "pages.generations"
 SITE = 0
 LISTINGS = 1
+TOKENS = 2
 SLOTS = 4096
+_FIRST_POST = 3
 _WIDTH = 8
 _SIZE = SLOTS * _WIDTH
 
 
 def post_scope(post_id: int) -> int:
     """The scope of one post's pages (its permalink, tombstone and short link)."""
-    return 2 + post_id % (SLOTS - 2)
+    return _FIRST_POST + post_id % (SLOTS - _FIRST_POST)
 
 
 class Generations:
@@ -84,12 +89,17 @@ class Generations:
         """Every counter now: what a page about to be rendered remembers."""
         return self.map[:]
 
+    def read(self, scope: int) -> int:
+        """One counter now."""
+        at = scope * _WIDTH
+        return int.from_bytes(self.map[at : at + _WIDTH], "little")
+
     def bump(self, scopes: Iterable[int]) -> None:
         """Count one more change in each scope (after the change was committed)."""
         with self._locked():
             for scope in sorted(set(scopes)):
                 at = scope * _WIDTH
-                value = int.from_bytes(self.map[at : at + _WIDTH], "little") + 1
+                value = self.read(scope) + 1
                 self.map[at : at + _WIDTH] = value.to_bytes(_WIDTH, "little")
 
 

@@ -2,18 +2,37 @@
 
 Tokens are random strings shown once; the database keeps only their SHA-256, so a leaked
 database copy grants nothing. `verify_token` is the single check every endpoint calls;
-`hearth token create` mints them through `mint_token`.
+`hearth token create` mints them through `mint_token`; every revocation goes through
+`revoke_where`.
+
+A Micropub client sends the same token with every request, so the live rows are kept in
+memory (issue #14: the read was a trip to the database on every create, which the requests
+queued behind the writes for). A kept row is used only while nothing was revoked since it
+was read: `revoke_where` records a `TOKENS` change (`core.page_changes`), bumped after the
+revocation commits in a counter every process of the site shares (`core.page_generations`),
+and which `verify_token` reads before each use, so a token revoked anywhere (the admin, the
+revocation endpoint, `hearth token revoke`) stops working at once. A kept row is also read
+again after `KEPT_FOR` seconds, in case its row was changed outside Hearth; its expiry is
+checked at every use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from time import monotonic
+from typing import Any
 
-from hearth.server.core import one_trip
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+
+from hearth.server.core import one_trip, page_changes
 from hearth.server.core.models import Token
+from hearth.server.core.page_generations import TOKENS
 
 # The live token row for a presented token, or None for an unknown, expired or revoked one.
 # Hearth's own check is `verify_token`; a feature may provide another (IndieAuth's
@@ -70,6 +89,48 @@ _BY_HASH = (
 )
 
 
+# How long a kept live row is trusted (see the module docstring), and how many are kept.
+KEPT_FOR = 5.0
+MAX_KEPT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    row: Token
+    revocations: int  # the TOKENS counter read before the row was
+    until: float  # time.monotonic()
+
+
+# Per database (tests and tools open several in one process), by token hash.
+_kept: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[str, _Kept]] = weakref.WeakKeyDictionary()
+
+
+async def _live_row(digest: str) -> Token | None:
+    """The token row of `digest`, kept or read (kept only when live and revocations are
+    counted here: in a unit of work, or a process that installed the counters)."""
+    counters = page_changes.counters()
+    client: BaseDBAsyncClient = connections.get(one_trip.CONNECTION)
+    kept = None
+    if counters is not None and not isinstance(client, TransactionalDBClient):
+        kept = _kept.get(client)
+        if kept is None:
+            kept = _kept[client] = {}
+        revocations = counters.read(TOKENS)  # before the row: a revocation after it is seen
+        hit = kept.get(digest)
+        if hit is not None and hit.revocations == revocations and monotonic() < hit.until:
+            return hit.row
+    # A plain statement, not an ORM query (issue #14).
+    found = await one_trip.fetch(_BY_HASH, (digest,))
+    row = Token._init_from_db(**found[0]) if found else None
+    if kept is not None:
+        kept.pop(digest, None)
+        if row is not None and row.revoked_at is None:
+            if len(kept) >= MAX_KEPT:
+                kept.clear()  # a site has a handful of live tokens; this bounds the rest
+            kept[digest] = _Kept(row, revocations, monotonic() + KEPT_FOR)
+    return row
+
+
 async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
     """The live token row for a presented bearer token, or None (unknown, revoked, expired).
 
@@ -77,9 +138,7 @@ async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
     """
     if not token:
         return None
-    # Every authorized request asks: a plain statement, not an ORM query (issue #14).
-    found = await one_trip.fetch(_BY_HASH, (hash_token(token),))
-    row = Token._init_from_db(**found[0]) if found else None
+    row = await _live_row(hash_token(token))
     now = datetime.now(UTC)
     if row is None or row.revoked_at is not None:
         return None
@@ -93,16 +152,26 @@ async def verify_token(token: str, *, count_use: bool = True) -> Token | None:
     return row
 
 
+async def revoke_where(*, at: datetime | None = None, **filters: Any) -> int:
+    """Revoke the live tokens that match `filters` (Tortoise's); how many were.
+
+    Every revocation goes through here: it records the change that ends the kept rows.
+    """
+    updated: int = await Token.filter(revoked_at__isnull=True, **filters).update(
+        revoked_at=at or datetime.now(UTC)
+    )
+    if updated:
+        page_changes.changed(tokens=True)
+    return updated
+
+
 async def revoke_token(token: str) -> bool:
     """Revoke by the token itself or by its listed prefix; True if one was revoked."""
-    now = datetime.now(UTC)
-    updated = await Token.filter(token_hash=hash_token(token), revoked_at__isnull=True).update(
-        revoked_at=now
-    )
+    updated = await revoke_where(token_hash=hash_token(token))
     if not updated and len(token) >= 8:
         matches = await Token.filter(prefix=token[:8], revoked_at__isnull=True)
         if len(matches) == 1 and token == matches[0].prefix:
-            updated = await Token.filter(id=matches[0].id).update(revoked_at=now)
+            updated = await revoke_where(id=matches[0].id)
     return bool(updated)
 
 

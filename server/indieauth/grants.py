@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from hearth.server.core.models import Token
-from hearth.server.core.tokens import hash_token, mint_token
+from hearth.server.core.tokens import hash_token, mint_token, revoke_where
 from hearth.server.indieauth import pkce
 from hearth.server.indieauth.indieauth_settings import IndieAuthSettings
 from hearth.server.indieauth.tables import AuthorizationCode, RefreshToken
@@ -209,9 +209,7 @@ async def refresh(
         )
     async with in_transaction():
         if row.access_token_id is not None:
-            await Token.filter(id=row.access_token_id, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
+            await revoke_where(id=row.access_token_id, at=now)
         issued, _ = await _issue(row.code, " ".join(asked), row.scope, lifetimes)
     await _unless_replayed(row.code)
     return issued
@@ -233,7 +231,7 @@ async def revoke_grant(grant: AuthorizationCode) -> None:
         token_ids.add(grant.access_token_id)
     await RefreshToken.filter(code_id=grant.id, revoked_at__isnull=True).update(revoked_at=now)
     if token_ids:
-        await Token.filter(id__in=token_ids, revoked_at__isnull=True).update(revoked_at=now)
+        await revoke_where(id__in=token_ids, at=now)
 
 
 async def revoke(token: str) -> None:
@@ -246,21 +244,19 @@ async def revoke(token: str) -> None:
         return
     now = datetime.now(UTC)
     digest = hash_token(token)
-    await Token.filter(token_hash=digest, revoked_at__isnull=True).update(revoked_at=now)
+    await revoke_where(token_hash=digest, at=now)
     row = await RefreshToken.get_or_none(token_hash=digest)
     if row is not None:
         await RefreshToken.filter(id=row.id, revoked_at__isnull=True).update(revoked_at=now)
         if row.access_token_id is not None:
-            await Token.filter(id=row.access_token_id, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
+            await revoke_where(id=row.access_token_id, at=now)
 
 
 async def revoke_access(token_ids: Sequence[int]) -> None:
     """Revoke these access tokens and the refresh tokens issued with them (the owner takes
     access back: an app must not refresh its way in again)."""
     now = datetime.now(UTC)
-    await Token.filter(id__in=list(token_ids), revoked_at__isnull=True).update(revoked_at=now)
+    await revoke_where(id__in=list(token_ids), at=now)
     await RefreshToken.filter(access_token_id__in=list(token_ids), revoked_at__isnull=True).update(
         revoked_at=now
     )
