@@ -124,7 +124,8 @@ async def create(
         client_id=token.client_id,
     )
     try:
-        post, made = await one_trip.run(_store(new, key, instant(), one_trip.dialect()))
+        unit = _store(new, key, instant(), one_trip.dialect(), new_posts.ordinals())
+        post, made = await one_trip.run(unit)
     except IntegrityError:
         # The same create, sent concurrently, recorded its receipt first: answer with its post.
         await discard(settings, stored)
@@ -143,14 +144,18 @@ async def create(
 
 
 def _store(
-    new: NewPost, key: receipts.ReceiptKey, at: datetime, dialect: str
+    new: NewPost,
+    key: receipts.ReceiptKey,
+    at: datetime,
+    dialect: str,
+    remembered: new_posts.Ordinals,
 ) -> one_trip.Unit[tuple[Post, bool]]:
     """The create's one transaction: the earlier post of a resend (and False), or the new
     post, its receipt and the job that tells the listeners (and True)."""
     earlier = yield from receipts.find_unit(key, at)
     if earlier is not None:
         return earlier, False
-    post = yield from new_posts.insert(new, at, dialect)
+    post = yield from new_posts.insert(new, at, dialect, remembered)
     yield from receipts.record_unit(key, post.id, at)
     # What `post_changed` would queue: a scheduled post's announcement at its time, or the
     # job that tells the listeners now.

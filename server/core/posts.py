@@ -97,7 +97,8 @@ async def create_post(
         syndicate_to=syndicate_to,
         client_id=client_id,
     )
-    post = await one_trip.run(new_posts.insert(new, timestamps.instant(), one_trip.dialect()))
+    unit = new_posts.insert(new, timestamps.instant(), one_trip.dialect(), new_posts.ordinals())
+    post = await one_trip.run(unit)
     page_changes.changed(post.id)
     return post
 

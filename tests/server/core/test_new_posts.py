@@ -3,14 +3,14 @@ both stores. The PostgreSQL suite runs these too."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hearth.server.core import newbase60
-from hearth.server.core.models import PostCategory
-from hearth.server.core.new_posts import EPOCH, MAX_CATEGORY
-from hearth.server.core.posts import create_post
+from hearth.server.core import newbase60, one_trip
+from hearth.server.core.models import Post, PostCategory
+from hearth.server.core.new_posts import EPOCH, MAX_CATEGORY, RACE_ATTEMPTS, insert, ordinals
+from hearth.server.core.posts import create_post, new_post
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -33,3 +33,47 @@ async def test_a_category_too_long_for_a_tag_page_is_kept_on_the_post_alone() ->
     post = await create_post({"content": ["hi"], "category": [long_name, "short"]})
     assert [long_name, "short"] == post.properties["category"]
     assert ["short"] == await PostCategory.filter(post=post).values_list("name", flat=True)
+
+
+def _recorded(unit: one_trip.Unit[Post], seen: list[str]) -> one_trip.Unit[Post]:
+    """`unit`, each statement's SQL appended to `seen` as it runs."""
+    try:
+        statement = next(unit)
+        while True:
+            seen.append(statement[0])
+            rows = yield statement
+            statement = unit.send(rows)
+    except StopIteration as stop:
+        post: Post = stop.value
+        return post
+
+
+async def _insert(published: datetime, seen: list[str]) -> Post:
+    new = new_post({"content": ["bulk"]}, published=published)
+    unit = insert(new, datetime.now(UTC), one_trip.dialect(), ordinals())
+    return await one_trip.run(_recorded(unit, seen))
+
+
+async def test_a_days_posts_are_counted_once_not_at_every_create() -> None:
+    """Issue #14: the count of a day's codes reads them all; a busy day counts them once."""
+    published = EPOCH + timedelta(days=20500, hours=9)
+    seen: list[str] = []
+    codes = [(await _insert(published, seen)).short_code for _ in range(4)]
+    assert [code[-1] for code in codes] == ["1", "2", "3", "4"]
+    assert len([sql for sql in seen if "COUNT(*) AS n FROM posts WHERE short_code" in sql]) == 1
+
+
+async def test_codes_another_process_gave_meanwhile_are_skipped_however_many() -> None:
+    """Remembered ordinals go stale when another process posts that day: the code expected
+    is then taken, and the day is counted again (more than RACE_ATTEMPTS codes later)."""
+    published = EPOCH + timedelta(days=20501, hours=9)
+    first = await _insert(published, [])
+    stem = first.short_code[:-1]
+    elsewhere = RACE_ATTEMPTS + 5
+    for ordinal in range(2, 2 + elsewhere):  # as another process's creates would
+        await Post.create(
+            path=f"elsewhere/{ordinal}", short_code=stem + newbase60.encode(ordinal),
+            h_type="entry", properties={"content": ["x"]}, post_type="note", published=published,
+        )  # fmt: skip
+    after = await _insert(published, [])
+    assert after.short_code == stem + newbase60.encode(2 + elsewhere)
