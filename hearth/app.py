@@ -50,8 +50,8 @@ def create_app(
             app.state.http = http
             # Pages cached by an earlier run of this or another process may show what a
             # process killed between a commit and its bump left, or an older release's
-            # templates: a start makes every page new.
-            page_generations.install(settings.data_dir).bump([page_generations.SITE])
+            # templates: a start makes every page new (and every kept token is read again).
+            page_generations.install(settings.data_dir).bump(page_generations.AT_START)
             worker_task = None
             stop = asyncio.Event()
             if run_worker:

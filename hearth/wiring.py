@@ -131,7 +131,7 @@ async def on_worker_start(settings: Settings, chosen: Sequence[Feature] | None =
     """Restart the self-scheduling job chains, which may have ended while no worker ran
     (or when one was killed on a job's last attempt)."""
     # A worker killed between a commit and its bump: every page is new after a start.
-    page_generations.install(settings.data_dir).bump([page_generations.SITE])
+    page_generations.install(settings.data_dir).bump(page_generations.AT_START)
     for feature in features() if chosen is None else chosen:
         for hook in feature.on_worker_start:
             await hook(settings)

@@ -7,18 +7,19 @@ its follow-up job) runs it inside a unit of its own with `yield from`. Either wa
 post gets its path, code and rows the same way.
 
 - The short code is the post type's letter, the days since 1970 of `published` (three
-  newbase60 digits) and the ordinal of the post that day, in newbase60
-  (http://tantek.pbworks.com/w/page/19402946/NewBase60).
+  newbase60 digits) and the post's ordinal that day, in newbase60
+  (http://tantek.pbworks.com/w/page/19402946/NewBase60): one more than the day's highest.
 - The path is `YYYY/MM/slug`, `-2`, `-3` ... appended while it is taken by a post or a
   former path (`PathRedirect`); a post without words for a slug takes its short code.
 - Two creates racing for the same path or code: the INSERT does nothing on a conflict, and
   the loser takes the next ordinal (and the next free path).
-- Counting a day's posts reads every short code of that day, which a busy day (an import, a
-  client posting in bulk: issue #14 measured 0.16 ms a create after 12,000 in a day) makes
-  the create's costliest statement. So each database connection remembers the last ordinal
-  it gave each day (`ordinals()`), and counts only the first time, or when the code it
-  expected is taken (another process created posts that day). An ordinal remembered from a
-  create that was then rolled back leaves a gap in the day's ordinals: codes stay unique.
+- Finding the day's highest ordinal reads every short code of that day, which a busy day (an
+  import, a client posting in bulk: issue #14 measured 0.16 ms a create after 12,000 in a
+  day) makes the create's costliest statement. So each database connection remembers the
+  last ordinal it gave each day (`ordinals()`) and reads the day's codes only the first
+  time, or when the code it expected is taken (another process created posts that day). A
+  create rolled back after it took an ordinal leaves a gap in the day's ordinals: codes stay
+  unique, and the highest (not the count) is what the next one follows.
 
 Tortoise's model signals do not fire for these rows: `posts.create_post` records the page
 change itself.
@@ -78,19 +79,31 @@ def category_names(properties: Mapping[str, list[Any]]) -> set[str]:
     }
 
 
-def _same_day(stem: str, dialect: str) -> one_trip.Statement:
+def _last_of_day(stem: str, dialect: str) -> one_trip.Statement:
+    """The day's highest code: the longest, then the last in byte order (newbase60's digits
+    are in ASCII order, so among codes of one length that is the highest ordinal)."""
     if dialect == "sqlite":
         # A prefix as a range of the unique index (0.003 ms at 100,000 posts, where LIKE
         # reads every post): under SQLite's bytewise collation every newbase60 character
         # sorts below "~".
-        return "SELECT COUNT(*) AS n FROM posts WHERE short_code >= ? AND short_code < ?", (
-            stem,
-            stem + "~",
+        return (
+            "SELECT short_code FROM posts WHERE short_code >= ? AND short_code < ?"
+            " ORDER BY length(short_code) DESC, short_code DESC LIMIT 1",
+            (stem, stem + "~"),
         )
-    # PostgreSQL's collation may not sort bytewise: a prefix match, "_" (a newbase60 digit,
-    # LIKE's any-character) escaped.
+    # PostgreSQL's collation may not sort bytewise ("C" does): a prefix match, "_" (a
+    # newbase60 digit, LIKE's any-character) escaped.
     pattern = stem.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
-    return "SELECT COUNT(*) AS n FROM posts WHERE short_code LIKE ? ESCAPE '\\'", (pattern,)
+    return (
+        "SELECT short_code FROM posts WHERE short_code LIKE ? ESCAPE '\\'"
+        ' ORDER BY length(short_code) DESC, short_code COLLATE "C" DESC LIMIT 1',
+        (pattern,),
+    )
+
+
+def _highest_ordinal(stem: str, dialect: str) -> one_trip.Unit[int]:
+    rows = yield _last_of_day(stem, dialect)
+    return newbase60.decode(str(rows[0]["short_code"])[len(stem) :]) if rows else 0
 
 
 # The last ordinal given, by short-code stem (type letter and day).
@@ -149,11 +162,10 @@ def insert(
     days = (new.published - EPOCH).days
     stem = post_types.SHORT_LETTERS[new.post_type] + newbase60.encode(days, 3)
     last = remembered.get(stem) if remembered is not None else None
+    read = last is None
     if last is None:
-        (count,) = yield _same_day(stem, dialect)
-        last = int(count["n"])
+        last = yield from _highest_ordinal(stem, dialect)
     ordinal = last + 1
-    counted = remembered is None or stem not in remembered
     prefix = f"{new.published:%Y/%m}"
     for _ in range(RACE_ATTEMPTS):
         code = stem + newbase60.encode(ordinal)
@@ -166,9 +178,8 @@ def insert(
         rows = yield _INSERT, values
         if rows:
             break
-        if not counted:  # another process gave codes that day: count them after all
-            (count,) = yield _same_day(stem, dialect)
-            ordinal, counted = max(ordinal, int(count["n"])), True
+        if not read:  # another process gave codes that day: read them after all
+            ordinal, read = max(ordinal, (yield from _highest_ordinal(stem, dialect))), True
         ordinal += 1  # taken by a create that committed meanwhile: the next one
     else:
         raise RuntimeError("could not allocate a unique path and short code")

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
+    "AT_START",
     "LISTINGS",
     "SITE",
     "TOKENS",
@@ -47,6 +48,8 @@ FILE_NAME = "pages.generations"
 SITE = 0
 LISTINGS = 1
 TOKENS = 2
+# What every process bumps as it starts: it may have been killed between a commit and its bump.
+AT_START = (SITE, TOKENS)
 SLOTS = 4096
 _FIRST_POST = 3
 _WIDTH = 8

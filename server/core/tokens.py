@@ -11,9 +11,12 @@ queued behind the writes for). A kept row is used only while nothing was revoked
 was read: `revoke_where` records a `TOKENS` change (`core.page_changes`), bumped after the
 revocation commits in a counter every process of the site shares (`core.page_generations`),
 and which `verify_token` reads before each use, so a token revoked anywhere (the admin, the
-revocation endpoint, `hearth token revoke`) stops working at once. A kept row is also read
-again after `KEPT_FOR` seconds, in case its row was changed outside Hearth; its expiry is
-checked at every use.
+revocation endpoint, `hearth token revoke`) stops working at once (a revocation inside a
+transaction: once its unit of work ends). A kept row is also read again after `KEPT_FOR`
+seconds, which bounds what no counter tells: a row changed outside Hearth, a process killed
+between a revocation's commit and its bump (every start bumps `TOKENS` too), processes on
+several machines sharing a PostgreSQL database but not a data dir. Expiry is checked at
+every use.
 """
 
 from __future__ import annotations
@@ -161,7 +164,12 @@ async def revoke_where(*, at: datetime | None = None, **filters: Any) -> int:
         revoked_at=at or datetime.now(UTC)
     )
     if updated:
-        page_changes.changed(tokens=True)
+        client = connections.get(one_trip.CONNECTION)
+        counters = page_changes.counters()
+        if isinstance(client, TransactionalDBClient) or counters is None:
+            page_changes.changed(tokens=True)  # bumped once the unit of work ends
+        else:
+            counters.bump([TOKENS])  # committed already: refused from now on, everywhere
     return updated
 
 

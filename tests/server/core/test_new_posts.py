@@ -9,7 +9,14 @@ import pytest
 
 from hearth.server.core import newbase60, one_trip
 from hearth.server.core.models import Post, PostCategory
-from hearth.server.core.new_posts import EPOCH, MAX_CATEGORY, RACE_ATTEMPTS, insert, ordinals
+from hearth.server.core.new_posts import (
+    EPOCH,
+    MAX_CATEGORY,
+    RACE_ATTEMPTS,
+    Ordinals,
+    insert,
+    ordinals,
+)
 from hearth.server.core.posts import create_post, new_post
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -48,19 +55,30 @@ def _recorded(unit: one_trip.Unit[Post], seen: list[str]) -> one_trip.Unit[Post]
         return post
 
 
-async def _insert(published: datetime, seen: list[str]) -> Post:
+async def _insert(published: datetime, seen: list[str], remembered: Ordinals | None = None) -> Post:
     new = new_post({"content": ["bulk"]}, published=published)
-    unit = insert(new, datetime.now(UTC), one_trip.dialect(), ordinals())
+    remembered = ordinals() if remembered is None else remembered
+    unit = insert(new, datetime.now(UTC), one_trip.dialect(), remembered)
     return await one_trip.run(_recorded(unit, seen))
 
 
+class _Undone(Exception):
+    pass
+
+
+def _rolled_back(unit: one_trip.Unit[Post]) -> one_trip.Unit[Post]:
+    """`unit`, then a failure: its rows are rolled back (as a create whose receipt failed)."""
+    yield from unit
+    raise _Undone
+
+
 async def test_a_days_posts_are_counted_once_not_at_every_create() -> None:
-    """Issue #14: the count of a day's codes reads them all; a busy day counts them once."""
+    """Issue #14: finding the day's highest code reads them all; a busy day reads them once."""
     published = EPOCH + timedelta(days=20500, hours=9)
     seen: list[str] = []
     codes = [(await _insert(published, seen)).short_code for _ in range(4)]
     assert [code[-1] for code in codes] == ["1", "2", "3", "4"]
-    assert len([sql for sql in seen if "COUNT(*) AS n FROM posts WHERE short_code" in sql]) == 1
+    assert len([sql for sql in seen if "ORDER BY length(short_code)" in sql]) == 1
 
 
 async def test_codes_another_process_gave_meanwhile_are_skipped_however_many() -> None:
@@ -77,3 +95,21 @@ async def test_codes_another_process_gave_meanwhile_are_skipped_however_many() -
         )  # fmt: skip
     after = await _insert(published, [])
     assert after.short_code == stem + newbase60.encode(2 + elsewhere)
+
+
+async def test_creates_rolled_back_leave_gaps_that_a_fresh_connection_steps_over() -> None:
+    """Ordinals taken by creates that were then rolled back are gaps; a connection that knows
+    nothing of the day (a restart, another process) starts after the day's highest code,
+    however many gaps lie below it."""
+    published = EPOCH + timedelta(days=20502, hours=9)
+    remembered: Ordinals = {}
+    for _ in range(RACE_ATTEMPTS + 5):
+        new = new_post({"content": ["undone"]}, published=published)
+        unit = insert(new, datetime.now(UTC), one_trip.dialect(), remembered)
+        with pytest.raises(_Undone):
+            await one_trip.run(_rolled_back(unit))
+    kept = [await _insert(published, [], remembered) for _ in range(3)]
+    stem = kept[0].short_code[: -len(newbase60.encode(RACE_ATTEMPTS + 6))]
+    assert kept[0].short_code == stem + newbase60.encode(RACE_ATTEMPTS + 6)
+    fresh = await _insert(published, [], {})
+    assert fresh.short_code == stem + newbase60.encode(RACE_ATTEMPTS + 9)

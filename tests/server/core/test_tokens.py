@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hearth.server.core import one_trip, page_generations, tokens
+from hearth.server.core import one_trip, page_changes, page_generations, tokens
 from hearth.server.core.models import Token
 from hearth.server.core.page_generations import Generations
 from hearth.server.core.settings import Settings
@@ -93,3 +93,15 @@ async def test_a_kept_token_still_expires(client: httpx.AsyncClient) -> None:
     assert await verify_token(secret) is not None
     await asyncio.sleep(0.5)
     assert await verify_token(secret) is None
+
+
+async def test_a_revocation_is_refused_before_the_revoking_request_ends(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Committed on its own, a revocation is counted at once, not when its request answers
+    (the revoking request may have more to do, behind other writes)."""
+    secret, _ = await mint_token(me="https://example.test/", scope="create")
+    with page_changes.unit(page_generations.open_generations(settings.data_dir)):
+        assert await verify_token(secret) is not None
+        assert await revoke_token(secret)
+        assert await verify_token(secret) is None
