@@ -45,6 +45,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from hearth.server.core.asyncio_streams import AsyncioBackend
 from hearth.server.core.settings import IPNetwork, Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -312,7 +313,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
