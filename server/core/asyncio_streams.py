@@ -21,6 +21,9 @@ import httpcore
 __all__ = ["AsyncioBackend", "AsyncioStream"]
 
 _READ_ERRORS = (OSError, EOFError, ssl.SSLError)
+# httpcore's `get_extra_info` names, as asyncio's transports call them.
+_TRANSPORT_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname",
+                   "server_addr": "peername", "socket": "socket"}  # fmt: skip
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -77,9 +80,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             # Idle, anything received means the server closed (or sent what no request
             # asked for): the pool drops the connection rather than reuse it.
             return self._reader.at_eof() or self._writer.is_closing()
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname",
-                 "server_addr": "peername", "socket": "socket"}  # fmt: skip
-        return self._writer.get_extra_info(names[info]) if info in names else None
+        name = _TRANSPORT_INFO.get(info)
+        return self._writer.get_extra_info(name) if name else None
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
@@ -102,8 +104,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         sock: socket.socket | None = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            if sock is not None:
+        if sock is not None:
+            for option in socket_options or ():
                 sock.setsockopt(*option)
         return AsyncioStream(reader, writer)
 

@@ -115,9 +115,7 @@ async def _live_row(digest: str) -> Token | None:
     client: BaseDBAsyncClient = connections.get(one_trip.CONNECTION)
     kept = None
     if counters is not None and not isinstance(client, TransactionalDBClient):
-        kept = _kept.get(client)
-        if kept is None:
-            kept = _kept[client] = {}
+        kept = _kept.setdefault(client, {})
         revocations = counters.read(TOKENS)  # before the row: a revocation after it is seen
         hit = kept.get(digest)
         if hit is not None and hit.revocations == revocations and monotonic() < hit.until:

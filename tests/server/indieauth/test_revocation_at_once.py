@@ -65,30 +65,30 @@ async def _refresh_replayed(
     issued["access_token"] = renewed["access_token"]
 
 
+async def _as_owner(owner: httpx.AsyncClient, path: str, **data: str) -> None:
+    """The owner's form in the admin, sent with its CSRF token."""
+    csrf = csrf_in((await owner.get("/admin/apps")).text)
+    assert (await owner.post(path, data={"csrf_token": csrf, **data})).status_code == 303
+
+
 async def _admin_token_list(
     owner: httpx.AsyncClient, app: httpx.AsyncClient, issued: dict[str, object]
 ) -> None:
     token = await Token.get(client_id=APP, revoked_at=None)
-    csrf = csrf_in((await owner.get("/admin/apps")).text)
-    response = await owner.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": csrf})
-    assert response.status_code == 303
+    await _as_owner(owner, f"/admin/tokens/{token.id}/revoke")
 
 
 async def _admin_app_token(
     owner: httpx.AsyncClient, app: httpx.AsyncClient, issued: dict[str, object]
 ) -> None:
     token = await Token.get(client_id=APP, revoked_at=None)
-    csrf = csrf_in((await owner.get("/admin/apps")).text)
-    path = f"/admin/apps/tokens/{token.id}/revoke"
-    assert (await owner.post(path, data={"csrf_token": csrf})).status_code == 303
+    await _as_owner(owner, f"/admin/apps/tokens/{token.id}/revoke")
 
 
 async def _admin_whole_app(
     owner: httpx.AsyncClient, app: httpx.AsyncClient, issued: dict[str, object]
 ) -> None:
-    csrf = csrf_in((await owner.get("/admin/apps")).text)
-    data = {"csrf_token": csrf, "client_id": APP}
-    assert (await owner.post("/admin/apps/revoke", data=data)).status_code == 303
+    await _as_owner(owner, "/admin/apps/revoke", client_id=APP)
 
 
 @pytest.mark.parametrize(
